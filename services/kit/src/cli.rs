@@ -1,0 +1,139 @@
+//! Command lines: every flag can also come from the environment as `PREFIX_FLAG_NAME`
+//! (`--database` of the users service is `USERS_DATABASE_URL`).
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+
+use clap::Parser;
+
+use crate::demo::DemoSpec;
+use crate::layers::Limits;
+
+/// What every service with its own database takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Database: sqlite://PATH, sqlite::memory: or postgres://USER@HOST/DB.
+    #[arg(long = "database", value_name = "URL")]
+    pub database_url: String,
+    /// Fill an empty store with the demo world; keys optional:
+    /// users=U,friends=F,messages=M,seed=S,celebrities=K,celebrity_friends=N.
+    #[arg(long, value_name = "SPEC", num_args = 0..=1, default_missing_value = "")]
+    pub demo: Option<DemoSpec>,
+    /// Request limits.
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Parses the process's arguments, exiting with clap's message on error.
+///
+/// `prefix` names the environment variables (`USERS` → `USERS_LISTEN`); `defaults` gives
+/// per-service defaults by argument id, e.g. `("listen", "127.0.0.1:8081")`.
+pub fn parse<C: Parser>(prefix: &str, defaults: &[(&str, &str)]) -> C {
+    match try_parse_from(prefix, defaults, std::env::args_os()) {
+        Ok(config) => config,
+        Err(err) => err.exit(),
+    }
+}
+
+/// Like [`parse`], from explicit arguments (the first is the program name).
+pub fn try_parse_from<C, I, T>(
+    prefix: &str,
+    defaults: &[(&str, &str)],
+    args: I,
+) -> Result<C, clap::Error>
+where
+    C: Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut command = command::<C>(prefix, defaults);
+    let matches = command.try_get_matches_from_mut(args)?;
+    C::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
+}
+
+/// `C`'s command with environment names and per-service defaults filled in.
+pub fn command<C: Parser>(prefix: &str, defaults: &[(&str, &str)]) -> clap::Command {
+    C::command().mut_args(|arg| {
+        let id = arg.get_id().as_str().to_owned();
+        if arg.is_positional() || id == "help" || id == "version" {
+            return arg;
+        }
+        let arg = arg.env(format!("{prefix}_{}", id.to_ascii_uppercase()));
+        match defaults.iter().find(|(name, _)| *name == id) {
+            Some((_, value)) => arg.default_value(value.to_string()).required(false),
+            None => arg,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Config {
+        #[command(flatten)]
+        store: StoreArgs,
+    }
+
+    const DEFAULTS: &[(&str, &str)] = &[
+        ("listen", "127.0.0.1:8081"),
+        ("database_url", "sqlite://data/users.db"),
+    ];
+
+    #[test]
+    fn defaults_apply_and_flags_override() {
+        let c: Config = try_parse_from("KITTEST", DEFAULTS, ["x"]).unwrap();
+        assert_eq!(c.store.listen.port(), 8081);
+        assert_eq!(c.store.database_url, "sqlite://data/users.db");
+        assert!(c.store.demo.is_none());
+        let c: Config = try_parse_from(
+            "KITTEST",
+            DEFAULTS,
+            ["x", "--listen", "127.0.0.1:0", "--demo"],
+        )
+        .unwrap();
+        assert_eq!(c.store.listen.port(), 0);
+        assert_eq!(c.store.demo, Some(DemoSpec::default()));
+        let c: Config = try_parse_from(
+            "KITTEST",
+            DEFAULTS,
+            ["x", "--demo", "users=5", "--request-timeout", "250ms"],
+        )
+        .unwrap();
+        assert_eq!(c.store.demo.unwrap().users, 5);
+        assert_eq!(c.store.limits.request_timeout.as_millis(), 250);
+    }
+
+    #[test]
+    fn env_names_carry_the_prefix() {
+        let command = command::<Config>("USERS", DEFAULTS);
+        let env_of = |id: &str| {
+            let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
+            arg.get_env().map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(
+            env_of("database_url").as_deref(),
+            Some("USERS_DATABASE_URL")
+        );
+        assert_eq!(env_of("listen").as_deref(), Some("USERS_LISTEN"));
+        assert_eq!(
+            env_of("request_timeout").as_deref(),
+            Some("USERS_REQUEST_TIMEOUT")
+        );
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_panics() {
+        assert!(
+            try_parse_from::<Config, _, _>("KITTEST", DEFAULTS, ["x", "--listen", "nope"]).is_err()
+        );
+        assert!(
+            try_parse_from::<Config, _, _>("KITTEST", DEFAULTS, ["x", "--demo", "users=x"])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,312 @@
+//! Typed ids (positive 64-bit integers) and the `ids=1,2,3` list syntax of bulk endpoints.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The most ids one bulk request may name.
+pub const MAX_IDS: usize = 500;
+
+/// Why a single id failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// Not a plain decimal number (sign, spaces, letters, or empty).
+    #[error("`{0}` is not a positive 64-bit integer")]
+    NotANumber(String),
+    /// Zero: ids start at 1.
+    #[error("`{0}` is not a positive 64-bit integer (ids start at 1)")]
+    NotPositive(String),
+    /// More than 2^63 - 1.
+    #[error("`{0}` is not a positive 64-bit integer (larger than 9223372036854775807)")]
+    Overflow(String),
+}
+
+/// Why an id list was refused; the message names the bad token or the limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdListError {
+    /// The parameter is absent or empty.
+    #[error("`{param}` must list 1 to {max} comma-separated ids, e.g. `{param}=1,2,3`")]
+    Empty {
+        /// The query parameter's name.
+        param: &'static str,
+        /// The cap.
+        max: usize,
+    },
+    /// One item is not a positive 64-bit integer.
+    #[error("`{param}`: item {position}, {source}")]
+    BadToken {
+        /// The query parameter's name.
+        param: &'static str,
+        /// 1-based position of the item in the list.
+        position: usize,
+        /// What was wrong with it.
+        source: IdError,
+    },
+    /// More distinct ids than the cap.
+    #[error("`{param}` names more than {max} distinct ids; split the request")]
+    TooMany {
+        /// The query parameter's name.
+        param: &'static str,
+        /// The cap.
+        max: usize,
+    },
+}
+
+/// Parses one positive id: ASCII decimal digits only, 1 ..= i64::MAX.
+pub fn parse_positive(token: &str) -> Result<i64, IdError> {
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IdError::NotANumber(token.to_owned()));
+    }
+    match token.parse::<i64>() {
+        Ok(0) => Err(IdError::NotPositive(token.to_owned())),
+        Ok(n) => Ok(n),
+        Err(_) => Err(IdError::Overflow(token.to_owned())),
+    }
+}
+
+/// Parses `1,2,3`: duplicates are dropped (the first occurrence keeps its place) and at most
+/// `max` distinct ids are allowed.
+pub fn parse_id_list<T: From<Id>>(
+    param: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Vec<T>, IdListError> {
+    let raw = raw.unwrap_or_default();
+    if raw.is_empty() {
+        return Err(IdListError::Empty { param, max });
+    }
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    for (index, token) in raw.split(',').enumerate() {
+        let id = parse_positive(token).map_err(|source| IdListError::BadToken {
+            param,
+            position: index + 1,
+            source,
+        })?;
+        if seen.insert(id) {
+            if ids.len() == max {
+                return Err(IdListError::TooMany { param, max });
+            }
+            ids.push(T::from(Id(id)));
+        }
+    }
+    Ok(ids)
+}
+
+/// An untyped positive id, the common currency between the typed ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(i64);
+
+// === impl Id ===
+
+impl Id {
+    /// The id's value, always at least 1.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// Declares a typed id: a positive `i64` newtype that parses, prints and (de)serializes as a
+/// bare integer and documents itself in OpenAPI with `minimum: 1`.
+#[macro_export]
+macro_rules! typed_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// Wraps a value known to be positive (from the database, or a parsed [`Id`]).
+            ///
+            /// # Panics
+            /// Debug builds assert the value is positive.
+            pub fn new(value: i64) -> Self {
+                debug_assert!(value > 0, "ids are positive");
+                Self(value)
+            }
+
+            /// The id's value, always at least 1.
+            pub fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl From<$crate::ids::Id> for $name {
+            fn from(id: $crate::ids::Id) -> Self {
+                Self(id.get())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::ids::IdError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $crate::ids::parse_positive(s).map(Self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::ids::Id::deserialize(d).map(Self::from)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::ids::id_schema()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+typed_id!(
+    /// A user's id.
+    UserId
+);
+typed_id!(
+    /// A message's id.
+    MessageId
+);
+
+/// The OpenAPI schema of every id: a positive int64.
+pub fn id_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+        .maximum(Some(i64::MAX))
+        .examples([serde_json::json!(42)])
+        .into()
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for Id {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_positive(s).map(Id)
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    /// Accepts a JSON integer, or a string of digits (path and query parameters arrive as
+    /// strings); anything else is an error naming what was given.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Id;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a positive 64-bit integer")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Id, E> {
+                if v > 0 {
+                    Ok(Id(v))
+                } else {
+                    Err(E::custom(IdError::NotPositive(v.to_string())))
+                }
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Id, E> {
+                match i64::try_from(v) {
+                    Ok(v) => self.visit_i64(v),
+                    Err(_) => Err(E::custom(IdError::Overflow(v.to_string()))),
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<Vec<i64>, IdListError> {
+        parse_id_list::<Id>("ids", Some(raw), 5).map(|v| v.into_iter().map(Id::get).collect())
+    }
+
+    #[test]
+    fn keeps_first_occurrence_order_and_drops_duplicates() {
+        assert_eq!(parse("3,1,3,2,1").unwrap(), vec![3, 1, 2]);
+    }
+
+    #[test]
+    fn rejects_each_bad_token_by_name_and_position() {
+        for (raw, token, pos) in [
+            ("1,abc", "abc", 2),
+            ("0", "0", 1),
+            ("-1", "-1", 1),
+            ("+1", "+1", 1),
+            ("1, 2", " 2", 2),
+            ("1,,2", "", 2),
+            ("1,", "", 2),
+            ("9223372036854775808", "9223372036854775808", 1),
+        ] {
+            let err = parse(raw).unwrap_err();
+            match &err {
+                IdListError::BadToken { position, .. } => assert_eq!(*position, pos, "{raw}"),
+                other => panic!("{raw}: {other:?}"),
+            }
+            assert!(
+                err.to_string().contains(&format!("`{token}`")),
+                "{raw}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_empty_and_too_many() {
+        assert!(matches!(parse(""), Err(IdListError::Empty { .. })));
+        assert!(matches!(
+            parse_id_list::<Id>("ids", None, 5),
+            Err(IdListError::Empty { .. })
+        ));
+        let err = parse("1,2,3,4,5,6").unwrap_err();
+        assert!(err.to_string().contains("more than 5"), "{err}");
+        // The cap counts distinct ids.
+        assert_eq!(parse("1,2,3,4,5,5,5").unwrap().len(), 5);
+    }
+
+    #[test]
+    fn max_i64_is_accepted() {
+        assert_eq!(parse("9223372036854775807").unwrap(), vec![i64::MAX]);
+    }
+
+    #[test]
+    fn typed_ids_round_trip_through_display_fromstr_and_serde() {
+        for n in [1_i64, 42, i64::MAX] {
+            let id: UserId = n.to_string().parse().unwrap();
+            assert_eq!(id.to_string(), n.to_string());
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(json, n.to_string());
+            assert_eq!(serde_json::from_str::<UserId>(&json).unwrap(), id);
+        }
+        assert!(serde_json::from_str::<UserId>("0").is_err());
+        assert!(serde_json::from_str::<UserId>("-3").is_err());
+        assert!(serde_json::from_str::<UserId>("1.5").is_err());
+        assert!(serde_json::from_str::<UserId>("\"7\"").is_ok());
+    }
+}

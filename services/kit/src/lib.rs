@@ -1,0 +1,37 @@
+//! The shared kit of every service: the mechanisms they must not each reinvent, and no wire
+//! types (each service owns its own).
+//!
+//! # Layout
+//!
+//! - [`problem`]: RFC 9457 problem+json bodies and the middleware that makes every error one.
+//! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems.
+//! - [`ids`]: typed positive ids and the `ids=1,2,3` list syntax.
+//! - [`layers`]: the tower stack (request id, tracing, timeout, load shedding, body limit).
+//! - [`server`], [`shutdown`]: binding with clear errors; graceful SIGINT/SIGTERM shutdown.
+//! - [`cli`]: flags that also read `PREFIX_FLAG` environment variables.
+//! - [`store`]: SQLite/PostgreSQL URLs, pools and embedded migrations.
+//! - [`demo`]: the deterministic demo world every store can be filled with.
+//! - [`timestamp`]: instants as stored (microseconds) and shown (RFC 3339).
+//! - [`ops`]: `/healthz`, `/readyz`, `/openapi.json`, `/docs`.
+//! - [`telemetry`]: logging set-up.
+//! - `test_util` (feature `test-util`): ephemeral servers and throwaway databases.
+
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod demo;
+pub mod extract;
+pub mod ids;
+pub mod layers;
+pub mod ops;
+pub mod problem;
+pub mod server;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+pub mod timestamp;
+
+#[cfg(any(test, feature = "test-util"))]
+#[allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+pub mod test_util;

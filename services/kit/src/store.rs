@@ -1,0 +1,355 @@
+//! Database URLs, pools and migrations for the two backends.
+//!
+//! `sqlite://PATH` (file created with its directory), `sqlite::memory:` (one connection, so
+//! the data lives as long as the pool) and `postgres://USER@HOST/DB` (database created when
+//! missing). Queries go through sqlx's `Any` driver with `$N` placeholders, which both
+//! backends bind by number, so one SQL text serves both wherever the dialects agree.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{MigrateDatabase, Migrator};
+use sqlx::{AnyPool, Executor};
+
+/// Which database engine a [`Db`] talks to, for the few queries whose SQL differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (file or memory).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A service's embedded schema, one migration set per backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    /// Applied on SQLite.
+    pub sqlite: &'static Migrator,
+    /// Applied on PostgreSQL.
+    pub postgres: &'static Migrator,
+}
+
+/// A connection pool with the backend it talks to. Cloning is shallow.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A parsed `--database` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    SqliteMemory,
+    SqliteFile(String),
+    Postgres(String),
+}
+
+// === impl Db ===
+
+impl Db {
+    /// Connects, creating the SQLite file or the PostgreSQL database when missing, and
+    /// applies the schema's migrations.
+    pub async fn connect(url: &str, migrations: Migrations) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let target = Target::parse(url)?;
+        let (options, pool_options, backend) = match &target {
+            Target::SqliteMemory => (
+                AnyConnectOptions::from_str("sqlite::memory:")?,
+                // One connection that never closes: each SQLite memory connection is its own
+                // database, which would vanish with the connection.
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None),
+                Backend::Sqlite,
+            ),
+            Target::SqliteFile(path) => {
+                if let Some(dir) = Path::new(path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("cannot create directory {}", dir.display()))?;
+                }
+                (
+                    AnyConnectOptions::from_str(&format!("sqlite://{path}?mode=rwc"))?,
+                    // WAL lets readers run beside the one writer.
+                    AnyPoolOptions::new().max_connections(8),
+                    Backend::Sqlite,
+                )
+            }
+            Target::Postgres(url) => {
+                if !sqlx::Postgres::database_exists(url)
+                    .await
+                    .with_context(|| format!("cannot reach PostgreSQL at {}", redact(url)))?
+                {
+                    sqlx::Postgres::create_database(url)
+                        .await
+                        .with_context(|| format!("cannot create the database {}", redact(url)))?;
+                }
+                (
+                    AnyConnectOptions::from_str(url)?,
+                    AnyPoolOptions::new().max_connections(16),
+                    Backend::Postgres,
+                )
+            }
+        };
+        let pool = pool_options
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL: readers never block the writer. busy_timeout: concurrent
+                        // writers wait for the lock instead of failing with SQLITE_BUSY.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the database {}", redact(url)))?;
+        let migrator = match backend {
+            Backend::Sqlite => migrations.sqlite,
+            Backend::Postgres => migrations.postgres,
+        };
+        migrator
+            .run(&pool)
+            .await
+            .with_context(|| format!("cannot migrate the database {}", redact(url)))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The pool, for queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine behind the pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// True when a trivial query succeeds within a second.
+    pub async fn ping(&self) -> bool {
+        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(1), query).await,
+            Ok(Ok(_))
+        )
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+// === impl Target ===
+
+impl Target {
+    fn parse(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            anyhow::bail!(
+                "unsupported database URL `{}`: use sqlite://PATH, sqlite::memory: or \
+                 postgres://USER@HOST/DB",
+                redact(url)
+            );
+        };
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        match path {
+            ":memory:" => Ok(Self::SqliteMemory),
+            "" => anyhow::bail!("the SQLite URL `{url}` names no file"),
+            path => Ok(Self::SqliteFile(path.to_owned())),
+        }
+    }
+}
+
+/// `$start, $start+1, …` for `count` parameters, for `IN (…)` lists and multi-row inserts.
+pub fn placeholders(start: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 5);
+    for n in start..start + count {
+        if n > start {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&n.to_string());
+    }
+    out
+}
+
+/// A query on the `Any` driver, as [`insert_rows`] hands it to its binder.
+pub type AnyQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Rows per multi-row `INSERT`: well under both engines' bound-parameter limits.
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Inserts `rows` with multi-row `INSERT`s of up to 1000 rows each: `head` is
+/// `INSERT INTO t (a, b, c)` and `bind` binds one row's `columns` values in order.
+/// Run it inside a transaction to make the whole load atomic. Returns the rows inserted.
+pub async fn insert_rows<R>(
+    conn: &mut sqlx::AnyConnection,
+    head: &str,
+    columns: usize,
+    rows: impl IntoIterator<Item = R>,
+    bind: impl Fn(AnyQuery, R) -> AnyQuery,
+) -> Result<u64, sqlx::Error> {
+    let statement = |count: usize| {
+        let tuples: Vec<String> = (0..count)
+            .map(|row| format!("({})", placeholders(row * columns + 1, columns)))
+            .collect();
+        format!("{head} VALUES {}", tuples.join(", "))
+    };
+    let full = statement(ROWS_PER_INSERT);
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<R> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let sql = if chunk.len() == ROWS_PER_INSERT {
+            full.clone()
+        } else {
+            statement(chunk.len())
+        };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            query = bind(query, row);
+        }
+        inserted += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
+/// A database URL with its password hidden, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _password)) => {
+                    format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// True when the error is a unique or primary-key violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// True when the error is a foreign-key violation.
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_url_form() {
+        assert_eq!(
+            Target::parse("sqlite::memory:").unwrap(),
+            Target::SqliteMemory
+        );
+        assert_eq!(
+            Target::parse("sqlite://data/users.db").unwrap(),
+            Target::SqliteFile("data/users.db".into())
+        );
+        assert_eq!(
+            Target::parse("sqlite:///tmp/x.db?mode=rwc").unwrap(),
+            Target::SqliteFile("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            Target::parse("postgres://u@h/db").unwrap(),
+            Target::Postgres(_)
+        ));
+        assert!(Target::parse("mysql://x").is_err());
+        assert!(Target::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn placeholders_are_numbered_from_start() {
+        assert_eq!(placeholders(1, 3), "$1, $2, $3");
+        assert_eq!(placeholders(4, 1), "$4");
+        assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    static SQLITE: Migrator = sqlx::migrate!("tests/migrations/sqlite");
+
+    #[tokio::test]
+    async fn memory_database_keeps_its_data_across_queries() {
+        let db = Db::connect(
+            "sqlite::memory:",
+            Migrations {
+                sqlite: &SQLITE,
+                postgres: &SQLITE,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(db.backend(), Backend::Sqlite);
+        sqlx::query("INSERT INTO things (id, name) VALUES ($1, $2)")
+            .bind(1_i64)
+            .bind("one")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let (name,): (String,) = sqlx::query_as("SELECT name FROM things WHERE id = $1")
+            .bind(1_i64)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(name, "one");
+        assert!(db.ping().await);
+    }
+
+    #[tokio::test]
+    async fn insert_rows_spans_several_statements() {
+        let db = Db::connect(
+            "sqlite::memory:",
+            Migrations {
+                sqlite: &SQLITE,
+                postgres: &SQLITE,
+            },
+        )
+        .await
+        .unwrap();
+        let mut conn = db.pool().acquire().await.unwrap();
+        let rows = (1..=2345_i64).map(|id| (id, format!("thing {id}")));
+        let n = insert_rows(&mut conn, "INSERT INTO things (id, name)", 2, rows, |q, (id, name)| {
+            q.bind(id).bind(name)
+        })
+        .await
+        .unwrap();
+        assert_eq!(n, 2345);
+        let (count, last): (i64, String) =
+            sqlx::query_as("SELECT COUNT(*), MAX(name) FROM things WHERE id > 2000")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!((count, last.as_str()), (345, "thing 2345"));
+    }
+}
