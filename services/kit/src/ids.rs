@@ -44,8 +44,8 @@ pub enum IdListError {
         /// What was wrong with it.
         source: IdError,
     },
-    /// More distinct ids than the cap.
-    #[error("`{param}` names more than {max} distinct ids; split the request")]
+    /// More items than the cap.
+    #[error("`{param}` lists more than {max} ids; split the request")]
     TooMany {
         /// The query parameter's name.
         param: &'static str,
@@ -66,8 +66,9 @@ pub fn parse_positive(token: &str) -> Result<i64, IdError> {
     }
 }
 
-/// Parses `1,2,3`: duplicates are dropped (the first occurrence keeps its place) and at most
-/// `max` distinct ids are allowed.
+/// Parses `1,2,3`: at most `max` items; duplicates are then dropped, the first occurrence
+/// keeping its place. (The cap counts items, as OpenAPI's `maxItems` does, so the published
+/// schema describes exactly what is accepted.)
 pub fn parse_id_list<T: From<Id>>(
     param: &'static str,
     raw: Option<&str>,
@@ -76,6 +77,9 @@ pub fn parse_id_list<T: From<Id>>(
     let raw = raw.unwrap_or_default();
     if raw.is_empty() {
         return Err(IdListError::Empty { param, max });
+    }
+    if raw.split(',').nth(max).is_some() {
+        return Err(IdListError::TooMany { param, max });
     }
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
@@ -86,9 +90,6 @@ pub fn parse_id_list<T: From<Id>>(
             source,
         })?;
         if seen.insert(id) {
-            if ids.len() == max {
-                return Err(IdListError::TooMany { param, max });
-            }
             ids.push(T::from(Id(id)));
         }
     }
@@ -286,8 +287,9 @@ mod tests {
         ));
         let err = parse("1,2,3,4,5,6").unwrap_err();
         assert!(err.to_string().contains("more than 5"), "{err}");
-        // The cap counts distinct ids.
-        assert_eq!(parse("1,2,3,4,5,5,5").unwrap().len(), 5);
+        // The cap counts items, duplicates included, like OpenAPI's maxItems.
+        assert!(parse("1,2,3,3,3,3").is_err());
+        assert_eq!(parse("1,1,1,1,1").unwrap(), vec![1]);
     }
 
     #[test]

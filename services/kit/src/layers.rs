@@ -5,7 +5,6 @@
 //! `GlobalConcurrencyLimit` → `RequestBodyLimit` → routes.
 
 use std::any::Any;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -24,7 +23,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::problem::{HiddenCause, Problem};
+use crate::problem::Problem;
 
 /// The request-id header, generated when absent and echoed on every response.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -132,11 +131,7 @@ async fn middleware_error(error: BoxError) -> Response {
     } else if error.is::<tower::load_shed::error::Overloaded>() {
         Problem::overloaded().into_response()
     } else {
-        let mut response = Problem::internal().into_response();
-        response
-            .extensions_mut()
-            .insert(HiddenCause(Arc::new(anyhow::anyhow!(error))));
-        response
+        crate::problem::internal_error(anyhow::anyhow!(error))
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`store`]: SQLite/PostgreSQL URLs, pools and embedded migrations.
 //! - [`demo`]: the deterministic demo world every store can be filled with.
 //! - [`timestamp`]: instants as stored (microseconds) and shown (RFC 3339).
+//! - [`openapi`]: the generic error responses every operation documents.
 //! - [`ops`]: `/healthz`, `/readyz`, `/openapi.json`, `/docs`.
 //! - [`telemetry`]: logging set-up.
 //! - `test_util` (feature `test-util`): ephemeral servers and throwaway databases.
@@ -24,6 +25,7 @@ pub mod demo;
 pub mod extract;
 pub mod ids;
 pub mod layers;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod server;

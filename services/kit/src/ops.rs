@@ -89,7 +89,7 @@ async fn readyz(State(readiness): State<Readiness>) -> Response {
 }
 
 /// The ops routes and their OpenAPI description, to merge into a service's router.
-pub fn routes(readiness: Readiness) -> OpenApiRouter {
+pub fn routes<S: Clone + Send + Sync + 'static>(readiness: Readiness) -> OpenApiRouter<S> {
     OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(readyz))

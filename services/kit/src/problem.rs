@@ -292,6 +292,16 @@ impl std::fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
+/// A 500 problem response whose cause travels hidden in the response's extensions, to be
+/// logged once by [`normalize`].
+pub fn internal_error(cause: impl Into<anyhow::Error>) -> Response {
+    let mut response = Problem::internal().into_response();
+    response
+        .extensions_mut()
+        .insert(HiddenCause(Arc::new(cause.into())));
+    response
+}
+
 /// Middleware: makes every 4xx/5xx answer a problem+json body carrying the request id and
 /// path, and logs the hidden cause of a 5xx answer once, inside the request's span.
 ///

@@ -123,3 +123,34 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+/// Runs each named async test once on SQLite (in memory) and once on a fresh PostgreSQL
+/// database (when `TEST_POSTGRES_URL` is set). Each test is `async fn name(database_url: &str)`.
+///
+/// ```ignore
+/// kit::on_both_backends!(crud_round_trip, bulk_read_keeps_order);
+/// ```
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test("sqlite::memory:").await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    match $crate::test_util::postgres().await {
+                        Some(db) => super::$test(&db.url).await,
+                        None => eprintln!("TEST_POSTGRES_URL unset: PostgreSQL run skipped"),
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,181 @@
+//! The users table: the only way to it.
+//!
+//! Tests run this against real engines (`sqlite::memory:` always, PostgreSQL when
+//! `TEST_POSTGRES_URL` is set) rather than a fake, so the SQL itself is what is tested.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use kit::demo::World;
+use kit::ids::UserId;
+use kit::store::{Backend, Db, Migrations};
+use kit::timestamp::Timestamp;
+use sqlx::migrate::Migrator;
+
+use crate::domain::{NewUser, User, UserChanges};
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The schema, per backend.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE,
+    postgres: &POSTGRES,
+};
+
+/// Users storage. Cloning is shallow.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    name: String,
+    avatar_url: Option<String>,
+    created_at: i64,
+}
+
+// === impl Store ===
+
+impl Store {
+    /// Connects to `url` and applies the schema.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            db: Db::connect(url, MIGRATIONS).await?,
+        })
+    }
+
+    /// The database, for readiness checks and shutdown.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Inserts a user and returns it with its new id.
+    #[tracing::instrument(skip_all)]
+    pub async fn create(&self, user: &NewUser) -> Result<User, sqlx::Error> {
+        let row: UserRow = sqlx::query_as(
+            "INSERT INTO users (name, avatar_url, created_at) VALUES ($1, $2, $3) \
+             RETURNING id, name, avatar_url, created_at",
+        )
+        .bind(user.name.as_str().to_owned())
+        .bind(user.avatar_url.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(Timestamp::now().as_micros())
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(row.into())
+    }
+
+    /// The user with this id, if any.
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn get(&self, id: UserId) -> Result<Option<User>, sqlx::Error> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, name, avatar_url, created_at FROM users WHERE id = $1")
+                .bind(id.get())
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(row.map(User::from))
+    }
+
+    /// The users among `ids` that exist, in no particular order.
+    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    pub async fn get_many(&self, ids: &[UserId]) -> Result<Vec<User>, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, name, avatar_url, created_at FROM users WHERE id IN ({})",
+            kit::store::placeholders(1, ids.len())
+        );
+        let mut query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id.get());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// Applies `changes` in one statement; `None` when there is no such user.
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn update(
+        &self,
+        id: UserId,
+        changes: &UserChanges,
+    ) -> Result<Option<User>, sqlx::Error> {
+        let avatar = changes.avatar_url.as_ref();
+        let row: Option<UserRow> = sqlx::query_as(
+            "UPDATE users SET name = COALESCE($2, name), \
+             avatar_url = CASE WHEN $3 THEN $4 ELSE avatar_url END WHERE id = $1 \
+             RETURNING id, name, avatar_url, created_at",
+        )
+        .bind(id.get())
+        .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(avatar.is_some())
+        .bind(avatar.and_then(|a| a.as_ref().map(|u| u.as_str().to_owned())))
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map(User::from))
+    }
+
+    /// Deletes the user; false when there was none.
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn delete(&self, id: UserId) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id.get())
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Fills an empty table with the demo world's users in one transaction; `None` when the
+    /// table already had users (nothing is written then).
+    pub async fn fill_demo(&self, world: &World) -> anyhow::Result<Option<u64>> {
+        let started = Instant::now();
+        let mut tx = self.db.pool().begin().await?;
+        let (existing,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS any_user")
+                .fetch_one(&mut *tx)
+                .await?;
+        if existing > 0 {
+            return Ok(None);
+        }
+        let inserted = kit::store::insert_rows(
+            &mut tx,
+            "INSERT INTO users (id, name, avatar_url, created_at)",
+            4,
+            world.users(),
+            |q, u| {
+                q.bind(u.id)
+                    .bind(u.name)
+                    .bind(u.avatar_url)
+                    .bind(u.created_at.as_micros())
+            },
+        )
+        .await
+        .context("cannot insert demo users")?;
+        if self.db.backend() == Backend::Postgres {
+            // Explicit ids bypass the identity sequence: move it past them.
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('users', 'id'), \
+                 GREATEST((SELECT MAX(id) FROM users), 1))",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        kit::demo::report("users", "users", started);
+        Ok(Some(inserted))
+    }
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: UserId::new(row.id),
+            name: row.name,
+            avatar_url: row.avatar_url,
+            created_at: Timestamp::from_micros(row.created_at),
+        }
+    }
+}
