@@ -1,0 +1,75 @@
+//! The timeline service: for a user, the latest message(s) of each friend with that friend's
+//! name and avatar, composed from the users, friends and messages services. It owns no data
+//! and reads the others over HTTP with its own tolerant views.
+//!
+//! # Layout
+//!
+//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - [`routes`]: `GET /timeline/{user_id}`, `/metrics`, ops; thin handlers.
+//! - [`engine`]: the fan-out within a deadline: friends list, then messages and profiles.
+//! - [`profiles`]: the profile cache (fresh, stale fallback, coalesced bulk loads).
+//! - [`clients`]: one [`clients::Downstream`] per service and the views read from them.
+//! - [`domain`]: the timeline types and the join (`rank`, `assemble`), pure functions.
+//! - [`metrics`], [`timing`]: Prometheus metrics and the `Server-Timing` header.
+
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+
+pub mod clients;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod profiles;
+pub mod routes;
+pub mod state;
+pub mod timing;
+
+use std::future::Future;
+
+use axum::Router;
+use kit::layers::Limits;
+use tokio::net::TcpListener;
+use utoipa::openapi::OpenApi;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// The whole service as a router: API, metrics, ops endpoints, docs, standard layers.
+pub fn app(state: AppState, limits: &Limits) -> Router {
+    let (router, spec) = routes::router().split_for_parts();
+    let router = router
+        .with_state(state)
+        .merge(kit::ops::docs(finished(spec)));
+    kit::layers::apply(router, limits)
+}
+
+/// The OpenAPI description of [`app`].
+pub fn openapi() -> OpenApi {
+    finished(routes::router().split_for_parts().1)
+}
+
+fn finished(mut spec: OpenApi) -> OpenApi {
+    kit::openapi::finish(&mut spec);
+    spec
+}
+
+/// Serves on `listener` until `shutdown` completes; requests in flight finish first.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = AppState::from_config(&config)?;
+    kit::server::serve(listener, app(state, &config.limits), shutdown).await?;
+    Ok(())
+}
+
+/// Binds the configured address, then [`serve`]s.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = kit::server::bind(config.listen).await?;
+    serve(config, listener, shutdown).await
+}

@@ -1,0 +1,280 @@
+//! Profiles with a cache in front of the users service.
+//!
+//! - moka holds profiles and known-missing ids, bounded in number. An entry is *fresh* for
+//!   the TTL and is only served as fresh then; after it, it is kept a while longer to be
+//!   served as *stale* when the users service fails (stale beats absent).
+//! - Concurrent misses coalesce: an id being loaded is in the in-flight map, and every
+//!   request that misses it waits for that load instead of starting its own. Each load is
+//!   one bulk request per 500 ids, spawned as its own task so it finishes (and fills the
+//!   cache) even when the request that started it gives up.
+//! - A TTL of zero turns the cache off; loads still coalesce.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use kit::ids::UserId;
+use moka::sync::Cache;
+use tokio::time::Instant;
+
+use crate::clients::{Downstream, Propagate, in_chunks, users_by_ids};
+use crate::domain::Lookup;
+use crate::metrics::Metrics;
+
+/// Cache settings.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheConfig {
+    /// Most profiles held.
+    pub capacity: u64,
+    /// How long a profile is served as fresh; zero turns the cache off.
+    pub ttl: Duration,
+    /// How long past its TTL a profile is kept for when the users service fails.
+    pub stale_for: Duration,
+}
+
+/// What resolving a set of ids found.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// One lookup per requested id.
+    pub lookups: HashMap<UserId, Lookup>,
+    /// Fresh cache hits.
+    pub hits: u64,
+    /// Ids that were not fresh in the cache.
+    pub misses: u64,
+    /// Some ids could not be loaded (users failed or was late).
+    pub users_failed: bool,
+    /// Some lookups are stale cache entries served because the users service failed.
+    pub stale_served: bool,
+}
+
+/// The profile resolver. Cloning is shallow.
+#[derive(Clone)]
+pub struct Profiles {
+    cache: Option<Cache<UserId, Cached>>,
+    ttl: Duration,
+    inflight: Arc<Mutex<HashMap<UserId, Load>>>,
+    users: Downstream,
+    concurrency: usize,
+    metrics: Metrics,
+}
+
+/// A cached answer of the users service about one id.
+#[derive(Debug, Clone)]
+struct Cached {
+    known: Known,
+    fetched_at: Instant,
+}
+
+/// What the users service said about an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Known {
+    Found {
+        name: Arc<str>,
+        avatar_url: Option<Arc<str>>,
+    },
+    Missing,
+}
+
+/// A bulk load in flight: what it learned, by id; ids absent from the map failed.
+type Load = Shared<BoxFuture<'static, Arc<HashMap<UserId, Known>>>>;
+
+// === impl Profiles ===
+
+impl Profiles {
+    /// A resolver reading from `users`, `concurrency` bulk requests at a time.
+    pub fn new(
+        config: CacheConfig,
+        users: Downstream,
+        concurrency: usize,
+        metrics: Metrics,
+    ) -> Self {
+        let cache = (!config.ttl.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(config.capacity)
+                .time_to_live(config.ttl + config.stale_for)
+                .build()
+        });
+        Self {
+            cache,
+            ttl: config.ttl,
+            inflight: Arc::default(),
+            users,
+            concurrency,
+            metrics,
+        }
+    }
+
+    /// Looks up every id: fresh cache entries first, then one coalesced bulk load for the
+    /// rest, waited for until `deadline`. Ids that cannot be loaded fall back to a stale
+    /// cache entry, else [`Lookup::Unknown`].
+    pub async fn resolve(
+        &self,
+        ids: &[UserId],
+        propagate: &Propagate,
+        deadline: Instant,
+    ) -> Resolved {
+        let now = Instant::now();
+        let mut resolved = Resolved::default();
+        let mut stale: HashMap<UserId, Known> = HashMap::new();
+        let mut misses = Vec::new();
+        for id in ids {
+            match self.cached(*id) {
+                Some(entry) if now.duration_since(entry.fetched_at) < self.ttl => {
+                    resolved.lookups.insert(*id, entry.known.into());
+                }
+                Some(entry) => {
+                    stale.insert(*id, entry.known);
+                    misses.push(*id);
+                }
+                None => misses.push(*id),
+            }
+        }
+        resolved.hits = (ids.len() - misses.len()) as u64;
+        resolved.misses = misses.len() as u64;
+        self.metrics.cache(resolved.hits, resolved.misses);
+        if misses.is_empty() {
+            return resolved;
+        }
+
+        let loads = self.join_or_start(&misses, propagate, &mut resolved);
+        for (load, ids) in loads {
+            let learned = tokio::time::timeout_at(deadline, load).await.ok();
+            for id in ids {
+                match learned.as_ref().and_then(|l| l.get(&id)) {
+                    Some(known) => {
+                        resolved.lookups.insert(id, known.clone().into());
+                    }
+                    None => {
+                        resolved.users_failed = true;
+                        let fallback = match stale.remove(&id) {
+                            Some(known) => {
+                                resolved.stale_served = true;
+                                known.into()
+                            }
+                            None => Lookup::Unknown,
+                        };
+                        resolved.lookups.insert(id, fallback);
+                    }
+                }
+            }
+        }
+        resolved
+    }
+
+    fn cached(&self, id: UserId) -> Option<Cached> {
+        self.cache.as_ref().and_then(|c| c.get(&id))
+    }
+
+    /// Groups `misses` by the load that will answer them: loads already in flight, and one
+    /// new load for the rest. Ids that became fresh since the first look are answered from
+    /// the cache.
+    fn join_or_start(
+        &self,
+        misses: &[UserId],
+        propagate: &Propagate,
+        resolved: &mut Resolved,
+    ) -> Vec<(Load, Vec<UserId>)> {
+        let mut waits: Vec<(Load, Vec<UserId>)> = Vec::new();
+        let mut mine = Vec::new();
+        // No await while the lock is held. A load fills the cache *before* it leaves this
+        // map, so an id found in neither place under the lock has no load in flight.
+        let mut inflight = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in misses {
+            if let Some(load) = inflight.get(id) {
+                match waits.iter_mut().find(|(l, _)| l.ptr_eq(load)) {
+                    Some((_, ids)) => ids.push(*id),
+                    None => waits.push((load.clone(), vec![*id])),
+                }
+            } else if let Some(entry) = self
+                .cached(*id)
+                .filter(|e| e.fetched_at.elapsed() < self.ttl)
+            {
+                resolved.lookups.insert(*id, entry.known.into());
+                resolved.misses -= 1;
+                resolved.hits += 1;
+            } else {
+                mine.push(*id);
+            }
+        }
+        if !mine.is_empty() {
+            let load = self.start_load(mine.clone(), propagate.clone());
+            for id in &mine {
+                inflight.insert(*id, load.clone());
+            }
+            waits.push((load, mine));
+        }
+        waits
+    }
+
+    fn start_load(&self, ids: Vec<UserId>, propagate: Propagate) -> Load {
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            this.metrics.profiles_loaded(ids.len() as u64);
+            // A shared load is not bound to one request's deadline, only to the call timeout.
+            let deadline = Instant::now() + Duration::from_secs(3600);
+            let answers = in_chunks(&ids, this.concurrency, |chunk| {
+                let users = this.users.clone();
+                let propagate = propagate.clone();
+                async move { users_by_ids(&users, &chunk, &propagate, deadline).await }
+            })
+            .await;
+            let fetched_at = Instant::now();
+            // A tolerant reader keeps only what it asked about.
+            let asked: HashSet<UserId> = ids.iter().copied().collect();
+            let mut learned = HashMap::with_capacity(ids.len());
+            for (_, answer) in answers {
+                let Ok(view) = answer else { continue };
+                for user in view.users.into_iter().filter(|u| asked.contains(&u.id)) {
+                    let known = Known::Found {
+                        name: Arc::from(user.name),
+                        avatar_url: user.avatar_url.map(Arc::from),
+                    };
+                    learned.insert(user.id, known);
+                }
+                for id in view.missing.into_iter().filter(|id| asked.contains(id)) {
+                    learned.insert(id, Known::Missing);
+                }
+            }
+            if let Some(cache) = &this.cache {
+                for (id, known) in &learned {
+                    let entry = Cached {
+                        known: known.clone(),
+                        fetched_at,
+                    };
+                    cache.insert(*id, entry);
+                }
+            }
+            let mut inflight = this.inflight.lock().unwrap_or_else(PoisonError::into_inner);
+            for id in &ids {
+                inflight.remove(id);
+            }
+            Arc::new(learned)
+        });
+        async move { task.await.unwrap_or_default() }
+            .boxed()
+            .shared()
+    }
+}
+
+impl std::fmt::Debug for Profiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profiles")
+            .field("ttl", &self.ttl)
+            .field("cached", &self.cache.as_ref().map(Cache::entry_count))
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<Known> for Lookup {
+    fn from(known: Known) -> Self {
+        match known {
+            Known::Found { name, avatar_url } => Lookup::Found {
+                name: name.to_string(),
+                avatar_url: avatar_url.map(|a| a.to_string()),
+            },
+            Known::Missing => Lookup::Missing,
+        }
+    }
+}

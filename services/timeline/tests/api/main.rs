@@ -1,0 +1,7 @@
+//! The timeline service over real HTTP on ephemeral ports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod fakes;
+
+mod cache;
