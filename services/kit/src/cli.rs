@@ -27,6 +27,41 @@ pub struct StoreArgs {
     pub limits: Limits,
 }
 
+/// A service's typed configuration: its environment prefix and per-service defaults give
+/// it [`from_env`](Self::from_env) and [`try_from_args`](Self::try_from_args).
+pub trait ServiceConfig: Parser {
+    /// Environment prefix: `USERS` makes `--listen` also `USERS_LISTEN`.
+    const ENV_PREFIX: &'static str;
+    /// Defaults by argument id that run on one machine, e.g. `("listen", "127.0.0.1:8081")`.
+    const DEFAULTS: &'static [(&'static str, &'static str)];
+
+    /// From the process's arguments and environment; exits with a usage message on error.
+    fn from_env() -> Self {
+        parse(Self::ENV_PREFIX, Self::DEFAULTS)
+    }
+
+    /// From explicit arguments (the first is the program name), for tests and `up`.
+    fn try_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        try_parse_from(Self::ENV_PREFIX, Self::DEFAULTS, args)
+    }
+}
+
+/// The process's exit code for a service's result, printing a failure as one line
+/// (`users: cannot listen on 127.0.0.1:8081: the address is already in use`).
+pub fn exit_code(service: &str, result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{service}: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Parses the process's arguments, exiting with clap's message on error.
 ///
 /// `prefix` names the environment variables (`USERS` → `USERS_LISTEN`); `defaults` gives

@@ -65,18 +65,7 @@ pub struct Config {
     pub limits: kit::layers::Limits,
 }
 
-impl Config {
-    /// From the process's arguments and environment; exits with a usage message on error.
-    pub fn from_env() -> Self {
-        kit::cli::parse(ENV_PREFIX, DEFAULTS)
-    }
-
-    /// From explicit arguments (the first is the program name), for tests and `up`.
-    pub fn try_from_args<I, T>(args: I) -> Result<Self, clap::Error>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<std::ffi::OsString> + Clone,
-    {
-        kit::cli::try_parse_from(ENV_PREFIX, DEFAULTS, args)
-    }
+impl kit::cli::ServiceConfig for Config {
+    const ENV_PREFIX: &'static str = ENV_PREFIX;
+    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
 }

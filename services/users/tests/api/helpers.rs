@@ -1,3 +1,4 @@
+use kit::cli::ServiceConfig;
 use kit::test_util::TestServer;
 use reqwest::{Client, Response};
 use serde_json::Value;
