@@ -141,20 +141,27 @@ async fn pages_follow_next_after_to_the_end(database_url: &str) {
 
 async fn concurrent_puts_of_pairs_from_both_sides_all_succeed(database_url: &str) {
     let app = spawn_app(database_url, None).await;
-    // Each of ten pairs befriended from both sides, twice, all at once: the writes of one
-    // pair queue behind each other and the duplicates are no-ops.
-    let puts = (1..=10_i64).flat_map(|i| {
-        [(i, i + 100), (i + 100, i), (i, i + 100), (i + 100, i)].map(|(a, b)| {
-            let request = app.client.put(app.url(&format!("/users/{a}/friends/{b}")));
-            tokio::spawn(async move { request.send().await.unwrap().status() })
-        })
-    });
-    let puts: Vec<_> = puts.collect();
-    for put in puts {
-        assert_eq!(put.await.unwrap(), 204);
-    }
-    for i in 1..=10 {
-        assert_eq!(app.friend_ids(i).await, [i + 100]);
-        assert_eq!(app.friend_ids(i + 100).await, [i]);
+    // Fresh pairs, each befriended from both sides twice, all at once: the writes of one pair
+    // must queue behind each other (never deadlock, never fail) and the duplicates are no-ops.
+    // Several rounds, because a lock-order bug only shows when two writes interleave.
+    for round in 0..5_i64 {
+        let pairs: Vec<(i64, i64)> = (1..=150)
+            .map(|i| (round * 1000 + i, 100_000 + round * 1000 + i))
+            .collect();
+        let puts: Vec<_> = pairs
+            .iter()
+            .flat_map(|&(a, b)| [(a, b), (b, a), (a, b), (b, a)])
+            .map(|(a, b)| {
+                let request = app.client.put(app.url(&format!("/users/{a}/friends/{b}")));
+                tokio::spawn(async move { request.send().await.unwrap().status() })
+            })
+            .collect();
+        for put in puts {
+            assert_eq!(put.await.unwrap(), 204, "round {round}");
+        }
+        for &(a, b) in pairs.iter().step_by(15) {
+            assert_eq!(app.friend_ids(a).await, [b]);
+            assert_eq!(app.friend_ids(b).await, [a]);
+        }
     }
 }
