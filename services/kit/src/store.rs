@@ -339,9 +339,13 @@ mod tests {
         .unwrap();
         let mut conn = db.pool().acquire().await.unwrap();
         let rows = (1..=2345_i64).map(|id| (id, format!("thing {id}")));
-        let n = insert_rows(&mut conn, "INSERT INTO things (id, name)", 2, rows, |q, (id, name)| {
-            q.bind(id).bind(name)
-        })
+        let n = insert_rows(
+            &mut conn,
+            "INSERT INTO things (id, name)",
+            2,
+            rows,
+            |q, (id, name)| q.bind(id).bind(name),
+        )
         .await
         .unwrap();
         assert_eq!(n, 2345);
