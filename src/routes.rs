@@ -65,7 +65,7 @@ pub fn parse(text: &str, overrides: &Overrides) -> Result<Loaded, LoadErrors> {
         let (line, column) = err.location().map_or((0, 0), |at| (at.line(), at.column()));
         LoadErrors(vec![ConfigError::new(line, column, yaml_message(&err))])
     })?;
-    let table = validate::compile(file, overrides).map_err(LoadErrors)?;
+    let table = validate::compile(&file, overrides).map_err(LoadErrors)?;
     Ok(Loaded {
         table,
         version: version(text.as_bytes()),

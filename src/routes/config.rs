@@ -93,26 +93,10 @@ pub struct StickyConfig {
     pub param: Option<Spanned<String>>,
 }
 
-/// Fields that a more specific level overrides one by one (STYLE rule 22).
+/// Settings that a more specific level (upstream, route) overrides field by field over a
+/// less specific one (`all:`).
 pub trait Merge {
     /// `self`, with each unset field taken from `fallback`.
+    #[must_use]
     fn merge(self, fallback: &Self) -> Self;
-}
-
-// === impl Defaults ===
-
-impl<T: Clone> Merge for Option<T> {
-    fn merge(self, fallback: &Self) -> Self {
-        self.or_else(|| fallback.clone())
-    }
-}
-
-impl Merge for Defaults {
-    fn merge(self, fallback: &Self) -> Self {
-        Self {
-            connect_timeout: self.connect_timeout.merge(&fallback.connect_timeout),
-            request_timeout: self.request_timeout.merge(&fallback.request_timeout),
-            max_body_bytes: self.max_body_bytes.merge(&fallback.max_body_bytes),
-        }
-    }
 }

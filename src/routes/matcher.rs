@@ -235,7 +235,7 @@ impl Pattern {
     }
 
     /// The raw value of segment `index` of a path this pattern matched.
-    pub fn param_at<'a>(path: &'a str, index: usize) -> Option<&'a str> {
+    pub fn param_at(path: &str, index: usize) -> Option<&str> {
         let mut rest = path.strip_prefix('/');
         for _ in 0..index {
             next_segment(&mut rest)?;

@@ -55,6 +55,15 @@ pub struct Upstream {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpstreamId(pub(crate) usize);
 
+// === impl UpstreamId ===
+
+impl UpstreamId {
+    /// The position in [`RouteTable::upstreams`].
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 /// One compiled route.
 #[derive(Debug)]
 pub struct Route {
@@ -119,6 +128,8 @@ pub enum Resolution<'t> {
         route: &'t Route,
         /// The upstream chosen (for a split, the side picked).
         upstream: &'t Upstream,
+        /// Its index.
+        id: UpstreamId,
     },
     /// Routes match the path but none of them the method; these are the methods they take.
     MethodNotAllowed(Methods),
@@ -160,6 +171,7 @@ impl RouteTable {
             return Resolution::Found {
                 route,
                 upstream: &self.upstreams[id.0],
+                id,
             };
         }
         if allowed.0 == 0 {

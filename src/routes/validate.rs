@@ -26,8 +26,29 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 /// See [`DEFAULT_CONNECT_TIMEOUT`].
 pub const DEFAULT_MAX_HEADER_BYTES: u64 = 16 * 1024;
 
-const MAX_HEADER_BYTES_RANGE: std::ops::RangeInclusive<u64> = 1024..=1024 * 1024;
+/// The upper bound stays below the server's read buffer ([`crate::server::MAX_HEAD_BUFFER`]),
+/// so every over-limit head is answered by the gateway's own 431 problem.
+const MAX_HEADER_BYTES_RANGE: std::ops::RangeInclusive<u64> = 1024..=64 * 1024;
 const MAX_WEIGHT: u64 = 1_000_000;
+
+/// The overridable settings of one level (`all:`, an upstream, a route), parsed; `None`
+/// where that level does not say.
+#[derive(Debug, Clone, Copy, Default)]
+struct Level {
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    max_body_bytes: Option<u64>,
+}
+
+impl Merge for Level {
+    fn merge(self, fallback: &Self) -> Self {
+        Self {
+            connect_timeout: self.connect_timeout.or(fallback.connect_timeout),
+            request_timeout: self.request_timeout.or(fallback.request_timeout),
+            max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
+        }
+    }
+}
 
 /// Collects errors while compiling.
 struct Checker {
@@ -38,22 +59,23 @@ struct Checker {
 }
 
 /// Compiles `file`, with `overrides` replacing upstream URLs, or returns every error.
-pub fn compile(file: RoutesFile, overrides: &Overrides) -> Result<RouteTable, Vec<ConfigError>> {
+pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, Vec<ConfigError>> {
     let mut c = Checker {
         errors: Vec::new(),
         shapes: Vec::new(),
     };
-    let settings = c.settings(&file);
+    let settings = c.settings(file);
+    let all = c.level("all", &file.all);
     let upstreams: Vec<Upstream> = file
         .upstreams
         .iter()
-        .filter_map(|(name, config)| c.upstream(name, config, &file.all, overrides))
+        .filter_map(|(name, config)| c.upstream(name, config, &all, overrides))
         .collect();
     let names: Vec<&str> = file.upstreams.keys().map(String::as_str).collect();
     let mut routes: Vec<Route> = file
         .routes
         .iter()
-        .filter_map(|route| c.route(route, &file.all, &names, &upstreams))
+        .filter_map(|route| c.route(route, &all, &names, &upstreams))
         .collect();
     c.overlaps();
     if !c.errors.is_empty() {
@@ -123,21 +145,29 @@ impl Checker {
         }
     }
 
-    fn duration(
-        &mut self,
-        field: &str,
-        value: Option<&Spanned<String>>,
-        default: Duration,
-    ) -> Duration {
-        let Some(value) = value else {
-            return default;
-        };
+    /// Parses one level's overridable settings, `prefix` naming it in messages.
+    fn level(&mut self, prefix: &str, config: &Defaults) -> Level {
+        Level {
+            connect_timeout: self.duration(
+                &format!("{prefix}.connect_timeout"),
+                config.connect_timeout.as_ref(),
+            ),
+            request_timeout: self.duration(
+                &format!("{prefix}.request_timeout"),
+                config.request_timeout.as_ref(),
+            ),
+            max_body_bytes: config.max_body_bytes.as_ref().map(|v| v.value),
+        }
+    }
+
+    fn duration(&mut self, field: &str, value: Option<&Spanned<String>>) -> Option<Duration> {
+        let value = value?;
         match humantime::parse_duration(&value.value) {
             Ok(d) if d.is_zero() => {
                 self.error(&value.referenced, format!("{field}: must be more than 0"));
-                default
+                None
             }
-            Ok(d) => d,
+            Ok(d) => Some(d),
             Err(err) => {
                 self.error(
                     &value.referenced,
@@ -146,7 +176,7 @@ impl Checker {
                         value.value
                     ),
                 );
-                default
+                None
             }
         }
     }
@@ -155,7 +185,7 @@ impl Checker {
         &mut self,
         name: &str,
         config: &Spanned<UpstreamConfig>,
-        all: &Defaults,
+        all: &Level,
         overrides: &Overrides,
     ) -> Option<Upstream> {
         let at = &config.referenced;
@@ -169,23 +199,15 @@ impl Checker {
                 format!("upstream `{name}`: names may hold only a-z, 0-9, `-` and `_`"),
             );
         }
-        let merged = Defaults {
+        let own = Defaults {
             connect_timeout: config.value.connect_timeout.clone(),
             request_timeout: config.value.request_timeout.clone(),
             max_body_bytes: None,
-        }
-        .merge(all);
+        };
         let field = |f: &str| format!("upstreams.{name}.{f}");
-        let connect_timeout = self.duration(
-            &field("connect_timeout"),
-            merged.connect_timeout.as_ref(),
-            DEFAULT_CONNECT_TIMEOUT,
-        );
-        let request_timeout = self.duration(
-            &field("request_timeout"),
-            merged.request_timeout.as_ref(),
-            DEFAULT_REQUEST_TIMEOUT,
-        );
+        let level = self.level(&format!("upstreams.{name}"), &own).merge(all);
+        let connect_timeout = level.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let request_timeout = level.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT);
         let url_at = &config.value.url.referenced;
         let (url, source) = match overrides.url(name) {
             Some(url) => (url, "(overridden) "),
@@ -217,7 +239,7 @@ impl Checker {
     fn route(
         &mut self,
         route: &Spanned<RouteConfig>,
-        all: &Defaults,
+        all: &Level,
         names: &[&str],
         upstreams: &[Upstream],
     ) -> Option<Route> {
@@ -243,19 +265,19 @@ impl Checker {
             self.shapes.push((p.clone(), m, at.line()));
         }
         let target = self.target(route, names, upstreams, pattern.as_ref());
-        let merged = Defaults {
+        // The upstream level sits between `all` and the route for timeouts, so a route's
+        // own timeout is kept apart and applied over the chosen upstream's at request time.
+        let own = Defaults {
             connect_timeout: None,
             request_timeout: r.request_timeout.clone(),
             max_body_bytes: r.max_body_bytes.clone(),
-        }
-        .merge(all);
-        let request_timeout = r
-            .request_timeout
-            .as_ref()
-            .map(|t| self.duration("routes[].request_timeout", Some(t), DEFAULT_REQUEST_TIMEOUT));
-        let max_body_bytes = merged
+        };
+        let level = self.level("routes[]", &own);
+        let request_timeout = level.request_timeout;
+        let max_body_bytes = level
+            .merge(all)
             .max_body_bytes
-            .map_or(DEFAULT_MAX_BODY_BYTES, |v| v.value);
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
         Some(Route {
             pattern: pattern?,
             methods: methods?,
