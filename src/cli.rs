@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Do not watch the routes file (SIGHUP and the admin API still reload it).
     #[arg(long, env = "GATEWAY_NO_WATCH")]
     pub no_watch: bool,
+    /// Proxy worker threads, each with its own event loop and connection pools (default:
+    /// one per core).
+    #[arg(long, env = "GATEWAY_WORKERS", value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub workers: Option<usize>,
     /// How long to let requests in flight finish on shutdown.
     #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE", value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
     pub shutdown_grace: Duration,

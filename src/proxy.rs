@@ -27,18 +27,21 @@ use crate::routes::{PathError, Resolution, check_path};
 /// A response body: the upstream's, streamed, or one of the gateway's own problems.
 pub type ProxyBody = Either<Incoming, Full<Bytes>>;
 
-/// The proxy: cheap to clone, one per connection.
+/// The proxy of one worker thread: cheap to clone, one per connection.
 #[derive(Debug, Clone)]
 pub struct Proxy {
     tables: Arc<ArcSwap<Snapshot>>,
+    /// Which worker this is: it uses that worker's connection pools.
+    worker: usize,
 }
 
 // === impl Proxy ===
 
 impl Proxy {
-    /// A proxy serving whatever snapshot `tables` holds at each request's arrival.
-    pub fn new(tables: Arc<ArcSwap<Snapshot>>) -> Self {
-        Self { tables }
+    /// A proxy for worker `worker`, serving whatever snapshot `tables` holds at each
+    /// request's arrival.
+    pub fn new(tables: Arc<ArcSwap<Snapshot>>, worker: usize) -> Self {
+        Self { tables, worker }
     }
 
     /// Serves one request from `peer`.
@@ -92,13 +95,19 @@ impl Proxy {
         if declared_length(&request).is_some_and(|n| n > limit) {
             return Err(fail(ProxyError::BodyTooLarge { limit }, &request));
         }
-        let client = &snapshot.clients[id.index()];
+        let client = snapshot.client(self.worker, id);
 
         let trusted = table.trusts(peer.ip);
         headers::set_forwarding(&mut request, peer, trusted);
         headers::strip_hop_by_hop(request.headers_mut());
         let (mut parts, body) = request.into_parts();
-        let path = parts.uri.path().to_owned();
+        // A reference-counted handle; turned into text only if the request fails.
+        let original = parts.uri.path_and_query().cloned();
+        let path = || {
+            original
+                .as_ref()
+                .map_or_else(String::new, |pq| pq.path().to_owned())
+        };
         parts.headers.insert(HOST, upstream.host.clone());
         let mut uri = std::mem::take(&mut parts.uri).into_parts();
         uri.scheme = Some(upstream.scheme.clone());
@@ -109,7 +118,7 @@ impl Proxy {
         parts.uri = match Uri::from_parts(uri) {
             Ok(uri) => uri,
             // Scheme, authority and path each parsed already; together they always form a URI.
-            Err(_) => return Err((ProxyError::BadPath(PathError::NotAbsolute), path)),
+            Err(_) => return Err((ProxyError::BadPath(PathError::NotAbsolute), path())),
         };
         let outbound = Request::from_parts(
             parts,
@@ -120,14 +129,14 @@ impl Proxy {
         let result = tokio::time::timeout(timeout, client.request(outbound)).await;
         let mut response = match result {
             Ok(Ok(response)) => response,
-            Ok(Err(cause)) => return Err((classify(cause, upstream, limit), path)),
+            Ok(Err(cause)) => return Err((classify(cause, upstream, limit), path())),
             Err(_elapsed) => {
                 let error = ProxyError::Timeout {
                     upstream: upstream.name.clone(),
                     after: timeout,
                     connecting: false,
                 };
-                return Err((error, path));
+                return Err((error, path()));
             }
         };
         headers::strip_hop_by_hop(response.headers_mut());

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::proxy::client::{ClientCache, UpstreamClient};
+use crate::routes::table::UpstreamId;
 use crate::routes::{self, ConfigError, LoadErrors, Overrides, RouteTable};
 
 /// What asked for a load.
@@ -36,8 +37,8 @@ pub enum Trigger {
 pub struct Snapshot {
     /// The compiled table.
     pub table: RouteTable,
-    /// Clients, indexed like `table.upstreams()`.
-    pub clients: Box<[UpstreamClient]>,
+    /// Clients by upstream (indexed like `table.upstreams()`), then by worker thread.
+    clients: Box<[Box<[UpstreamClient]>]>,
     /// Content hash of the file.
     pub version: String,
     /// When it was swapped in.
@@ -89,7 +90,7 @@ impl Snapshot {
             .table
             .upstreams()
             .iter()
-            .map(|u| clients.client_for(u))
+            .map(|u| clients.clients_for(u))
             .collect();
         clients.retain(loaded.table.upstreams());
         Self {
@@ -100,15 +101,28 @@ impl Snapshot {
             trigger,
         }
     }
+
+    /// The client worker `worker` uses for upstream `id`.
+    pub fn client(&self, worker: usize, id: UpstreamId) -> &UpstreamClient {
+        let per_worker = &self.clients[id.index()];
+        // Every upstream has one client per worker (built together); the modulo only
+        // guards against a worker count that changed, which it never does while running.
+        &per_worker[worker % per_worker.len()]
+    }
 }
 
 // === impl Reloader ===
 
 impl Reloader {
-    /// Loads `path` for the first time; fails (with every error) if it is invalid.
-    pub fn start(path: PathBuf, overrides: Overrides) -> Result<Arc<Self>, LoadErrors> {
+    /// Loads `path` for the first time, with connection pools for `workers` worker
+    /// threads; fails (with every error) if it is invalid.
+    pub fn start(
+        path: PathBuf,
+        overrides: Overrides,
+        workers: usize,
+    ) -> Result<Arc<Self>, LoadErrors> {
         let loaded = routes::load_file(&path, &overrides)?;
-        let mut clients = ClientCache::default();
+        let mut clients = ClientCache::new(workers);
         let snapshot = Snapshot::build(loaded, &mut clients, Trigger::Startup);
         Ok(Arc::new(Self {
             path,

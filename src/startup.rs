@@ -12,7 +12,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
-use crate::proxy::Proxy;
 use crate::reload::Reloader;
 use crate::routes::Overrides;
 
@@ -35,6 +34,8 @@ pub struct ServeConfig {
     pub sighup: bool,
     /// Time requests in flight get on shutdown.
     pub shutdown_grace: Duration,
+    /// Proxy worker threads (one per core is best).
+    pub workers: usize,
 }
 
 /// A gateway that is serving.
@@ -47,20 +48,19 @@ pub struct Running {
     /// The reloader, for tests and the admin API.
     pub reloader: Arc<Reloader>,
     stop: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
+    admin_task: Option<JoinHandle<()>>,
+    workers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// Loads the routes file, binds both listeners and starts serving; returns once both
 /// accept connections and every reload path is armed.
 pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
-    let reloader = Reloader::start(config.routes.clone(), config.overrides.clone())
+    let workers = config.workers.max(1);
+    let reloader = Reloader::start(config.routes.clone(), config.overrides.clone(), workers)
         .map_err(|errors| anyhow::anyhow!("{}:\n{errors}", config.routes.display()))
         .context("the routes file is invalid; nothing was started")?;
-    let proxy_listener = kit::server::bind(config.listen).await?;
+    let (addr, proxy_listeners) = crate::server::bind(config.listen, workers)?;
     let admin_listener = kit::server::bind(config.admin).await?;
-    let addr = proxy_listener
-        .local_addr()
-        .context("proxy listener address")?;
     let admin_addr = admin_listener
         .local_addr()
         .context("admin listener address")?;
@@ -81,13 +81,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             .context("cannot listen for SIGHUP")?;
     }
 
-    let proxy = Proxy::new(reloader.active());
-    let proxy_task = tokio::spawn(crate::server::serve(
-        proxy_listener,
-        proxy,
-        stop.clone(),
+    let worker_threads = crate::server::spawn_workers(
+        proxy_listeners,
+        &reloader.active(),
+        &stop,
         config.shutdown_grace,
-    ));
+    )
+    .context("cannot start the proxy worker threads")?;
     let admin = crate::admin::router(Arc::clone(&reloader), config.admin_token.clone());
     let admin_stop = stop.clone().cancelled_owned();
     let admin_task = tokio::spawn(async move {
@@ -96,14 +96,20 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     });
     let snapshot = reloader.current();
-    tracing::info!(%addr, %admin_addr, version = %snapshot.version, file = %config.routes.display(), "gateway listening");
+    tracing::info!(%addr, %admin_addr, workers, version = %snapshot.version, file = %config.routes.display(), "gateway listening");
     Ok(Running {
         addr,
         admin_addr,
         reloader,
         stop,
-        tasks: vec![proxy_task, admin_task],
+        admin_task: Some(admin_task),
+        workers: worker_threads,
     })
+}
+
+/// One worker per core the process may use.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 // === impl ServeConfig ===
@@ -119,6 +125,7 @@ impl From<ServeArgs> for ServeConfig {
             watch: !args.no_watch,
             sighup: true,
             shutdown_grace: args.shutdown_grace,
+            workers: args.workers.unwrap_or_else(default_workers),
         }
     }
 }
@@ -129,9 +136,16 @@ impl Running {
     /// Stops accepting, lets requests in flight finish (up to the grace period), and waits.
     pub async fn stop(mut self) {
         self.stop.cancel();
-        for task in std::mem::take(&mut self.tasks) {
+        if let Some(task) = self.admin_task.take() {
             let _ = task.await;
         }
+        let workers = std::mem::take(&mut self.workers);
+        let _ = tokio::task::spawn_blocking(move || {
+            for worker in workers {
+                let _ = worker.join();
+            }
+        })
+        .await;
     }
 
     /// Serves until `signal` completes, then stops gracefully.

@@ -19,21 +19,36 @@ pub type UpstreamClient = Client<HttpConnector, Limited<Incoming>>;
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Clients by (authority, connect timeout).
-#[derive(Debug, Default)]
+/// Clients by (base URL, connect timeout), one per worker thread: a pooled connection is
+/// driven by a task on the runtime that opened it, so each worker keeps its own.
+#[derive(Debug)]
 pub struct ClientCache {
-    clients: HashMap<(String, Duration), UpstreamClient>,
+    workers: usize,
+    clients: HashMap<(String, Duration), Box<[UpstreamClient]>>,
 }
 
 // === impl ClientCache ===
 
 impl ClientCache {
-    /// The client for `upstream`, reusing a pooled one when one fits.
-    pub fn client_for(&mut self, upstream: &Upstream) -> UpstreamClient {
+    /// A cache for `workers` worker threads.
+    pub fn new(workers: usize) -> Self {
+        Self {
+            workers: workers.max(1),
+            clients: HashMap::new(),
+        }
+    }
+
+    /// The clients for `upstream`, one per worker, reusing pooled ones when they fit.
+    pub fn clients_for(&mut self, upstream: &Upstream) -> Box<[UpstreamClient]> {
         let key = (upstream.url.to_string(), upstream.connect_timeout);
+        let workers = self.workers;
         self.clients
             .entry(key)
-            .or_insert_with(|| build(upstream.connect_timeout))
+            .or_insert_with(|| {
+                (0..workers)
+                    .map(|_| build(upstream.connect_timeout))
+                    .collect()
+            })
             .clone()
     }
 

@@ -173,16 +173,17 @@ fn new_request_id() -> HeaderValue {
     let bits = (u128::from(next()) << 64) | u128::from(next());
     // Version 4, variant 10xx.
     let bits = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
-    let hex = format!("{bits:032x}");
-    let id = format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    );
-    HeaderValue::from_str(&id)
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = [b'-'; 36];
+    let mut nibble = 32;
+    for (i, slot) in id.iter_mut().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        nibble -= 1;
+        *slot = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&id)
         // Hex digits and dashes only.
         .unwrap_or(HeaderValue::from_static(
             "00000000-0000-4000-8000-000000000000",

@@ -279,6 +279,7 @@ pub(crate) async fn serve_file(
         watch: options.watch,
         sighup: options.sighup,
         shutdown_grace: Duration::from_secs(5),
+        workers: 2,
     })
     .await
     .unwrap()
