@@ -42,7 +42,7 @@ pub fn bind(
     addr: SocketAddr,
     workers: usize,
 ) -> Result<(SocketAddr, Vec<std::net::TcpListener>), BindError> {
-    let mut listeners = Vec::with_capacity(workers);
+    let mut listeners: Vec<std::net::TcpListener> = Vec::with_capacity(workers);
     let mut bound = addr;
     for _ in 0..workers.max(1) {
         let listener = bind_one(bound).map_err(|err| BindError {

@@ -25,7 +25,9 @@ struct Args {
     listen: SocketAddr,
 }
 
-#[tokio::main]
+// One thread: a fixed, steady cost per request, so the benchmark's "direct" baseline is
+// not bent by a work-stealing runtime's cross-thread wake-ups on a small machine.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let listener = kit::server::bind(args.listen).await?;
