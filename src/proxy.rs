@@ -22,7 +22,8 @@ pub use error::ProxyError;
 pub use headers::Peer;
 
 use crate::reload::Snapshot;
-use crate::routes::{PathError, Resolution, check_path};
+use crate::routes::table::UpstreamId;
+use crate::routes::{PathError, Resolution, Route, RouteTable, Upstream, check_path};
 
 /// A response body: the upstream's, streamed, or one of the gateway's own problems.
 pub type ProxyBody = Either<Incoming, Full<Bytes>>;
@@ -68,66 +69,23 @@ impl Proxy {
         peer: &Peer,
     ) -> Result<Response<ProxyBody>, (ProxyError, String)> {
         let table = &snapshot.table;
-        let settings = table.settings();
-        let fail = |error: ProxyError, request: &Request<Incoming>| {
-            (error, request.uri().path().to_owned())
-        };
-        if headers::head_size(&request) > settings.max_header_bytes {
-            let limit = settings.max_header_bytes;
-            return Err(fail(ProxyError::HeadersTooLarge { limit }, &request));
-        }
-        if let Err(why) = check_path(request.uri().path()) {
-            return Err(fail(why.into(), &request));
-        }
         let (route, upstream, id) =
-            match table.resolve(request.method(), request.uri().path(), request.headers()) {
-                Resolution::Found {
-                    route,
-                    upstream,
-                    id,
-                } => (route, upstream, id),
-                Resolution::MethodNotAllowed(allowed) => {
-                    return Err(fail(ProxyError::MethodNotAllowed(allowed), &request));
-                }
-                Resolution::NotFound => return Err(fail(ProxyError::NoRoute, &request)),
-            };
-        let limit = route.max_body_bytes;
-        if declared_length(&request).is_some_and(|n| n > limit) {
-            return Err(fail(ProxyError::BodyTooLarge { limit }, &request));
-        }
-        let client = snapshot.client(self.worker, id);
-
-        let trusted = table.trusts(peer.ip);
-        headers::set_forwarding(&mut request, peer, trusted);
+            admit(table, &request).map_err(|e| (e, request.uri().path().to_owned()))?;
+        headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
         headers::strip_hop_by_hop(request.headers_mut());
-        let (mut parts, body) = request.into_parts();
         // A reference-counted handle; turned into text only if the request fails.
-        let original = parts.uri.path_and_query().cloned();
+        let original = request.uri().path_and_query().cloned();
         let path = || {
             original
                 .as_ref()
                 .map_or_else(String::new, |pq| pq.path().to_owned())
         };
-        parts.headers.insert(HOST, upstream.host.clone());
-        let mut uri = std::mem::take(&mut parts.uri).into_parts();
-        uri.scheme = Some(upstream.scheme.clone());
-        uri.authority = Some(upstream.authority.clone());
-        if uri.path_and_query.is_none() {
-            uri.path_and_query = Some(PathAndQuery::from_static("/"));
-        }
-        parts.uri = match Uri::from_parts(uri) {
-            Ok(uri) => uri,
-            // Scheme, authority and path each parsed already; together they always form a URI.
-            Err(_) => return Err((ProxyError::BadPath(PathError::NotAbsolute), path())),
-        };
-        let outbound = Request::from_parts(
-            parts,
-            Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)),
-        );
+        let limit = route.max_body_bytes;
+        let outbound = retarget(request, upstream, limit).map_err(|e| (e, path()))?;
 
+        let client = snapshot.client(self.worker, id);
         let timeout = route.timeout_for(upstream);
-        let result = tokio::time::timeout(timeout, client.request(outbound)).await;
-        let mut response = match result {
+        let mut response = match tokio::time::timeout(timeout, client.request(outbound)).await {
             Ok(Ok(response)) => response,
             Ok(Err(cause)) => return Err((classify(cause, upstream, limit), path())),
             Err(_elapsed) => {
@@ -140,13 +98,65 @@ impl Proxy {
             }
         };
         headers::strip_hop_by_hop(response.headers_mut());
-        if settings.upstream_header {
+        if table.settings().upstream_header {
             response
                 .headers_mut()
                 .insert(headers::X_UPSTREAM, upstream.name_header.clone());
         }
         Ok(response.map(Either::Left))
     }
+}
+
+/// The checks before any upstream is involved: head size, path hygiene, a route, and a
+/// declared body size within the route's limit.
+fn admit<'t>(
+    table: &'t RouteTable,
+    request: &Request<Incoming>,
+) -> Result<(&'t Route, &'t Upstream, UpstreamId), ProxyError> {
+    let limit = table.settings().max_header_bytes;
+    if headers::head_size(request) > limit {
+        return Err(ProxyError::HeadersTooLarge { limit });
+    }
+    check_path(request.uri().path())?;
+    let (route, upstream, id) =
+        match table.resolve(request.method(), request.uri().path(), request.headers()) {
+            Resolution::Found {
+                route,
+                upstream,
+                id,
+            } => (route, upstream, id),
+            Resolution::MethodNotAllowed(allowed) => {
+                return Err(ProxyError::MethodNotAllowed(allowed));
+            }
+            Resolution::NotFound => return Err(ProxyError::NoRoute),
+        };
+    let limit = route.max_body_bytes;
+    if declared_length(request).is_some_and(|n| n > limit) {
+        return Err(ProxyError::BodyTooLarge { limit });
+    }
+    Ok((route, upstream, id))
+}
+
+/// The request as sent upstream: the same path and query at the upstream's address, its
+/// own `Host`, and the body capped at `limit` bytes as it streams.
+fn retarget(
+    request: Request<Incoming>,
+    upstream: &Upstream,
+    limit: u64,
+) -> Result<Request<Limited<Incoming>>, ProxyError> {
+    let (mut parts, body) = request.into_parts();
+    parts.headers.insert(HOST, upstream.host.clone());
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    uri.scheme = Some(upstream.scheme.clone());
+    uri.authority = Some(upstream.authority.clone());
+    if uri.path_and_query.is_none() {
+        uri.path_and_query = Some(PathAndQuery::from_static("/"));
+    }
+    // Scheme, authority and path each parsed already, so together they form a URI; a
+    // failure would be a bug, refused rather than sent somewhere unintended.
+    parts.uri = Uri::from_parts(uri).map_err(|_| ProxyError::BadPath(PathError::NotAbsolute))?;
+    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+    Ok(Request::from_parts(parts, Limited::new(body, cap)))
 }
 
 /// The `Content-Length` the client declared, if any.
@@ -162,7 +172,7 @@ fn declared_length<B>(request: &Request<B>) -> Option<u64> {
 /// (refused, reset, closed early) → 502.
 fn classify(
     cause: hyper_util::client::legacy::Error,
-    upstream: &crate::routes::Upstream,
+    upstream: &Upstream,
     limit: u64,
 ) -> ProxyError {
     let mut source = cause.source();

@@ -1,6 +1,7 @@
 //! Checks a parsed routes.yaml against every rule and compiles it, collecting all errors
 //! (each at its line and column) rather than stopping at the first.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -38,16 +39,6 @@ struct Level {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     max_body_bytes: Option<u64>,
-}
-
-impl Merge for Level {
-    fn merge(self, fallback: &Self) -> Self {
-        Self {
-            connect_timeout: self.connect_timeout.or(fallback.connect_timeout),
-            request_timeout: self.request_timeout.or(fallback.request_timeout),
-            max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
-        }
-    }
 }
 
 /// Collects errors while compiling.
@@ -93,6 +84,18 @@ pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, V
         routes: routes.into(),
         settings,
     })
+}
+
+// === impl Level ===
+
+impl Merge for Level {
+    fn merge(self, fallback: &Self) -> Self {
+        Self {
+            connect_timeout: self.connect_timeout.or(fallback.connect_timeout),
+            request_timeout: self.request_timeout.or(fallback.request_timeout),
+            max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
+        }
+    }
 }
 
 // === impl Checker ===
@@ -350,74 +353,28 @@ impl Checker {
                 .position(|u| &*u.name == name)
                 .map(UpstreamId)
         };
-        let unknown = |name: &str| {
-            format!(
-                "unknown upstream `{name}`; defined upstreams: {}",
-                if names.is_empty() {
-                    "none".to_owned()
-                } else {
-                    names.join(", ")
-                }
-            )
-        };
         match (&r.to, &r.split) {
             (Some(to), None) => {
                 if let Some(sticky) = &r.sticky {
                     self.error(&sticky.referenced, "`sticky` applies only to a `split`");
                 }
                 if !names.contains(&to.value.as_str()) {
-                    self.error(&to.referenced, unknown(&to.value));
+                    self.error(&to.referenced, unknown_upstream(&to.value, names));
                     return None;
                 }
                 known(&to.value).map(Target::One)
             }
             (None, Some(split)) => {
-                let mut sides = Vec::new();
-                let mut total: u64 = 0;
-                let mut ok = true;
-                for (name, weight) in &split.value {
-                    if !names.contains(&name.as_str()) {
-                        self.error(&weight.referenced, unknown(name));
-                        ok = false;
-                        continue;
-                    }
-                    if weight.value > MAX_WEIGHT {
-                        self.error(
-                            &weight.referenced,
-                            format!(
-                                "split weight {} of `{name}` is over {MAX_WEIGHT}",
-                                weight.value
-                            ),
-                        );
-                        ok = false;
-                        continue;
-                    }
-                    if weight.value > 0 {
-                        total += weight.value;
-                        if let Some(id) = known(name) {
-                            sides.push((total, id));
-                        }
-                    }
+                let sticky = r.sticky.as_ref().map(|s| self.sticky(s, pattern));
+                let split = self.split(split, names, upstreams)?;
+                match sticky {
+                    Some(None) => None,
+                    Some(Some(sticky)) => Some(Target::Split(Split {
+                        sticky: Some(sticky),
+                        ..split
+                    })),
+                    None => Some(Target::Split(split)),
                 }
-                if ok && total == 0 {
-                    self.error(
-                        &split.referenced,
-                        "split weights sum to 0, so no upstream could serve; give one a positive weight",
-                    );
-                    return None;
-                }
-                let sticky = match &r.sticky {
-                    Some(s) => Some(self.sticky(s, pattern)?),
-                    None => None,
-                };
-                (ok && !sides.is_empty()).then(|| {
-                    Target::Split(Split {
-                        sides: sides.into(),
-                        total,
-                        sticky,
-                        next: AtomicU64::new(0),
-                    })
-                })
             }
             (Some(_), Some(split)) => {
                 self.error(&split.referenced, "a route has `to` or `split`, not both");
@@ -431,6 +388,51 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// The sides of a split (without stickiness), or `None` after recording its errors.
+    fn split(
+        &mut self,
+        split: &Spanned<BTreeMap<String, Spanned<u64>>>,
+        names: &[&str],
+        upstreams: &[Upstream],
+    ) -> Option<Split> {
+        let mut sides = Vec::new();
+        let mut total: u64 = 0;
+        let mut ok = true;
+        for (name, weight) in &split.value {
+            if !names.contains(&name.as_str()) {
+                self.error(&weight.referenced, unknown_upstream(name, names));
+                ok = false;
+            } else if weight.value > MAX_WEIGHT {
+                let message = format!(
+                    "split weight {} of `{name}` is over {MAX_WEIGHT}",
+                    weight.value
+                );
+                self.error(&weight.referenced, message);
+                ok = false;
+            } else if weight.value > 0 {
+                total += weight.value;
+                // Absent only when the upstream itself was invalid, already reported.
+                match upstreams.iter().position(|u| *u.name == **name) {
+                    Some(id) => sides.push((total, UpstreamId(id))),
+                    None => ok = false,
+                }
+            }
+        }
+        if ok && total == 0 {
+            self.error(
+                &split.referenced,
+                "split weights sum to 0, so no upstream could serve; give one a positive weight",
+            );
+            return None;
+        }
+        ok.then(|| Split {
+            sides: sides.into(),
+            total,
+            sticky: None,
+            next: AtomicU64::new(0),
+        })
     }
 
     fn sticky(
@@ -520,6 +522,15 @@ impl Checker {
         }
         self.errors.extend(found);
     }
+}
+
+fn unknown_upstream(name: &str, names: &[&str]) -> String {
+    let defined = if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    };
+    format!("unknown upstream `{name}`; defined upstreams: {defined}")
 }
 
 /// Parses a base URL: `http://host[:port]` with at most a trailing `/`.
