@@ -23,7 +23,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::reload::{Rejection, Reloaded, Reloader, Snapshot, Trigger};
-use crate::routes::{Sticky, Target};
+use crate::routes::{Route, RouteTable, Sticky, Target};
 
 /// What admin handlers share.
 #[derive(Debug, Clone)]
@@ -215,38 +215,47 @@ impl RoutesView {
             routes: table
                 .routes()
                 .iter()
-                .map(|r| RouteView {
-                    kind: if r.pattern.is_prefix() {
-                        "prefix"
-                    } else {
-                        "path"
-                    },
-                    pattern: r.pattern.source().to_owned(),
-                    methods: if r.methods.is_any() {
-                        vec!["*"]
-                    } else {
-                        r.methods.names().collect()
-                    },
-                    to: r
-                        .sides()
-                        .into_iter()
-                        .map(|(id, weight)| (table.upstream(id).name.to_string(), weight))
-                        .collect(),
-                    sticky: match &r.target {
-                        Target::Split(split) => split.sticky().map(|s| match s {
-                            Sticky::Header(name) => format!("header:{name}"),
-                            Sticky::Param { name, .. } => format!("param:{name}"),
-                        }),
-                        Target::One(_) => None,
-                    },
-                    request_timeout: r
-                        .request_timeout
-                        .map(|t| humantime::format_duration(t).to_string()),
-                    max_body_bytes: r.max_body_bytes,
-                    line: r.line,
-                })
+                .map(|r| RouteView::new(r, table))
                 .collect(),
             last_rejected: reloader.last_rejected(),
+        }
+    }
+}
+
+// === impl RouteView ===
+
+impl RouteView {
+    /// Describes `route` of `table`.
+    pub fn new(route: &Route, table: &RouteTable) -> Self {
+        Self {
+            kind: if route.pattern.is_prefix() {
+                "prefix"
+            } else {
+                "path"
+            },
+            pattern: route.pattern.source().to_owned(),
+            methods: if route.methods.is_any() {
+                vec!["*"]
+            } else {
+                route.methods.names().collect()
+            },
+            to: route
+                .sides()
+                .into_iter()
+                .map(|(id, weight)| (table.upstream(id).name.to_string(), weight))
+                .collect(),
+            sticky: match &route.target {
+                Target::Split(split) => split.sticky().map(|s| match s {
+                    Sticky::Header(name) => format!("header:{name}"),
+                    Sticky::Param { name, .. } => format!("param:{name}"),
+                }),
+                Target::One(_) => None,
+            },
+            request_timeout: route
+                .request_timeout
+                .map(|t| humantime::format_duration(t).to_string()),
+            max_body_bytes: route.max_body_bytes,
+            line: route.line,
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::routes::{self, LoadErrors, Loaded, Overrides, Target};
+use crate::routes::{self, LoadErrors, Loaded, Overrides, Route, RouteTable, Sticky, Target};
 
 /// Checks `file`: `Ok(summary)` or `Err(one line per error)`.
 pub fn check(file: &Path, overrides: &Overrides) -> Result<String, String> {
@@ -66,25 +66,11 @@ fn summary(name: &str, loaded: &Loaded) -> String {
         .routes()
         .iter()
         .map(|r| {
-            let to = match &r.target {
-                Target::One(id) => table.upstream(*id).name.to_string(),
-                Target::Split(split) => {
-                    let sides: Vec<String> = r
-                        .sides()
-                        .iter()
-                        .map(|(id, w)| format!("{} {w}", table.upstream(*id).name))
-                        .collect();
-                    let sticky = split.sticky().map_or_else(
-                        || "no stickiness".to_owned(),
-                        |s| match s {
-                            routes::Sticky::Header(h) => format!("sticky header {h}"),
-                            routes::Sticky::Param { name, .. } => format!("sticky param {name}"),
-                        },
-                    );
-                    format!("split {} ({sticky})", sides.join(" / "))
-                }
-            };
-            (r.methods.to_string(), r.pattern.to_string(), to)
+            (
+                r.methods.to_string(),
+                r.pattern.to_string(),
+                target(r, table),
+            )
         })
         .collect();
     let mw = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
@@ -105,4 +91,26 @@ fn summary(name: &str, loaded: &Loaded) -> String {
         s.max_header_bytes
     );
     out
+}
+
+/// `users`, or `split users 90 / monolith 10 (sticky param id)`.
+fn target(route: &Route, table: &RouteTable) -> String {
+    let Target::Split(split) = &route.target else {
+        return route
+            .sides()
+            .first()
+            .map(|(id, _)| table.upstream(*id).name.to_string())
+            .unwrap_or_default();
+    };
+    let sides: Vec<String> = route
+        .sides()
+        .iter()
+        .map(|(id, w)| format!("{} {w}", table.upstream(*id).name))
+        .collect();
+    let sticky = match split.sticky() {
+        Some(Sticky::Header(h)) => format!("sticky header {h}"),
+        Some(Sticky::Param { name, .. }) => format!("sticky param {name}"),
+        None => "no stickiness".to_owned(),
+    };
+    format!("split {} ({sticky})", sides.join(" / "))
 }
