@@ -1,5 +1,7 @@
 //! `gateway`: see the library's documentation and docs/gateway.md.
 
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::process::ExitCode;
 
 use clap::Parser as _;

@@ -164,19 +164,35 @@ impl Reloader {
 
     /// Reads, validates and swaps in the file; an invalid file changes nothing but the
     /// recorded rejection.
+    #[tracing::instrument(skip(self), fields(file = %self.path.display()))]
     pub async fn reload(&self, trigger: Trigger) -> Result<Reloaded, Rejection> {
         let _serial = self.serial.lock().await;
-        let path = self.path.clone();
-        let read = tokio::fs::read(&path).await;
-        let text = match read {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                let error =
-                    ConfigError::new(0, 0, format!("cannot read {}: {err}", path.display()));
-                return Err(self.reject(trigger, None, vec![error]));
-            }
+        // A file event may arrive while a writer is still writing: wait until two reads
+        // a moment apart agree, so a half-written file is neither loaded nor reported.
+        let settled = if trigger == Trigger::File {
+            SETTLE_READS
+        } else {
+            1
         };
+        let mut text = self.read(trigger).await?;
+        for _ in 1..settled {
+            tokio::time::sleep(SETTLE).await;
+            let again = self.read(trigger).await?;
+            if again == text {
+                break;
+            }
+            text = again;
+        }
         let version = routes::version(&text);
+        if trigger == Trigger::File && text.is_empty() {
+            // Truncated and not yet written: the writer's next event brings the content.
+            // (An empty file is never a valid table; SIGHUP and the admin API report it.)
+            tracing::debug!("routes file is empty; waiting for the write to finish");
+            return Ok(Reloaded {
+                version: self.active.load().version.clone(),
+                changed: false,
+            });
+        }
         if version == self.active.load().version {
             return Ok(Reloaded {
                 version,
@@ -212,6 +228,14 @@ impl Reloader {
             }
             Err(LoadErrors(errors)) => Err(self.reject(trigger, Some(version), errors)),
         }
+    }
+
+    async fn read(&self, trigger: Trigger) -> Result<Vec<u8>, Rejection> {
+        tokio::fs::read(&self.path).await.map_err(|err| {
+            let error =
+                ConfigError::new(0, 0, format!("cannot read {}: {err}", self.path.display()));
+            self.reject(trigger, None, vec![error])
+        })
     }
 
     fn reject(
@@ -312,5 +336,9 @@ impl Reloader {
     }
 }
 
-/// How long file events must pause before the file is read.
+/// How long file events must pause before the file is read, and the interval between the
+/// reads that must agree.
 const SETTLE: Duration = Duration::from_millis(50);
+
+/// Most reads a file-triggered load makes while waiting for the file to stop changing.
+const SETTLE_READS: usize = 20;

@@ -2,6 +2,8 @@
 //! and `{"upstream":"users"}`, draining any request body. A stand-in for a real service when
 //! benchmarking the gateway or trying a routes file by hand.
 
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 

@@ -289,3 +289,23 @@ async fn the_admin_api_takes_a_bearer_token_when_configured() {
     assert!(routes["last_rejected"].is_null());
     running.stop().await;
 }
+
+#[tokio::test]
+async fn an_empty_file_is_a_write_in_progress_to_the_watcher_and_an_error_to_the_admin_api() {
+    let upstreams = Upstreams::start().await;
+    let gateway = Gateway::start(&to("users"), upstreams.overrides()).await;
+    std::fs::write(&gateway.file, "").unwrap();
+    let response = gateway.reload().await;
+    assert_eq!(response.status(), 422);
+    let routes = gateway.routes().await;
+    assert_eq!(routes["last_rejected"]["trigger"], "admin");
+    assert_eq!(routes["last_rejected"]["version"], version_of(""));
+    // The writer finishes; the watcher loads the result, and the only refusal on record
+    // is still the admin API's.
+    let text = to("monolith");
+    std::fs::write(&gateway.file, &text).unwrap();
+    let routes = gateway.wait_for_version(&version_of(&text)).await;
+    assert_eq!(routes["trigger"], "file");
+    assert_eq!(routes["last_rejected"]["trigger"], "admin");
+    assert_eq!(served_by(&gateway).await, "monolith");
+}

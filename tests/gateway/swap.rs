@@ -191,6 +191,14 @@ async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
         );
     }
 
+    // Every file the watcher read was whole: no load was refused along the way.
+    let routes = gateway.routes().await;
+    assert!(
+        routes["last_rejected"].is_null(),
+        "{}",
+        routes["last_rejected"]
+    );
+
     // Writes: each applied exactly once, and nothing applied that was not sent.
     let applied = upstreams.writes();
     assert_eq!(applied.len(), writes.len(), "writes applied vs sent");
