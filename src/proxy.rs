@@ -49,6 +49,9 @@ impl Proxy {
     pub async fn handle(&self, mut request: Request<Incoming>, peer: &Peer) -> Response<ProxyBody> {
         // Held to the end of the request: a swap meanwhile does not affect it.
         let snapshot = self.tables.load_full();
+        // First, so a client's `Connection` header cannot name away the headers the
+        // gateway sets below (request id, forwarding headers).
+        headers::strip_hop_by_hop(request.headers_mut());
         let request_id = headers::ensure_request_id(request.headers_mut());
         match self.forward(&snapshot, request, peer).await {
             Ok(mut response) => {
@@ -72,7 +75,6 @@ impl Proxy {
         let (route, upstream, id) =
             admit(table, &request).map_err(|e| (e, request.uri().path().to_owned()))?;
         headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
-        headers::strip_hop_by_hop(request.headers_mut());
         // A reference-counted handle; turned into text only if the request fails.
         let original = request.uri().path_and_query().cloned();
         let path = || {

@@ -22,7 +22,7 @@ async fn hop_by_hop_headers_are_removed_both_ways() {
     let response = raw(
         gateway.running.addr,
         &format!(
-            "GET /users/1 HTTP/1.1\r\nx-secret: s\r\nconnection: x-secret\r\nkeep-alive: timeout=5\r\n\
+            "GET /users/1 HTTP/1.1\r\nx-secret: s\r\nconnection: x-secret, x-forwarded-for, x-request-id\r\nkeep-alive: timeout=5\r\n\
              te: trailers\r\nupgrade: websocket\r\nproxy-authorization: Basic eA==\r\n\
              traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n{HOP}: 1"
         ),
@@ -43,6 +43,9 @@ async fn hop_by_hop_headers_are_removed_both_ways() {
             "{gone} reached the upstream: {seen}"
         );
     }
+    // Naming the gateway's own headers in `Connection` does not remove them.
+    assert_eq!(seen["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(seen["x-request-id"].as_str().map(str::len), Some(36));
     assert_eq!(
         seen["traceparent"],
         "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
