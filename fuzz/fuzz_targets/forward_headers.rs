@@ -20,8 +20,10 @@ fuzz_target!(|data: &[u8]| {
         request.headers_mut().append(name, value);
     }
     let trusted = data.first().is_some_and(|b| b & 1 == 1);
-    set_forwarding(&mut request, &Peer::new([10, 0, 0, 1].into()), trusted);
+    // The proxy's order: the client's hop-by-hop headers go first, then the gateway's own
+    // are set, so no `Connection` header can remove them.
     strip_hop_by_hop(request.headers_mut());
+    set_forwarding(&mut request, &Peer::new([10, 0, 0, 1].into()), trusted);
     for gone in ["connection", "keep-alive", "te", "transfer-encoding", "upgrade", "proxy-authorization"] {
         assert!(!request.headers().contains_key(gone));
     }
