@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use gateway::routes::Overrides;
 
 use crate::support::{
-    DELAY, Gateway, Upstreams, WRITE_ID, closing_upstream, problem, raw, refused_url,
+    Close, DELAY, Gateway, Upstreams, WRITE_ID, closing_upstream, problem, raw, refused_url,
 };
 
 #[tokio::test]
@@ -24,28 +24,30 @@ async fn a_refused_connection_is_a_502_naming_the_upstream() {
 }
 
 #[tokio::test]
-async fn a_connection_closed_without_answer_is_a_502_and_a_post_is_not_retried() {
-    let (url, accepted) = closing_upstream().await;
-    let routes = "upstreams: {messages: {url: 'http://127.0.0.1:8083'}}\nroutes: [{prefix: /, to: messages}]\n";
-    let gateway = Gateway::start(routes, Overrides::default().with("messages", url)).await;
-    let response = gateway
-        .http
-        .post(gateway.url("/messages"))
-        .header(WRITE_ID, "w-1")
-        .body(r#"{"text":"hi"}"#)
-        .send()
-        .await
-        .unwrap();
-    let body = problem(response, 502, "upstream-unavailable").await;
-    assert_eq!(
-        body["detail"],
-        "upstream `messages` closed or reset the connection before answering"
-    );
-    assert_eq!(
-        accepted.load(Ordering::SeqCst),
-        1,
-        "the POST was sent again"
-    );
+async fn a_connection_closed_or_reset_without_answer_is_a_502_and_a_post_is_not_retried() {
+    for close in [Close::Graceful, Close::Reset] {
+        let (url, accepted) = closing_upstream(close).await;
+        let routes = "upstreams: {messages: {url: 'http://127.0.0.1:8083'}}\nroutes: [{prefix: /, to: messages}]\n";
+        let gateway = Gateway::start(routes, Overrides::default().with("messages", url)).await;
+        let response = gateway
+            .http
+            .post(gateway.url("/messages"))
+            .header(WRITE_ID, "w-1")
+            .body(r#"{"text":"hi"}"#)
+            .send()
+            .await
+            .unwrap();
+        let body = problem(response, 502, "upstream-unavailable").await;
+        assert_eq!(
+            body["detail"],
+            "upstream `messages` closed or reset the connection before answering"
+        );
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "the POST was sent again"
+        );
+    }
 }
 
 #[tokio::test]

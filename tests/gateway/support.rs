@@ -321,9 +321,18 @@ pub(crate) async fn refused_url() -> String {
     format!("http://{addr}")
 }
 
+/// How a [`closing_upstream`] ends a connection.
+#[derive(Clone, Copy)]
+pub(crate) enum Close {
+    /// A normal close (FIN).
+    Graceful,
+    /// A TCP reset (RST), by closing with a zero linger time.
+    Reset,
+}
+
 /// An upstream that reads a request and closes the connection without answering; counts
 /// the connections it took.
-pub(crate) async fn closing_upstream() -> (String, Arc<AtomicUsize>) {
+pub(crate) async fn closing_upstream(close: Close) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
@@ -333,6 +342,9 @@ pub(crate) async fn closing_upstream() -> (String, Arc<AtomicUsize>) {
             counter.fetch_add(1, Ordering::SeqCst);
             let mut buf = [0u8; 4096];
             let _ = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await;
+            if let Close::Reset = close {
+                stream.set_zero_linger().unwrap();
+            }
             drop(stream);
         }
     });
