@@ -207,7 +207,7 @@ fn problem_response(
     request_id: &HeaderValue,
     path: String,
 ) -> Response<ProxyBody> {
-    let mut problem: Problem = error.problem();
+    let mut problem: Problem = error.problem(&path);
     problem.request_id = request_id.to_str().ok().map(str::to_owned);
     problem.instance = Some(path);
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -56,15 +56,14 @@ pub enum ProxyError {
 // === impl ProxyError ===
 
 impl ProxyError {
-    /// The problem body of this failure (without `instance` and `request_id`).
-    pub fn problem(&self) -> Problem {
+    /// The problem body of this failure on `path` (without `instance` and `request_id`).
+    pub fn problem(&self, path: &str) -> Problem {
         match self {
             Self::BadPath(why) => {
                 Problem::new(StatusCode::BAD_REQUEST, "bad-path", "Path not accepted")
                     .with_detail(format!("{why}; see the gateway's path rules"))
             }
-            Self::NoRoute => Problem::new(StatusCode::NOT_FOUND, "no-route", "No such endpoint")
-                .with_detail("no route of the gateway serves this path"),
+            Self::NoRoute => Problem::no_route(path),
             Self::MethodNotAllowed(allowed) => Problem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
