@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 use gateway::routes::Overrides;
 
 use crate::support::{
-    Close, DELAY, Gateway, Upstreams, WRITE_ID, closing_upstream, problem, raw, refused_url,
+    Close, DELAY, FAIL, Gateway, UPSTREAM_PROBLEM, Upstreams, WRITE_ID, closing_upstream, problem,
+    raw, refused_url,
 };
 
 #[tokio::test]
@@ -79,14 +80,27 @@ routes: [{prefix: /, to: users, request_timeout: 200ms}]
 
 #[tokio::test]
 async fn upstream_problem_bodies_pass_through_untouched() {
-    // An upstream 404 problem is the upstream's; the gateway adds only its headers.
+    // The upstream's own error is the upstream's: status, media type and bytes as sent;
+    // the gateway adds only `x-upstream` and `x-request-id`.
     let upstreams = Upstreams::start().await;
     let routes =
         "upstreams: {users: {url: 'http://127.0.0.1:8081'}}\nroutes: [{prefix: /, to: users}]\n";
     let gateway = Gateway::start(routes, upstreams.overrides()).await;
-    let response = gateway.get("/users/1").await;
-    assert_eq!(response.headers()["content-type"], "application/json");
+    let response = gateway
+        .http
+        .put(gateway.url("/users/1"))
+        .header(FAIL, "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
     assert_eq!(response.headers()["x-upstream"], "users");
+    assert!(response.headers().contains_key("x-request-id"));
+    assert_eq!(response.text().await.unwrap(), UPSTREAM_PROBLEM);
 }
 
 const LIMITED: &str = "settings: {max_header_bytes: 2048}

@@ -28,6 +28,10 @@ pub(crate) const DELAY: &str = "x-test-delay-ms";
 pub(crate) const WRITE_ID: &str = "x-write-id";
 /// A request header asking a test upstream to answer with hop-by-hop headers.
 pub(crate) const HOP: &str = "x-test-hop";
+/// A request header asking a test upstream to answer 409 with [`UPSTREAM_PROBLEM`].
+pub(crate) const FAIL: &str = "x-test-fail";
+/// The problem+json body a test upstream answers with when asked to fail.
+pub(crate) const UPSTREAM_PROBLEM: &str = r#"{"type":"/problems/conflict","title":"Conflict","status":409,"detail":"from the upstream","code":"conflict"}"#;
 
 /// A test upstream on an ephemeral port.
 pub(crate) struct Upstream {
@@ -112,6 +116,13 @@ async fn answer(State(state): State<Arc<UpstreamState>>, request: Request) -> Re
     }
     if let Some(ms) = header(DELAY).and_then(|v| v.parse().ok()) {
         tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if header(FAIL).is_some() {
+        let mut response = (axum::http::StatusCode::CONFLICT, UPSTREAM_PROBLEM).into_response();
+        response
+            .headers_mut()
+            .insert("content-type", "application/problem+json".parse().unwrap());
+        return response;
     }
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
