@@ -2,7 +2,7 @@ use serde_json::json;
 
 use super::*;
 
-fn spec(user_id: Value, parameters: Value, description: &str) -> Value {
+fn spec(user_id: &Value, parameters: &Value, description: &str) -> Value {
     json!({
         "paths": {
             "/users/{id}": {"get": {
@@ -38,11 +38,15 @@ fn id_param() -> Value {
 
 #[test]
 fn prose_and_ref_layout_do_not_count() {
-    let left = spec(json!({"$ref": "#/components/schemas/UserId"}), id_param(), "A");
+    let left = spec(
+        &json!({"$ref": "#/components/schemas/UserId"}),
+        &id_param(),
+        "A",
+    );
     // The same id schema inline instead of by reference, other descriptions and examples.
     let right = spec(
-        json!({"type": "integer", "minimum": 1, "example": 7}),
-        json!([{"name": "id", "in": "path", "required": true,
+        &json!({"type": "integer", "minimum": 1, "example": 7}),
+        &json!([{"name": "id", "in": "path", "required": true,
             "schema": {"type": "integer", "minimum": 1}}]),
         "B",
     );
@@ -51,8 +55,8 @@ fn prose_and_ref_layout_do_not_count() {
 
 #[test]
 fn a_changed_limit_is_named_with_its_place() {
-    let left = spec(json!({"type": "integer", "minimum": 1}), id_param(), "A");
-    let right = spec(json!({"type": "integer", "minimum": 0}), id_param(), "A");
+    let left = spec(&json!({"type": "integer", "minimum": 1}), &id_param(), "A");
+    let right = spec(&json!({"type": "integer", "minimum": 0}), &id_param(), "A");
     let differences = compare_shared(&left, &right);
     assert_eq!(differences.len(), 1, "{differences:?}");
     let d = &differences[0];
@@ -66,10 +70,10 @@ fn a_changed_limit_is_named_with_its_place() {
 
 #[test]
 fn parameters_operation_ids_and_statuses_count() {
-    let left = spec(json!({"type": "integer"}), id_param(), "A");
+    let left = spec(&json!({"type": "integer"}), &id_param(), "A");
     let mut right = spec(
-        json!({"type": "integer"}),
-        json!([{"name": "id", "in": "path", "required": true,
+        &json!({"type": "integer"}),
+        &json!([{"name": "id", "in": "path", "required": true,
             "schema": {"type": "integer", "minimum": 1, "maximum": 10}}]),
         "A",
     );
@@ -94,7 +98,7 @@ fn parameters_operation_ids_and_statuses_count() {
 
 #[test]
 fn only_shared_operations_are_compared() {
-    let left = spec(json!({"type": "integer"}), id_param(), "A");
+    let left = spec(&json!({"type": "integer"}), &id_param(), "A");
     let mut right = left.clone();
     right["paths"].as_object_mut().unwrap().remove("/only/here");
     assert_eq!(
@@ -122,5 +126,8 @@ fn component_conflicts_ignore_prose_but_not_shape() {
         "User": {"type": "object", "description": "two"}, "Id": {"type": "string"}}}});
     let conflicts = component_conflicts(&[("a", a), ("b", b)]);
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
-    assert!(conflicts[0].starts_with("schemas/Id: a defines it"), "{conflicts:?}");
+    assert!(
+        conflicts[0].starts_with("schemas/Id: a defines it"),
+        "{conflicts:?}"
+    );
 }
