@@ -11,9 +11,10 @@ use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
 
-/// A JSON request body (`application/json`), or a JSON response.
+/// A JSON object request body (`application/json`), or a JSON response.
 ///
-/// Unlike `axum::Json`, a rejection names the offending field by its path in `errors`.
+/// Unlike `axum::Json`, a rejection names the offending field by its path in `errors`,
+/// and a body that is not an object is refused (serde would read a struct from an array).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -56,9 +57,23 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// Deserializes a JSON body: a syntax error is a 400, a type or value error a 422 whose
-/// `errors` names the field by its path (`author_id`, `items[2].name`).
+/// Deserializes a JSON object body: a syntax error is a 400, a type or value error a 422
+/// whose `errors` names the field by its path (`author_id`, `items[2].name`), and a
+/// well-formed body that is not an object a 422 on `body`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        // serde reads a struct from an array (`[]` is a struct of defaults): refuse any
+        // other document, after telling a syntax error (400) from another JSON type.
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => Problem::validation().with_field_error("body", "must be a JSON object"),
+                Err(err) => Problem::invalid_json(format!("the body is not valid JSON: {err}")),
+            },
+        );
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(de) {
         Ok(value) => Ok(value),
@@ -185,6 +200,29 @@ mod tests {
 
         let err = parse_json::<Body>(b"\"hello\"").unwrap_err();
         assert!(err.errors.contains_key("body"), "{err:?}");
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Patch {
+            #[serde(default)]
+            name: Option<String>,
+        }
+        for body in [&b"[]"[..], b" [\"a\"]", b"null", b"7", b"\n\"x\""] {
+            let err = parse_json::<Patch>(body).unwrap_err();
+            assert_eq!(err.status, 422, "{body:?}");
+            assert_eq!(err.errors["body"], ["must be a JSON object"], "{body:?}");
+        }
+        for body in [&b"[1,"[..], b"", b"  "] {
+            assert_eq!(
+                parse_json::<Patch>(body).unwrap_err().status,
+                400,
+                "{body:?}"
+            );
+        }
+        assert!(parse_json::<Patch>(b" \r\n{}").is_ok());
     }
 
     #[test]
