@@ -143,9 +143,11 @@ impl Merged {
         let mut operation = chosen.operation.clone();
         if let Some(op) = operation.as_object_mut() {
             if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
-                responses
-                    .entry("502")
-                    .or_insert_with(|| serde_json::to_value(bad_gateway()).unwrap_or_default());
+                for (status, response) in gateway_responses() {
+                    responses
+                        .entry(status)
+                        .or_insert_with(|| serde_json::to_value(response).unwrap_or_default());
+                }
             }
             op.insert("x-upstream".to_owned(), json!(chosen.upstream));
             if !chosen.split.is_empty() {
@@ -245,8 +247,8 @@ impl Merged {
                     when a route moves from the monolith to a service. `x-upstream` names the \
                     upstream whose spec describes an operation, `x-split` the sides of a \
                     weighted split. Besides each service's answers, the gateway itself may \
-                    answer 502 (the upstream is unreachable) and 504 (it did not answer in \
-                    time).",
+                    answer 431 (request head too large), 502 (the upstream is unreachable) \
+                    and 504 (it did not answer in time).",
                 "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"},
                 "version": env!("CARGO_PKG_VERSION"),
             },
@@ -267,14 +269,30 @@ impl Merged {
     }
 }
 
-/// The gateway's own 502, added to every operation.
-fn bad_gateway() -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
-    kit::openapi::problem_response(
-        "The gateway could not reach the upstream that serves this path, or the upstream \
-         broke off its answer (the gateway's own problem; a request that may have had an \
-         effect is never retried).",
-        false,
-    )
+/// The gateway's own answers that any operation may get, by status.
+fn gateway_responses() -> [(
+    &'static str,
+    utoipa::openapi::RefOr<utoipa::openapi::Response>,
+); 2] {
+    [
+        (
+            "431",
+            kit::openapi::problem_response(
+                "The request line and headers exceed the gateway's limit \
+                 (`settings.max_header_bytes` of its routes file, 16 KiB by default).",
+                false,
+            ),
+        ),
+        (
+            "502",
+            kit::openapi::problem_response(
+                "The gateway could not reach the upstream that serves this path, or the \
+                 upstream broke off its answer (a request that may have had an effect is \
+                 never retried).",
+                false,
+            ),
+        ),
+    ]
 }
 
 /// Every `$ref` string inside `value`.

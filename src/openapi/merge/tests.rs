@@ -96,7 +96,10 @@ fn each_operation_comes_from_the_upstream_its_route_targets() {
         upstream_of(&merged, "/messages/latest", "get").as_deref(),
         Some("monolith")
     );
-    assert_eq!(merged["paths"]["/users/{id}"]["get"]["operationId"], "getUser");
+    assert_eq!(
+        merged["paths"]["/users/{id}"]["get"]["operationId"],
+        "getUser"
+    );
 }
 
 #[test]
@@ -105,7 +108,10 @@ fn paths_no_route_exposes_are_left_out() {
     let merged = merge(&table, &specs());
     let paths: Vec<&String> = merged["paths"].as_object().unwrap().keys().collect();
     assert_eq!(paths, ["/users/{id}"]);
-    assert_eq!(merged["paths"]["/users/{id}"]["delete"]["x-upstream"], "users");
+    assert_eq!(
+        merged["paths"]["/users/{id}"]["delete"]["x-upstream"],
+        "users"
+    );
 }
 
 #[test]
@@ -138,7 +144,10 @@ fn a_split_side_without_the_operation_is_passed_over() {
     split: {users: 9, monolith: 1}",
     );
     let merged = merge(&table, &specs());
-    assert_eq!(merged["paths"]["/messages/{id}"]["get"]["x-upstream"], "monolith");
+    assert_eq!(
+        merged["paths"]["/messages/{id}"]["get"]["x-upstream"],
+        "monolith"
+    );
 }
 
 #[test]
@@ -154,17 +163,19 @@ fn referenced_components_come_along_transitively_and_only_those() {
 }
 
 #[test]
-fn every_operation_documents_the_gateways_own_502() {
+fn every_operation_documents_the_gateways_own_answers() {
     let table = table("  - {prefix: '/', to: monolith}");
     let merged = merge(&table, &specs());
     for (path, item) in merged["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let bad_gateway = &op["responses"]["502"];
-            assert_eq!(
-                bad_gateway["content"]["application/problem+json"]["schema"]["$ref"],
-                "#/components/schemas/Problem",
-                "{method} {path}"
-            );
+            for status in ["431", "502"] {
+                let response = &op["responses"][status];
+                assert_eq!(
+                    response["content"]["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{status} of {method} {path}"
+                );
+            }
         }
     }
 }
