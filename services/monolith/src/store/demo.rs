@@ -1,0 +1,105 @@
+//! Filling an empty store with the demo world: the same users, friendships and messages
+//! (ids and instants included) that the services hold for the same `--demo` parameters.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use kit::demo::World;
+use kit::store::{Backend, insert_rows};
+
+use super::Store;
+
+/// Rows written by a demo fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoCounts {
+    /// Users.
+    pub users: u64,
+    /// Friendship rows: two per friendship, one per direction.
+    pub friendships: u64,
+    /// Messages.
+    pub messages: u64,
+}
+
+// === impl Store ===
+
+impl Store {
+    /// Fills an empty store with `world` in one transaction; `None` when the store already
+    /// had users (nothing is written then).
+    pub async fn fill_demo(&self, world: &World) -> anyhow::Result<Option<DemoCounts>> {
+        let started = Instant::now();
+        let mut tx = self.db.pool().begin().await?;
+        let (existing,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS any_user")
+                .fetch_one(&mut *tx)
+                .await?;
+        if existing > 0 {
+            return Ok(None);
+        }
+        let users = insert_rows(
+            &mut tx,
+            "INSERT INTO users (id, name, avatar_url, created_at)",
+            4,
+            world.users(),
+            |q, u| {
+                q.bind(u.id)
+                    .bind(u.name)
+                    .bind(u.avatar_url)
+                    .bind(u.created_at.as_micros())
+            },
+        )
+        .await
+        .context("cannot insert demo users")?;
+        let both_directions = world
+            .friendships()
+            .into_iter()
+            .flat_map(|(a, b)| [(a, b), (b, a)]);
+        let friendships = insert_rows(
+            &mut tx,
+            "INSERT INTO friendships (user_id, friend_id)",
+            2,
+            both_directions,
+            |q, (a, b)| q.bind(a).bind(b),
+        )
+        .await
+        .context("cannot insert demo friendships")?;
+        let messages = insert_rows(
+            &mut tx,
+            "INSERT INTO messages (id, author_id, text, created_at)",
+            4,
+            world.messages(),
+            |q, m| {
+                q.bind(m.id)
+                    .bind(m.author_id)
+                    .bind(m.text)
+                    .bind(m.created_at.as_micros())
+            },
+        )
+        .await
+        .context("cannot insert demo messages")?;
+        if self.db.backend() == Backend::Postgres {
+            // Explicit ids bypass the identity sequences: move them past the demo's ids.
+            // (SQLite's AUTOINCREMENT counter follows explicit ids by itself.)
+            for table in ["users", "messages"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                     COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                )))
+                .execute(&mut *tx)
+                .await?;
+            }
+            // Fresh statistics, so the first plans already know the tables' sizes.
+            sqlx::query("ANALYZE users, friendships, messages")
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query("ANALYZE").execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        kit::demo::report("monolith", "users, friendships, messages", started);
+        Ok(Some(DemoCounts {
+            users,
+            friendships,
+            messages,
+        }))
+    }
+}
