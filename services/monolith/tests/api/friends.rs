@@ -1,0 +1,205 @@
+use serde_json::json;
+
+use crate::helpers::{assert_problem, detail, spawn_app};
+
+kit::on_both_backends!(
+    friendship_is_symmetric_idempotent_and_removable,
+    befriending_a_user_that_does_not_exist_is_404_and_writes_nothing,
+    friend_lists_page_with_after_and_limit
+);
+
+async fn friendship_is_symmetric_idempotent_and_removable(database_url: &str) {
+    let app = spawn_app(database_url, None).await;
+    let a = app.user_id("A").await;
+    let b = app.user_id("B").await;
+    let c = app.user_id("C").await;
+
+    app.befriend(a, b).await;
+    app.befriend(a, b).await;
+    app.befriend(b, a).await;
+    app.befriend(c, a).await;
+    assert_eq!(
+        app.get_json(&format!("/users/{a}/friends")).await,
+        json!({"user_id": a, "friend_ids": [b, c], "next_after": null}),
+        "ascending, each friend once however often added"
+    );
+    assert_eq!(
+        app.get_json(&format!("/users/{b}/friends")).await["friend_ids"],
+        json!([a]),
+        "symmetric"
+    );
+
+    let response = app.delete(&format!("/users/{b}/friends/{a}")).await;
+    assert_eq!(response.status(), 204, "removable from either side");
+    assert_eq!(
+        app.get_json(&format!("/users/{a}/friends")).await["friend_ids"],
+        json!([c])
+    );
+    assert_eq!(
+        app.get_json(&format!("/users/{b}/friends")).await["friend_ids"],
+        json!([])
+    );
+
+    let problem = assert_problem(
+        app.delete(&format!("/users/{b}/friends/{a}")).await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_eq!(
+        detail(&problem),
+        format!("users {b} and {a} are not friends")
+    );
+
+    let problem = assert_problem(
+        app.put(&format!("/users/{a}/friends/{a}")).await,
+        400,
+        "self-friendship",
+    )
+    .await;
+    assert_eq!(problem["title"], "Cannot befriend oneself");
+    assert_eq!(
+        app.get_json(&format!("/users/{a}/friends")).await["friend_ids"],
+        json!([c]),
+        "a refused friendship writes nothing"
+    );
+}
+
+async fn befriending_a_user_that_does_not_exist_is_404_and_writes_nothing(database_url: &str) {
+    let app = spawn_app(database_url, None).await;
+    let a = app.user_id("A").await;
+    let ghost = a + 1000;
+    for path in [
+        format!("/users/{a}/friends/{ghost}"),
+        format!("/users/{ghost}/friends/{a}"),
+    ] {
+        let problem = assert_problem(app.put(&path).await, 404, "not-found").await;
+        assert_eq!(
+            detail(&problem),
+            format!("no user with id {ghost}"),
+            "{path}"
+        );
+    }
+    let problem = assert_problem(
+        app.put(&format!("/users/{ghost}/friends/{}", ghost + 1))
+            .await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_eq!(
+        detail(&problem),
+        format!("no user with id {ghost}"),
+        "the first missing user is named"
+    );
+    assert_eq!(
+        app.get_json(&format!("/users/{a}/friends")).await["friend_ids"],
+        json!([])
+    );
+    assert_eq!(
+        app.get_json(&format!("/users/{ghost}/friends")).await,
+        json!({"user_id": ghost, "friend_ids": [], "next_after": null}),
+        "an unknown user has an empty list, not a 404"
+    );
+}
+
+async fn friend_lists_page_with_after_and_limit(database_url: &str) {
+    let app = spawn_app(database_url, None).await;
+    let owner = app.user_id("owner").await;
+    let mut friends = Vec::new();
+    for i in 0..7 {
+        let id = app.user_id(&format!("friend {i}")).await;
+        app.befriend(owner, id).await;
+        friends.push(id);
+    }
+
+    let mut seen: Vec<i64> = Vec::new();
+    let mut after: Option<i64> = None;
+    let mut pages = 0;
+    loop {
+        pages += 1;
+        assert!(pages <= 10, "paging terminates");
+        let path = match after {
+            Some(after) => format!("/users/{owner}/friends?limit=3&after={after}"),
+            None => format!("/users/{owner}/friends?limit=3"),
+        };
+        let page = app.get_json(&path).await;
+        let ids: Vec<i64> = page["friend_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        assert!(ids.len() <= 3, "{page}");
+        seen.extend(&ids);
+        match page["next_after"].as_i64() {
+            Some(next) => {
+                assert_eq!(Some(&next), ids.last(), "the cursor is the page's last id");
+                after = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, friends, "every friend once, ascending");
+    assert_eq!(pages, 3);
+
+    // A page that ends exactly at the last friend says so.
+    let page = app
+        .get_json(&format!("/users/{owner}/friends?limit=7"))
+        .await;
+    assert_eq!(page["next_after"], json!(null));
+    let page = app
+        .get_json(&format!("/users/{owner}/friends?limit=6"))
+        .await;
+    assert_eq!(page["next_after"], json!(friends[5]));
+    // `after` need not be a friend's id.
+    let page = app
+        .get_json(&format!("/users/{owner}/friends?after={}", friends[6] + 1))
+        .await;
+    assert_eq!(page["friend_ids"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_limit_and_after_are_400_naming_the_parameter() {
+    let app = spawn_app("sqlite::memory:", None).await;
+    let owner = app.user_id("owner").await;
+    for (query, needle) in [
+        ("limit=0", "`limit` must be between 1 and 5000, got 0"),
+        ("limit=5001", "`limit` must be between 1 and 5000, got 5001"),
+        ("limit=abc", "limit"),
+        ("limit=-1", "limit"),
+        ("after=0", "after"),
+        ("after=-3", "after"),
+        ("after=abc", "after"),
+        ("after=99999999999999999999", "after"),
+    ] {
+        let problem = assert_problem(
+            app.get(&format!("/users/{owner}/friends?{query}")).await,
+            400,
+            "bad-request",
+        )
+        .await;
+        assert!(detail(&problem).contains(needle), "{query}: {problem}");
+    }
+    let page = app
+        .get_json(&format!("/users/{owner}/friends?limit=5000&after=1"))
+        .await;
+    assert_eq!(page["friend_ids"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_ids_in_friend_paths_are_400() {
+    let app = spawn_app("sqlite::memory:", None).await;
+    for path in [
+        "/users/0/friends/1",
+        "/users/1/friends/0",
+        "/users/x/friends/1",
+        "/users/1/friends/-2",
+        "/users/1/friends/99999999999999999999",
+    ] {
+        let problem = assert_problem(app.put(path).await, 400, "bad-request").await;
+        assert!(detail(&problem).contains("path parameter"), "{problem}");
+        assert_problem(app.delete(path).await, 400, "bad-request").await;
+    }
+    assert_problem(app.get("/users/0/friends").await, 400, "bad-request").await;
+}
