@@ -12,6 +12,12 @@ use utoipa::{PartialSchema, ToSchema};
 
 use crate::problem::{CONTENT_TYPE_PROBLEM, Problem};
 
+/// [`finish`]es `spec` and returns it.
+pub fn finished(mut spec: OpenApi) -> OpenApi {
+    finish(&mut spec);
+    spec
+}
+
 /// Adds the `Problem` schema and the generic error responses to every operation.
 pub fn finish(spec: &mut OpenApi) {
     let components = spec.components.get_or_insert_with(Default::default);

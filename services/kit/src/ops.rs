@@ -44,6 +44,20 @@ impl Readiness {
         Self(Arc::new(move || Box::pin(check())))
     }
 
+    /// Ready while `db` answers a trivial query; `what` names it in the 503's detail.
+    pub fn database(db: crate::store::Db, what: &'static str) -> Self {
+        Self::new(move || {
+            let db = db.clone();
+            async move {
+                if db.ping().await {
+                    Ok(())
+                } else {
+                    Err(format!("the {what} database is unreachable"))
+                }
+            }
+        })
+    }
+
     /// Always ready: for services without dependencies.
     pub fn always() -> Self {
         Self::new(|| async { Ok(()) })

@@ -73,6 +73,158 @@ impl Drop for TestServer {
     }
 }
 
+/// Asserts a problem+json answer of `status` whose `code` (and `type`) is `code`, and returns
+/// its body for further checks.
+pub async fn assert_problem(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status(), status, "status of {}", response.url());
+    let content_type = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, crate::problem::CONTENT_TYPE_PROBLEM);
+    let body: serde_json::Value = response.json().await.expect("problem JSON");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["type"], format!("/problems/{code}"), "{body}");
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+/// A service binary run by a test, on the address it logged; killed if still running when
+/// dropped.
+#[derive(Debug)]
+pub struct Process {
+    child: std::process::Child,
+    /// `host:port` the process listens on.
+    pub addr: String,
+}
+
+impl Process {
+    /// Starts `binary` with `args` (which should include `--listen 127.0.0.1:0`) and waits
+    /// for its `listening addr=…` log line.
+    pub fn spawn(binary: &str, args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(binary)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove("LOG_FORMAT")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the service binary");
+        let stdout = child.stdout.take().expect("piped stdout");
+        // Ends when the child closes stdout (exits); the test runner's timeout bounds the rest.
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        while let Some(Ok(line)) = lines.next() {
+            let Some(rest) = line
+                .split("addr=")
+                .nth(1)
+                .filter(|_| line.contains("listening"))
+            else {
+                continue;
+            };
+            let addr = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            // Keep draining stdout so the child never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return Self { child, addr };
+        }
+        let status = child.wait();
+        panic!("{binary} exited ({status:?}) without logging its address");
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`).
+    pub fn signal(&self, name: &str) {
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit and returns its status.
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("wait for the service binary")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Graceful shutdown, end to end: starts `binary`, begins `method path` with a JSON `body`,
+/// and once the handler is reading the body (the server sent `100 Continue`) sends SIGTERM;
+/// after new connections are refused, finishes the upload. Returns the response's raw text
+/// after asserting that the process then exited successfully.
+pub fn response_across_sigterm(
+    binary: &str,
+    args: &[&str],
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> String {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let process = Process::spawn(binary, args);
+    let addr = process.addr.clone();
+    let mut stream = TcpStream::connect(&addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("set a read timeout");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         expect: 100-continue\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .expect("send the head");
+    // The server says `100 Continue` once the handler reads the body: the request is in
+    // flight from here on.
+    let mut interim = [0_u8; 25];
+    stream.read_exact(&mut interim).expect("read 100 Continue");
+    assert!(interim.starts_with(b"HTTP/1.1 100 Continue"), "{interim:?}");
+    let split = body.len() / 2;
+    stream
+        .write_all(&body[..split])
+        .expect("send half the body");
+    process.signal("TERM");
+    // Shutdown has begun once new connections are refused.
+    wait_until(|| TcpStream::connect(&addr).is_err());
+    stream.write_all(&body[split..]).expect("send the rest");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = process.wait();
+    assert!(status.success(), "exit status {status}");
+    response
+}
+
+/// Spins until `done` holds, for at most ten seconds.
+pub fn wait_until(mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not reached in 10 s"
+        );
+        std::thread::yield_now();
+    }
+}
+
 /// A fresh PostgreSQL database, dropped when this is dropped.
 #[derive(Debug)]
 pub struct TestDatabase {

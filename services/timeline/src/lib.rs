@@ -40,18 +40,13 @@ pub fn app(state: AppState, limits: &Limits) -> Router {
     let (router, spec) = routes::router().split_for_parts();
     let router = router
         .with_state(state)
-        .merge(kit::ops::docs(finished(spec)));
+        .merge(kit::ops::docs(kit::openapi::finished(spec)));
     kit::layers::apply(router, limits)
 }
 
 /// The OpenAPI description of [`app`].
 pub fn openapi() -> OpenApi {
-    finished(routes::router().split_for_parts().1)
-}
-
-fn finished(mut spec: OpenApi) -> OpenApi {
-    kit::openapi::finish(&mut spec);
-    spec
+    kit::openapi::finished(routes::router().split_for_parts().1)
 }
 
 /// Serves on `listener` until `shutdown` completes; requests in flight finish first.

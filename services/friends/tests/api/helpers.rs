@@ -1,0 +1,147 @@
+use friends::{AppState, Config, Store};
+use kit::cli::ServiceConfig;
+use kit::test_util::TestServer;
+use reqwest::{Client, Response};
+use serde_json::Value;
+
+pub(crate) struct TestApp {
+    pub(crate) server: TestServer,
+    pub(crate) client: Client,
+}
+
+/// A friends service on an ephemeral port, on `database_url`, optionally with a demo world.
+pub(crate) async fn spawn_app(database_url: &str, demo: Option<&str>) -> TestApp {
+    let mut args = vec!["friends".to_owned(), "--listen=127.0.0.1:0".to_owned()];
+    args.push(format!("--database={database_url}"));
+    if let Some(demo) = demo {
+        args.push(format!("--demo={demo}"));
+    }
+    let config = Config::try_from_args(args).expect("valid test config");
+    let store = Store::open(&config.store.database_url)
+        .await
+        .expect("open store");
+    if let Some(spec) = &config.store.demo {
+        store
+            .fill_demo(&kit::demo::World::new(spec.clone()))
+            .await
+            .expect("fill demo");
+    }
+    let app = friends::app(AppState { store }, &config.store.limits);
+    TestApp {
+        server: TestServer::start(app).await,
+        client: Client::new(),
+    }
+}
+
+impl TestApp {
+    pub(crate) fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub(crate) async fn put(&self, path: &str) -> Response {
+        self.client.put(self.url(path)).send().await.expect("PUT")
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// Befriends `a` and `b`, asserting the empty 204.
+    pub(crate) async fn befriend(&self, a: i64, b: i64) {
+        let response = self.put(&format!("/users/{a}/friends/{b}")).await;
+        assert_eq!(response.status(), 204, "PUT {a} → {b}");
+        assert!(
+            response.bytes().await.unwrap().is_empty(),
+            "204 has no body"
+        );
+    }
+
+    /// One page of `GET {path}` as JSON, asserting a 200 of the documented shape.
+    pub(crate) async fn page(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let body: Value = response.json().await.unwrap();
+        let mut keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["friend_ids", "next_after", "user_id"], "{body}");
+        body
+    }
+
+    /// All of `user`'s friends on one page of up to 5000.
+    pub(crate) async fn friend_ids(&self, user: i64) -> Vec<i64> {
+        let body = self
+            .page(&format!("/users/{user}/friends?limit=5000"))
+            .await;
+        assert_eq!(body["user_id"], user);
+        assert_eq!(body["next_after"], Value::Null, "fits one page");
+        ids(&body["friend_ids"])
+    }
+
+    /// Every page of `user`'s friends, following `next_after` from the first page.
+    pub(crate) async fn pages(&self, user: i64, limit: Option<u32>) -> Vec<Vec<i64>> {
+        let limit = limit.map(|l| format!("&limit={l}")).unwrap_or_default();
+        let mut pages = Vec::new();
+        let mut after = String::new();
+        // Bounded: no test user has more than 20 pages of friends.
+        for _ in 0..20 {
+            let body = self
+                .page(&format!("/users/{user}/friends?{after}{limit}"))
+                .await;
+            let page = ids(&body["friend_ids"]);
+            match body["next_after"].as_i64() {
+                Some(next) => {
+                    assert_eq!(page.last(), Some(&next), "next_after is the page's last id");
+                    after = format!("after={next}");
+                    pages.push(page);
+                }
+                None => {
+                    pages.push(page);
+                    return pages;
+                }
+            }
+        }
+        panic!("more than 20 pages for user {user}");
+    }
+}
+
+/// A JSON array of ids.
+pub(crate) fn ids(value: &Value) -> Vec<i64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect()
+}
+
+/// `user`'s friends in the demo world of `spec`, ascending.
+pub(crate) fn world_friends(spec: &str, user: i64) -> Vec<i64> {
+    let world = kit::demo::World::new(spec.parse().unwrap());
+    let mut friends: Vec<i64> = world
+        .friendships()
+        .into_iter()
+        .filter_map(|(a, b)| match (a == user, b == user) {
+            (true, _) => Some(b),
+            (_, true) => Some(a),
+            _ => None,
+        })
+        .collect();
+    friends.sort_unstable();
+    friends
+}
+
+pub(crate) use kit::test_util::assert_problem;

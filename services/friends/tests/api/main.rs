@@ -1,0 +1,10 @@
+//! The friends service over real HTTP on ephemeral ports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod demo;
+mod errors;
+mod friends;
+mod lifecycle;

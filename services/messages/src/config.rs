@@ -1,0 +1,58 @@
+//! The service's command line; every flag also reads `MESSAGES_<FLAG>` from the environment.
+
+use clap::Parser;
+
+/// Environment prefix: `--database` is also `MESSAGES_DATABASE_URL`.
+pub const ENV_PREFIX: &str = "MESSAGES";
+
+/// Defaults that run on one machine.
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("listen", "127.0.0.1:8083"),
+    ("database_url", "sqlite://data/messages.db"),
+];
+
+/// `messages`: short messages by author, with a bulk read of each author's latest.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "messages", version, about)]
+pub struct Config {
+    /// Listener, database, demo data and limits.
+    #[command(flatten)]
+    pub store: kit::cli::StoreArgs,
+}
+
+impl kit::cli::ServiceConfig for Config {
+    const ENV_PREFIX: &'static str = ENV_PREFIX;
+    const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kit::cli::ServiceConfig;
+
+    #[test]
+    fn defaults_and_environment_names() {
+        let config = Config::try_from_args(["messages"]).unwrap();
+        assert_eq!(config.store.listen.to_string(), "127.0.0.1:8083");
+        assert_eq!(config.store.database_url, "sqlite://data/messages.db");
+        assert!(config.store.demo.is_none());
+
+        let command = kit::cli::command::<Config>(ENV_PREFIX, DEFAULTS);
+        let env_of = |id: &str| {
+            let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
+            arg.get_env().map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(
+            env_of("database_url").as_deref(),
+            Some("MESSAGES_DATABASE_URL")
+        );
+        assert_eq!(env_of("listen").as_deref(), Some("MESSAGES_LISTEN"));
+        assert_eq!(env_of("demo").as_deref(), Some("MESSAGES_DEMO"));
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        assert!(Config::try_from_args(["messages", "--listen", "nowhere"]).is_err());
+        assert!(Config::try_from_args(["messages", "--demo", "messages=lots"]).is_err());
+    }
+}

@@ -1,0 +1,374 @@
+//! The messages table: the only way to it.
+//!
+//! Every read but the one by id walks the index `(author_id, created_at DESC, id DESC)`, so
+//! its cost grows with the rows it returns, never with the size of the table. Tests run this
+//! against real engines (`sqlite::memory:` always, PostgreSQL when `TEST_POSTGRES_URL` is
+//! set) rather than a fake, and read the engines' query plans to keep it that way.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use kit::demo::World;
+use kit::ids::{MessageId, UserId};
+use kit::store::{Backend, Db, Migrations};
+use kit::timestamp::Timestamp;
+use sqlx::migrate::Migrator;
+
+use crate::domain::{Message, NewMessage};
+
+#[cfg(test)]
+mod tests;
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The schema, per backend.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &SQLITE,
+    postgres: &POSTGRES,
+};
+
+/// Authors per SQLite statement of [`Store::latest`]: one `UNION ALL` term each, and SQLite
+/// refuses compound selects of more than 500 terms (`SQLITE_MAX_COMPOUND_SELECT`).
+const SQLITE_AUTHORS_PER_QUERY: usize = 500;
+
+/// Authors per PostgreSQL statement of [`Store::latest`]: far below its 65,535 bound
+/// parameters.
+const POSTGRES_AUTHORS_PER_QUERY: usize = 10_000;
+
+/// Messages storage. Cloning is shallow.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+/// Where a page of an author's messages starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// At the author's newest message.
+    Newest,
+    /// Strictly older than this `(created_at, id)`, the position of an existing message.
+    OlderThan(Timestamp, MessageId),
+    /// Below this id: the cursor message is gone, so its position is unknown.
+    BelowId(MessageId),
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: i64,
+    author_id: i64,
+    text: String,
+    created_at: i64,
+}
+
+const COLUMNS: &str = "id, author_id, text, created_at";
+
+// === impl Store ===
+
+impl Store {
+    /// Connects to `url` and applies the schema.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            db: Db::connect(url, MIGRATIONS).await?,
+        })
+    }
+
+    /// The database, for readiness checks and shutdown.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Inserts a message created now and returns it with its new id.
+    pub async fn create(&self, message: &NewMessage) -> Result<Message, sqlx::Error> {
+        self.create_at(message, Timestamp::now()).await
+    }
+
+    /// Inserts a message with the given creation time (imports keep their original times)
+    /// and returns it with its new id.
+    #[tracing::instrument(skip_all, fields(author_id = %message.author_id))]
+    pub async fn create_at(
+        &self,
+        message: &NewMessage,
+        created_at: Timestamp,
+    ) -> Result<Message, sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) \
+             RETURNING {COLUMNS}"
+        );
+        let row: MessageRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(message.author_id.get())
+            .bind(message.text.as_str().to_owned())
+            .bind(created_at.as_micros())
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.into())
+    }
+
+    /// The message with this id, if any.
+    #[tracing::instrument(skip_all, fields(message_id = %id))]
+    pub async fn get(&self, id: MessageId) -> Result<Option<Message>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM messages WHERE id = $1");
+        let row: Option<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.get())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.map(Message::from))
+    }
+
+    /// Deletes the message; false when there was none.
+    #[tracing::instrument(skip_all, fields(message_id = %id))]
+    pub async fn delete(&self, id: MessageId) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM messages WHERE id = $1")
+            .bind(id.get())
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Where a page that starts below message `before` starts: at that message's position
+    /// when it exists, else below its id.
+    #[tracing::instrument(skip_all, fields(message_id = %before))]
+    pub async fn cursor(&self, before: MessageId) -> Result<Cursor, sqlx::Error> {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT created_at FROM messages WHERE id = $1")
+            .bind(before.get())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(match found {
+            Some((created_at,)) => Cursor::OlderThan(Timestamp::from_micros(created_at), before),
+            None => Cursor::BelowId(before),
+        })
+    }
+
+    /// Up to `limit` of the author's messages from `cursor` on, newest first (higher
+    /// `created_at`, ties broken by the higher id).
+    #[tracing::instrument(skip_all, fields(author_id = %author, limit))]
+    pub async fn page(
+        &self,
+        author: UserId,
+        cursor: Cursor,
+        limit: u32,
+    ) -> Result<Vec<Message>, sqlx::Error> {
+        let (sql, args) = page_query(author, cursor, limit);
+        let rows: Vec<MessageRow> = with_args(sql, args).fetch_all(self.db.pool()).await?;
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
+    /// Each author's `per_author` newest messages, in no particular order; each author's
+    /// are read from the index alone, however many messages the table holds.
+    #[tracing::instrument(skip_all, fields(authors = authors.len(), per_author))]
+    pub async fn latest(
+        &self,
+        authors: &[UserId],
+        per_author: u32,
+    ) -> Result<Vec<Message>, sqlx::Error> {
+        let backend = self.db.backend();
+        let chunk = self.authors_per_query();
+        if authors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        if authors.len() <= chunk {
+            let (sql, args) = latest_query(backend, authors, per_author);
+            let rows: Vec<MessageRow> = with_args(sql, args).fetch_all(self.db.pool()).await?;
+            found.extend(rows.into_iter().map(Message::from));
+            return Ok(found);
+        }
+        // Several statements: one transaction, so they read one snapshot.
+        let mut tx = self.db.pool().begin().await?;
+        for authors in authors.chunks(chunk) {
+            let (sql, args) = latest_query(backend, authors, per_author);
+            let rows: Vec<MessageRow> = with_args(sql, args).fetch_all(&mut *tx).await?;
+            found.extend(rows.into_iter().map(Message::from));
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// The engine's plan for [`latest`](Self::latest) with these arguments, one line per
+    /// plan node, indented by depth: what the docs show and the tests check.
+    pub async fn explain_latest(
+        &self,
+        authors: &[UserId],
+        per_author: u32,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let authors = &authors[..authors.len().min(self.authors_per_query())];
+        let (sql, args) = latest_query(self.db.backend(), authors, per_author);
+        self.explain(&sql, args).await
+    }
+
+    /// The engine's plan for [`page`](Self::page) with these arguments, as
+    /// [`explain_latest`](Self::explain_latest) shows it.
+    pub async fn explain_page(
+        &self,
+        author: UserId,
+        cursor: Cursor,
+        limit: u32,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let (sql, args) = page_query(author, cursor, limit);
+        self.explain(&sql, args).await
+    }
+
+    fn authors_per_query(&self) -> usize {
+        match self.db.backend() {
+            Backend::Sqlite => SQLITE_AUTHORS_PER_QUERY,
+            Backend::Postgres => POSTGRES_AUTHORS_PER_QUERY,
+        }
+    }
+
+    async fn explain(&self, sql: &str, args: Vec<i64>) -> Result<Vec<String>, sqlx::Error> {
+        match self.db.backend() {
+            Backend::Sqlite => {
+                let sql = format!("EXPLAIN QUERY PLAN {sql}");
+                let rows: Vec<(i64, i64, i64, String)> =
+                    with_args(sql, args).fetch_all(self.db.pool()).await?;
+                Ok(sqlite_plan_lines(&rows))
+            }
+            Backend::Postgres => {
+                let sql = format!("EXPLAIN {sql}");
+                let rows: Vec<(String,)> = with_args(sql, args).fetch_all(self.db.pool()).await?;
+                Ok(rows.into_iter().map(|(line,)| line).collect())
+            }
+        }
+    }
+
+    /// Fills an empty table with the demo world's messages in one transaction, keeping
+    /// their ids and times; `None` when the table already had messages (nothing is written
+    /// then).
+    pub async fn fill_demo(&self, world: &World) -> anyhow::Result<Option<u64>> {
+        let started = Instant::now();
+        let mut tx = self.db.pool().begin().await?;
+        let (existing,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM (SELECT 1 FROM messages LIMIT 1) AS any_message")
+                .fetch_one(&mut *tx)
+                .await?;
+        if existing > 0 {
+            return Ok(None);
+        }
+        let inserted = kit::store::insert_rows(
+            &mut tx,
+            "INSERT INTO messages (id, author_id, text, created_at)",
+            4,
+            world.messages(),
+            |q, m| {
+                q.bind(m.id)
+                    .bind(m.author_id)
+                    .bind(m.text)
+                    .bind(m.created_at.as_micros())
+            },
+        )
+        .await
+        .context("cannot insert demo messages")?;
+        if self.db.backend() == Backend::Postgres {
+            // Explicit ids bypass the identity sequence: move it past them.
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('messages', 'id'), \
+                 GREATEST((SELECT MAX(id) FROM messages), 1))",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        if self.db.backend() == Backend::Postgres {
+            // Statistics now rather than whenever autovacuum gets to it: the planner's
+            // choices for the first requests depend on them.
+            sqlx::query("ANALYZE messages")
+                .execute(self.db.pool())
+                .await?;
+        }
+        kit::demo::report("messages", "messages", started);
+        Ok(Some(inserted))
+    }
+}
+
+/// The SQL of one page, with its arguments.
+fn page_query(author: UserId, cursor: Cursor, limit: u32) -> (String, Vec<i64>) {
+    let (condition, mut args) = match cursor {
+        Cursor::Newest => ("", vec![author.get()]),
+        Cursor::OlderThan(created_at, id) => (
+            " AND (created_at, id) < ($2, $3)",
+            vec![author.get(), created_at.as_micros(), id.get()],
+        ),
+        Cursor::BelowId(id) => (" AND id < $2", vec![author.get(), id.get()]),
+    };
+    args.push(i64::from(limit));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE author_id = $1{condition} \
+         ORDER BY created_at DESC, id DESC LIMIT ${}",
+        args.len()
+    );
+    (sql, args)
+}
+
+/// The SQL of [`Store::latest`] for one batch of authors, with its arguments: `$1` is the
+/// per-author limit, `$2…` the authors. Each author's rows come from a `LIMIT`ed walk of
+/// the index: `CROSS JOIN LATERAL` over a `VALUES` list on PostgreSQL (the `Any` driver
+/// cannot bind arrays), a `UNION ALL` of one term per author on SQLite (which has no
+/// `LATERAL`).
+fn latest_query(backend: Backend, authors: &[UserId], per_author: u32) -> (String, Vec<i64>) {
+    let args: Vec<i64> = std::iter::once(i64::from(per_author))
+        .chain(authors.iter().map(|a| a.get()))
+        .collect();
+    let newest = "ORDER BY created_at DESC, id DESC LIMIT $1";
+    let params = 2..authors.len() + 2;
+    let sql = match backend {
+        Backend::Postgres => {
+            let values: Vec<String> = params.map(|n| format!("(${n}::BIGINT)")).collect();
+            format!(
+                "SELECT m.id, m.author_id, m.text, m.created_at \
+                 FROM (VALUES {}) AS a (author_id) \
+                 CROSS JOIN LATERAL (SELECT {COLUMNS} FROM messages \
+                 WHERE messages.author_id = a.author_id {newest}) AS m",
+                values.join(", ")
+            )
+        }
+        Backend::Sqlite => {
+            let terms: Vec<String> = params
+                .map(|n| {
+                    format!(
+                        "SELECT * FROM (SELECT {COLUMNS} FROM messages \
+                         WHERE author_id = ${n} {newest})"
+                    )
+                })
+                .collect();
+            terms.join(" UNION ALL ")
+        }
+    };
+    (sql, args)
+}
+
+/// `sql` with `args` bound in order.
+fn with_args<'q, O>(
+    sql: String,
+    args: Vec<i64>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    args.into_iter()
+        .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |q, arg| {
+            q.bind(arg)
+        })
+}
+
+/// SQLite's `EXPLAIN QUERY PLAN` rows `(id, parent, _, detail)` as indented lines.
+fn sqlite_plan_lines(rows: &[(i64, i64, i64, String)]) -> Vec<String> {
+    let mut depth: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    rows.iter()
+        .map(|(id, parent, _, detail)| {
+            let level = depth.get(parent).map_or(0, |d| d + 1);
+            depth.insert(*id, level);
+            format!("{}{detail}", "  ".repeat(level))
+        })
+        .collect()
+}
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        Self {
+            id: MessageId::new(row.id),
+            author_id: UserId::new(row.author_id),
+            text: row.text,
+            created_at: Timestamp::from_micros(row.created_at),
+        }
+    }
+}

@@ -1,0 +1,180 @@
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn ops_endpoints_answer_and_the_served_spec_is_the_contract() {
+    let app = spawn_app("sqlite::memory:", None).await;
+    let health = app.get_json("/healthz").await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(app.get_json("/readyz").await["status"], "ok");
+    let spec = app.get_json("/openapi.json").await;
+    assert_eq!(spec, serde_json::to_value(messages::openapi()).unwrap());
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status(), 200);
+    assert!(
+        docs.text().await.unwrap().contains("swagger"),
+        "Swagger UI is served"
+    );
+}
+
+#[tokio::test]
+async fn readiness_fails_once_the_database_is_gone() {
+    let app = spawn_app("sqlite::memory:", None).await;
+    app.store.db().close().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    let problem = crate::helpers::assert_problem(response, 503, "unavailable").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("messages database")
+    );
+    // And a request that needs it is a 500 that leaks nothing.
+    let problem =
+        crate::helpers::assert_problem(app.get("/messages/1").await, 500, "internal").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(!detail.to_lowercase().contains("pool"), "{detail}");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_writers_all_succeed_on_a_sqlite_file() {
+    let dir = std::env::temp_dir().join(format!("messages-writers-{}", std::process::id()));
+    let url = format!("sqlite://{}/messages.db", dir.display());
+    let app = spawn_app(&url, None).await;
+    let writes = (0..50).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/messages");
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .json(&serde_json::json!({"author_id": i % 5 + 1, "text": format!("writer {i}")}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            response.json::<Value>().await.unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+    });
+    let mut ids = Vec::new();
+    for write in writes {
+        ids.push(write.await.unwrap());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 50, "fifty distinct messages");
+    let body = app
+        .get_json("/messages/latest?authors=1,2,3,4,5&per_author=10")
+        .await;
+    let stored: usize = body["latest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["messages"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(stored, 50, "every write is readable");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A request still uploading its body when SIGTERM arrives completes; then the process
+/// exits 0. Runs the real binary.
+#[test]
+fn sigterm_lets_an_in_flight_request_finish() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_messages"))
+        .args(["--listen", "127.0.0.1:0", "--database", "sqlite::memory:"])
+        .env("RUST_LOG", "info")
+        .env_remove("LOG_FORMAT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = listening_addr(child.stdout.take().unwrap());
+
+    let body = br#"{"author_id": 4, "text": "Slow Uploader"}"#;
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /messages HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         expect: 100-continue\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // The server says `100 Continue` once the handler reads the body: the request is in
+    // flight from here on.
+    let mut interim = [0_u8; 25];
+    stream.read_exact(&mut interim).unwrap();
+    assert!(interim.starts_with(b"HTTP/1.1 100 Continue"), "{interim:?}");
+    stream.write_all(&body[..5]).unwrap();
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Shutdown has begun once new connections are refused.
+    wait_until(|| TcpStream::connect(&addr).is_err());
+
+    stream.write_all(&body[5..]).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(response.contains("Slow Uploader"), "{response}");
+    assert!(response.contains("location: /messages/1"), "{response}");
+
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn a_taken_port_is_one_clear_line_and_a_failure_exit() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_messages"))
+        .args(["--listen", &addr, "--database", "sqlite::memory:"])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("messages: cannot listen on") && stderr.contains("already in use"),
+        "{stderr}"
+    );
+}
+
+fn listening_addr(stdout: std::process::ChildStdout) -> String {
+    // Ends when the child closes stdout (exits); the nextest slow-timeout bounds the rest.
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("listening"))
+        {
+            let addr = rest.split_whitespace().next().unwrap().to_owned();
+            // Keep draining stdout so the child never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return addr;
+        }
+    }
+    panic!("the server exited without logging its address");
+}
+
+fn wait_until(mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "condition not reached in 10 s");
+        std::thread::yield_now();
+    }
+}

@@ -1,0 +1,13 @@
+//! The messages service over real HTTP on ephemeral ports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod crud;
+mod demo;
+mod errors;
+mod latest;
+mod lifecycle;
+mod paging;
+mod spec;
