@@ -36,32 +36,17 @@ pub use store::Store;
 
 /// The whole monolith as a router: API, ops endpoints, docs, and the standard layers.
 pub fn app(state: AppState, limits: &Limits) -> Router {
-    let db = state.store.db().clone();
-    let readiness = Readiness::new(move || {
-        let db = db.clone();
-        async move {
-            if db.ping().await {
-                Ok(())
-            } else {
-                Err("the monolith database is unreachable".to_owned())
-            }
-        }
-    });
+    let readiness = Readiness::database(state.store.db().clone(), "monolith");
     let (router, spec) = routes::router(readiness).split_for_parts();
     let router = router
         .with_state(state)
-        .merge(kit::ops::docs(finished(spec)));
+        .merge(kit::ops::docs(kit::openapi::finished(spec)));
     kit::layers::apply(router, limits)
 }
 
 /// The OpenAPI description of [`app`].
 pub fn openapi() -> OpenApi {
-    finished(routes::router(Readiness::always()).split_for_parts().1)
-}
-
-fn finished(mut spec: OpenApi) -> OpenApi {
-    kit::openapi::finish(&mut spec);
-    spec
+    kit::openapi::finished(routes::router(Readiness::always()).split_for_parts().1)
 }
 
 /// Opens the store, fills it with the demo world when asked, and serves on `listener` until

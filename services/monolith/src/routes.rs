@@ -12,10 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::AppState;
 
-pub use friends::{FriendList, FriendsQuery};
-pub use messages::{
-    AuthorMessages, CreateMessage, LatestMessages, LatestQuery, MessagePage, PageQuery,
-};
+pub use friends::{FriendPath, FriendsQuery};
+pub use messages::{CreateMessage, LatestMessages, LatestQuery, PageQuery};
 pub use timeline::TimelineQuery;
 pub use users::{CreateUser, IdsQuery, UpdateUser, UsersByIds};
 

@@ -19,6 +19,7 @@ use sqlx::migrate::Migrator;
 
 pub use demo::DemoCounts;
 pub use friends::Befriended;
+pub use messages::Cursor;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");

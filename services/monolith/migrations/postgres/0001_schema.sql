@@ -12,8 +12,9 @@ CREATE TABLE users (
 -- Friendship is symmetric and stored in both directions, so a user's friends are one index
 -- range. Deleting either user deletes the row.
 CREATE TABLE friendships (
-    user_id   BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    friend_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    friend_id  BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, friend_id),
     CHECK (user_id <> friend_id)
 );

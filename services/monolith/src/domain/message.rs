@@ -1,3 +1,5 @@
+use std::cmp::Reverse;
+
 use kit::ids::{MessageId, UserId};
 use kit::timestamp::Timestamp;
 use serde::Serialize;
@@ -8,24 +10,24 @@ use super::MessageText;
 /// A message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": 99,
-    "author_id": 7,
-    "text": "coffee later",
-    "created_at": "2025-12-31T23:59:00Z"
+    "id": 7,
+    "author_id": 3,
+    "text": "finally shipped the release",
+    "created_at": "2025-12-24T18:30:00Z"
 }))]
 pub struct Message {
     /// The message's id.
     pub id: MessageId,
-    /// Who wrote it.
+    /// The author's user id.
     pub author_id: UserId,
-    /// Its text, 1 to 1000 characters.
+    /// The text, 1 to 1000 characters.
     #[schema(min_length = 1, max_length = 1000)]
     pub text: String,
-    /// When it was written.
+    /// When the message was created.
     pub created_at: Timestamp,
 }
 
-/// A validated request to post a message.
+/// A validated request to create a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
     /// The author.
@@ -34,11 +36,11 @@ pub struct NewMessage {
     pub text: MessageText,
 }
 
-/// Where a page of an author's messages starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Before {
-    /// The newest messages.
-    Newest,
-    /// Messages older than this one (by `created_at`, then id).
-    Message(MessageId),
+// === impl Message ===
+
+impl Message {
+    /// The order of an author's messages, newest first: higher `created_at`, then higher id.
+    pub fn recency(&self) -> Reverse<(Timestamp, MessageId)> {
+        Reverse((self.created_at, self.id))
+    }
 }

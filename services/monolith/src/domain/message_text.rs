@@ -1,6 +1,6 @@
 use std::fmt;
 
-/// Longest message, in characters.
+/// Longest message, in characters (Unicode scalar values, as both databases count them).
 pub const MAX_TEXT_CHARS: usize = 1000;
 
 /// A message's text: 1 to 1000 characters, not only whitespace.
@@ -16,18 +16,23 @@ pub enum MessageTextError {
     /// Over the limit.
     #[error("must be at most {MAX_TEXT_CHARS} characters, got {0}")]
     TooLong(usize),
+    /// Contains U+0000, which PostgreSQL cannot store in text.
+    #[error("must not contain the NUL character (U+0000)")]
+    Nul,
 }
 
 // === impl MessageText ===
 
 impl MessageText {
-    /// Checks `text` against the rules, keeping it as given.
+    /// Checks `text` against the rules, keeping it exactly as given (line breaks included).
     pub fn parse(text: String) -> Result<Self, MessageTextError> {
         let chars = text.chars().count();
         if text.trim().is_empty() {
             Err(MessageTextError::Blank)
         } else if chars > MAX_TEXT_CHARS {
             Err(MessageTextError::TooLong(chars))
+        } else if text.contains('\0') {
+            Err(MessageTextError::Nul)
         } else {
             Ok(Self(text))
         }
@@ -50,27 +55,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_up_to_1000_characters_with_line_breaks() {
-        assert!(MessageText::parse("line one\nline two".into()).is_ok());
-        assert!(
-            MessageText::parse("ü".repeat(1000)).is_ok(),
-            "limit counts characters, not bytes"
-        );
+    fn accepts_up_to_1000_characters_counting_characters_not_bytes() {
+        assert_eq!(MessageText::parse("hi".into()).unwrap().as_str(), "hi");
+        for one in ["x", "é", "🦀"] {
+            assert!(MessageText::parse(one.repeat(1000)).is_ok(), "{one}");
+            assert_eq!(
+                MessageText::parse(one.repeat(1001)),
+                Err(MessageTextError::TooLong(1001))
+            );
+        }
+        let kept = " two\nlines ".to_owned();
+        assert_eq!(MessageText::parse(kept.clone()).unwrap().as_str(), kept);
     }
 
     #[test]
-    fn rejects_blank_and_long() {
+    fn rejects_blank_and_nul() {
+        for blank in ["", " ", "\n\t ", "\u{3000}"] {
+            assert_eq!(
+                MessageText::parse(blank.into()),
+                Err(MessageTextError::Blank),
+                "{blank:?}"
+            );
+        }
         assert_eq!(
-            MessageText::parse(String::new()),
-            Err(MessageTextError::Blank)
-        );
-        assert_eq!(
-            MessageText::parse(" \n\t".into()),
-            Err(MessageTextError::Blank)
-        );
-        assert_eq!(
-            MessageText::parse("x".repeat(1001)),
-            Err(MessageTextError::TooLong(1001))
+            MessageText::parse("a\0b".into()),
+            Err(MessageTextError::Nul)
         );
     }
 }

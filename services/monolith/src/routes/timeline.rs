@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{LIMIT, PER_FRIEND, Timeline, TimelineParams, bounded};
+use crate::domain::{LIMIT, PER_FRIEND, Timeline, TimelineParams};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -75,8 +75,15 @@ async fn get_timeline(
 }
 
 fn parse_params(query: &TimelineQuery) -> Result<TimelineParams, Problem> {
-    let check = |name, value, range| {
-        bounded(name, value, range).map_err(|err| Problem::bad_request(err.to_string()))
+    let check = |name: &str, value: Option<u32>, (default, min, max): (u32, u32, u32)| {
+        let value = value.unwrap_or(default);
+        if (min..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(Problem::bad_request(format!(
+                "`{name}` must be between {min} and {max}, got {value}"
+            )))
+        }
     };
     Ok(TimelineParams {
         per_friend: check("per_friend", query.per_friend, PER_FRIEND)?,

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use kit::demo::World;
 use kit::store::{Backend, insert_rows};
+use kit::timestamp::Timestamp;
 
 use super::Store;
 
@@ -49,16 +50,17 @@ impl Store {
         )
         .await
         .context("cannot insert demo users")?;
+        let befriended_at = Timestamp::now().as_micros();
         let both_directions = world
             .friendships()
             .into_iter()
             .flat_map(|(a, b)| [(a, b), (b, a)]);
         let friendships = insert_rows(
             &mut tx,
-            "INSERT INTO friendships (user_id, friend_id)",
-            2,
+            "INSERT INTO friendships (user_id, friend_id, created_at)",
+            3,
             both_directions,
-            |q, (a, b)| q.bind(a).bind(b),
+            |q, (a, b)| q.bind(a).bind(b).bind(befriended_at),
         )
         .await
         .context("cannot insert demo friendships")?;
@@ -77,24 +79,29 @@ impl Store {
         .await
         .context("cannot insert demo messages")?;
         if self.db.backend() == Backend::Postgres {
-            // Explicit ids bypass the identity sequences: move them past the demo's ids.
-            // (SQLite's AUTOINCREMENT counter follows explicit ids by itself.)
+            // Explicit ids bypass the identity sequences: move them past the demo's ids, as
+            // the users and messages services do (so after an empty world, too, the next
+            // ids are theirs). SQLite's AUTOINCREMENT counter follows explicit ids by itself.
             for table in ["users", "messages"] {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                     COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                     GREATEST((SELECT MAX(id) FROM {table}), 1))"
                 )))
                 .execute(&mut *tx)
                 .await?;
             }
-            // Fresh statistics, so the first plans already know the tables' sizes.
-            sqlx::query("ANALYZE users, friendships, messages")
-                .execute(&mut *tx)
-                .await?;
         } else {
+            // Fresh statistics, so the first plans already know the tables' sizes.
             sqlx::query("ANALYZE").execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        if self.db.backend() == Backend::Postgres {
+            // Statistics for the planner, and the visibility map that lets the timeline's
+            // index-only scans skip the heap; VACUUM cannot run inside a transaction.
+            sqlx::raw_sql("VACUUM (ANALYZE) users, friendships, messages")
+                .execute(self.db.pool())
+                .await?;
+        }
         kit::demo::report("monolith", "users, friendships, messages", started);
         Ok(Some(DemoCounts {
             users,

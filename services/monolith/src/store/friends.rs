@@ -1,17 +1,19 @@
-//! The friendships table: each friendship stored in both directions.
+//! The friendships table: each friendship stored in both directions, so a user's friends
+//! are one range of the primary key.
 
 use kit::ids::UserId;
+use kit::timestamp::Timestamp;
 
 use super::Store;
-use crate::domain::FriendPage;
+use crate::domain::{FriendList, Friendship, PageRequest};
 
 /// What adding a friendship came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Befriended {
     /// The two are friends (now, or already were).
     Yes,
-    /// This user does not exist, so nothing was written.
-    NoSuchUser(UserId),
+    /// These users of the pair do not exist (ascending), so nothing was written.
+    NoSuchUsers(Vec<UserId>),
 }
 
 /// Attempts at adding a friendship whose foreign-key failure names no missing user: that
@@ -22,30 +24,32 @@ const ADD_ATTEMPTS: usize = 3;
 // === impl Store ===
 
 impl Store {
-    /// Makes `user` and `friend` friends, in both directions, in one statement; adding an
-    /// existing friendship changes nothing.
-    #[tracing::instrument(skip_all, fields(user_id = %user, friend_id = %friend))]
-    pub async fn add_friend(
-        &self,
-        user: UserId,
-        friend: UserId,
-    ) -> Result<Befriended, sqlx::Error> {
+    /// Stores both directions of `pair` in one statement; a pair already stored is left as
+    /// it is (with its original `created_at`). The foreign keys refuse a user that does not
+    /// exist, and nothing is written then.
+    #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]
+    pub async fn add_friend(&self, pair: Friendship) -> Result<Befriended, sqlx::Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // The low → high row first, always: two writers of one pair then wait on the
+            // same row instead of each holding the row the other needs (a PostgreSQL
+            // deadlock).
             let inserted = sqlx::query(
-                "INSERT INTO friendships (user_id, friend_id) VALUES ($1, $2), ($2, $1) \
-                 ON CONFLICT (user_id, friend_id) DO NOTHING",
+                "INSERT INTO friendships (user_id, friend_id, created_at) \
+                 VALUES ($1, $2, $3), ($2, $1, $3) ON CONFLICT DO NOTHING",
             )
-            .bind(user.get())
-            .bind(friend.get())
+            .bind(pair.low().get())
+            .bind(pair.high().get())
+            .bind(Timestamp::now().as_micros())
             .execute(self.db.pool())
             .await;
             match inserted {
                 Ok(_) => return Ok(Befriended::Yes),
                 Err(err) if kit::store::is_foreign_key_violation(&err) => {
-                    if let Some(missing) = self.first_missing(&[user, friend]).await? {
-                        return Ok(Befriended::NoSuchUser(missing));
+                    let missing = self.missing_users(&[pair.low(), pair.high()]).await?;
+                    if !missing.is_empty() {
+                        return Ok(Befriended::NoSuchUsers(missing));
                     }
                     if attempt == ADD_ATTEMPTS {
                         return Err(err);
@@ -56,62 +60,58 @@ impl Store {
         }
     }
 
-    /// Ends the friendship in both directions; false when the two were not friends.
-    #[tracing::instrument(skip_all, fields(user_id = %user, friend_id = %friend))]
-    pub async fn remove_friend(&self, user: UserId, friend: UserId) -> Result<bool, sqlx::Error> {
+    /// Removes both directions of `pair` in one statement; false when they were not friends.
+    #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]
+    pub async fn remove_friend(&self, pair: Friendship) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "DELETE FROM friendships \
              WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
         )
-        .bind(user.get())
-        .bind(friend.get())
+        .bind(pair.low().get())
+        .bind(pair.high().get())
         .execute(self.db.pool())
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// A page of `user`'s friends, ascending, and the cursor of the next page when more
-    /// follow. An unknown user has no friends.
-    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    /// One page of `user`'s friends, ascending: a range scan of the primary key that reads
+    /// one row past the page to tell whether another follows. A user that does not exist
+    /// has no friends.
+    #[tracing::instrument(skip_all, fields(user_id = %user, limit = page.limit.get()))]
     pub async fn friend_page(
         &self,
         user: UserId,
-        page: FriendPage,
-    ) -> Result<(Vec<UserId>, Option<UserId>), sqlx::Error> {
-        let limit = page.limit as usize;
-        let rows: Vec<(i64,)> = sqlx::query_as(
+        page: PageRequest,
+    ) -> Result<FriendList, sqlx::Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT friend_id FROM friendships WHERE user_id = $1 AND friend_id > $2 \
              ORDER BY friend_id LIMIT $3",
         )
         .bind(user.get())
         .bind(page.after.map_or(0, UserId::get))
-        .bind(i64::from(page.limit) + 1)
+        .bind(i64::from(page.limit.get()) + 1)
         .fetch_all(self.db.pool())
         .await?;
-        let more = rows.len() > limit;
-        let ids: Vec<UserId> = rows
-            .into_iter()
-            .take(limit)
-            .map(|(id,)| UserId::new(id))
-            .collect();
-        let next = if more { ids.last().copied() } else { None };
-        Ok((ids, next))
+        // The foreign keys keep every stored id a user's id, hence positive.
+        let ids = ids.into_iter().map(UserId::new).collect();
+        Ok(FriendList::page(user, ids, page.limit))
     }
 
-    /// The first of `ids` that names no user.
-    async fn first_missing(&self, ids: &[UserId]) -> Result<Option<UserId>, sqlx::Error> {
+    /// Those of `ids` that name no user, in the order given.
+    async fn missing_users(&self, ids: &[UserId]) -> Result<Vec<UserId>, sqlx::Error> {
         let sql = format!(
             "SELECT id FROM users WHERE id IN ({})",
             kit::store::placeholders(1, ids.len())
         );
-        let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
-        for id in ids {
-            query = query.bind(id.get());
-        }
+        let query = ids.iter().fold(
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)),
+            |q, id| q.bind(id.get()),
+        );
         let found = query.fetch_all(self.db.pool()).await?;
         Ok(ids
             .iter()
             .copied()
-            .find(|id| !found.iter().any(|(f,)| *f == id.get())))
+            .filter(|id| !found.contains(&id.get()))
+            .collect())
     }
 }

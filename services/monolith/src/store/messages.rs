@@ -1,14 +1,24 @@
-//! The messages table. Every read is a seek into `messages_by_author_newest`
-//! (`author_id, created_at DESC, id DESC`) and a short scan from there.
-
-use std::collections::HashMap;
+//! The messages table. Every read but the one by id walks `messages_by_author_newest`
+//! (`author_id, created_at DESC, id DESC`): a seek to the author and at most `LIMIT`
+//! entries from there.
 
 use kit::ids::{MessageId, UserId};
 use kit::store::Backend;
 use kit::timestamp::Timestamp;
 
 use super::Store;
-use crate::domain::{Before, Message, NewMessage};
+use crate::domain::{Message, NewMessage};
+
+/// Where a page of an author's messages starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// At the author's newest message.
+    Newest,
+    /// Strictly older than this `(created_at, id)`, the position of an existing message.
+    OlderThan(Timestamp, MessageId),
+    /// Below this id: the cursor message is gone, so its position is unknown.
+    BelowId(MessageId),
+}
 
 #[derive(sqlx::FromRow)]
 struct MessageRow {
@@ -23,17 +33,17 @@ const COLUMNS: &str = "id, author_id, text, created_at";
 // === impl Store ===
 
 impl Store {
-    /// Posts a message and returns it with its id; `None` when the author does not exist
-    /// (the foreign key refuses the row, so nothing is written).
+    /// Posts a message created now and returns it with its id; `None` when the author does
+    /// not exist (the foreign key refuses the row, so nothing is written).
     #[tracing::instrument(skip_all, fields(author_id = %message.author_id))]
     pub async fn create_message(
         &self,
         message: &NewMessage,
     ) -> Result<Option<Message>, sqlx::Error> {
-        let row = sqlx::query_as::<_, MessageRow>(
+        let row = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
             "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) \
-             RETURNING id, author_id, text, created_at",
-        )
+             RETURNING {COLUMNS}"
+        )))
         .bind(message.author_id.get())
         .bind(message.text.as_str().to_owned())
         .bind(Timestamp::now().as_micros())
@@ -68,128 +78,95 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// A page of `author`'s messages, newest first, older than `before` (by `created_at`,
-    /// then id, of that message; by id alone when it no longer exists), and the cursor of
-    /// the next page when more follow.
-    #[tracing::instrument(skip_all, fields(author_id = %author))]
+    /// Where a page that starts below message `before` starts: at that message's position
+    /// when it exists, else below its id.
+    #[tracing::instrument(skip_all, fields(message_id = %before))]
+    pub async fn cursor(&self, before: MessageId) -> Result<Cursor, sqlx::Error> {
+        let found: Option<(i64,)> = sqlx::query_as("SELECT created_at FROM messages WHERE id = $1")
+            .bind(before.get())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(match found {
+            Some((created_at,)) => Cursor::OlderThan(Timestamp::from_micros(created_at), before),
+            None => Cursor::BelowId(before),
+        })
+    }
+
+    /// Up to `limit` of the author's messages from `cursor` on, newest first (higher
+    /// `created_at`, ties broken by the higher id).
+    #[tracing::instrument(skip_all, fields(author_id = %author, limit))]
     pub async fn message_page(
         &self,
         author: UserId,
-        before: Before,
+        cursor: Cursor,
         limit: u32,
-    ) -> Result<(Vec<Message>, Option<MessageId>), sqlx::Error> {
-        let fetch = i64::from(limit) + 1;
-        let order = "ORDER BY created_at DESC, id DESC";
-        let rows: Vec<MessageRow> = match before {
-            Before::Newest => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM messages WHERE author_id = $1 {order} LIMIT $2"
-                )))
-                .bind(author.get())
-                .bind(fetch)
-                .fetch_all(self.db.pool())
-                .await?
-            }
-            Before::Message(cursor) => match self.position(cursor).await? {
-                // `created_at <= $2` bounds the index range; the rest breaks the tie.
-                Some(at) => {
-                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                        "SELECT {COLUMNS} FROM messages WHERE author_id = $1 \
-                         AND created_at <= $2 AND (created_at < $2 OR id < $3) {order} LIMIT $4"
-                    )))
-                    .bind(author.get())
-                    .bind(at)
-                    .bind(cursor.get())
-                    .bind(fetch)
-                    .fetch_all(self.db.pool())
-                    .await?
-                }
-                None => {
-                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                        "SELECT {COLUMNS} FROM messages WHERE author_id = $1 AND id < $2 \
-                         {order} LIMIT $3"
-                    )))
-                    .bind(author.get())
-                    .bind(cursor.get())
-                    .bind(fetch)
-                    .fetch_all(self.db.pool())
-                    .await?
-                }
-            },
+    ) -> Result<Vec<Message>, sqlx::Error> {
+        let (condition, mut args) = match cursor {
+            Cursor::Newest => ("", vec![author.get()]),
+            Cursor::OlderThan(created_at, id) => (
+                " AND (created_at, id) < ($2, $3)",
+                vec![author.get(), created_at.as_micros(), id.get()],
+            ),
+            Cursor::BelowId(id) => (" AND id < $2", vec![author.get(), id.get()]),
         };
-        let more = rows.len() > limit as usize;
-        let messages: Vec<Message> = rows
-            .into_iter()
-            .take(limit as usize)
-            .map(Message::from)
-            .collect();
-        let next = if more {
-            messages.last().map(|m| m.id)
-        } else {
-            None
-        };
-        Ok((messages, next))
+        args.push(i64::from(limit));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages WHERE author_id = $1{condition} \
+             ORDER BY created_at DESC, id DESC LIMIT ${}",
+            args.len()
+        );
+        let query = args.into_iter().fold(
+            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql)),
+            |q, arg| q.bind(arg),
+        );
+        let rows = query.fetch_all(self.db.pool()).await?;
+        Ok(rows.into_iter().map(Message::from).collect())
     }
 
-    /// Up to `per_author` newest messages of each of `authors` (newest first), in one
-    /// statement that reads at most `per_author` index entries per author. Authors without
-    /// messages are absent from the map.
-    #[tracing::instrument(skip_all, fields(count = authors.len()))]
+    /// Up to `per_author` newest messages of each of `authors`, in no particular order, in
+    /// one statement that reads at most `per_author` index entries per author.
+    #[tracing::instrument(skip_all, fields(authors = authors.len(), per_author))]
     pub async fn latest_messages(
         &self,
         authors: &[UserId],
         per_author: u32,
-    ) -> Result<HashMap<UserId, Vec<Message>>, sqlx::Error> {
+    ) -> Result<Vec<Message>, sqlx::Error> {
         if authors.is_empty() {
-            return Ok(HashMap::new());
+            return Ok(Vec::new());
         }
+        let backend = self.db.backend();
         let values: Vec<String> = (0..authors.len())
-            .map(|i| format!("(${})", i + 2))
+            .map(|i| match backend {
+                Backend::Postgres => format!("(${}::BIGINT)", i + 2),
+                Backend::Sqlite => format!("(${})", i + 2),
+            })
             .collect();
         let values = values.join(", ");
-        let sql = match self.db.backend() {
+        let newest = "ORDER BY created_at DESC, id DESC LIMIT $1";
+        let sql = match backend {
+            // A `LIMIT`ed walk of the index per author, over a `VALUES` list (the `Any`
+            // driver cannot bind arrays).
             Backend::Postgres => format!(
-                "SELECT m.id, a.author_id, m.text, m.created_at \
+                "SELECT m.id, m.author_id, m.text, m.created_at \
                  FROM (VALUES {values}) AS a (author_id) \
-                 CROSS JOIN LATERAL ( \
-                     SELECT id, text, created_at FROM messages \
-                     WHERE author_id = a.author_id \
-                     ORDER BY created_at DESC, id DESC LIMIT $1) AS m \
-                 ORDER BY a.author_id, m.created_at DESC, m.id DESC"
+                 CROSS JOIN LATERAL (SELECT {COLUMNS} FROM messages \
+                 WHERE messages.author_id = a.author_id {newest}) AS m"
             ),
+            // No `LATERAL`: each author's row ids come from a correlated `LIMIT`ed walk of
+            // the index, and the rows from their primary key.
             Backend::Sqlite => format!(
                 "WITH a (author_id) AS (VALUES {values}) \
                  SELECT m.id, m.author_id, m.text, m.created_at \
                  FROM a JOIN messages AS m ON m.id IN ( \
-                     SELECT id FROM messages \
-                     WHERE author_id = a.author_id \
-                     ORDER BY created_at DESC, id DESC LIMIT $1) \
-                 ORDER BY m.author_id, m.created_at DESC, m.id DESC"
+                     SELECT id FROM messages WHERE author_id = a.author_id {newest})"
             ),
         };
-        let mut query =
-            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql)).bind(i64::from(per_author));
-        for author in authors {
-            query = query.bind(author.get());
-        }
-        let mut by_author: HashMap<UserId, Vec<Message>> = HashMap::new();
-        for row in query.fetch_all(self.db.pool()).await? {
-            let message = Message::from(row);
-            by_author
-                .entry(message.author_id)
-                .or_default()
-                .push(message);
-        }
-        Ok(by_author)
-    }
-
-    /// `created_at` of a message, if it exists.
-    async fn position(&self, id: MessageId) -> Result<Option<i64>, sqlx::Error> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT created_at FROM messages WHERE id = $1")
-            .bind(id.get())
-            .fetch_optional(self.db.pool())
-            .await?;
-        Ok(row.map(|(at,)| at))
+        let query = authors.iter().fold(
+            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql)).bind(i64::from(per_author)),
+            |q, author| q.bind(author.get()),
+        );
+        let rows = query.fetch_all(self.db.pool()).await?;
+        Ok(rows.into_iter().map(Message::from).collect())
     }
 }
 

@@ -59,6 +59,21 @@ async fn friendship_is_symmetric_idempotent_and_removable(database_url: &str) {
     .await;
     assert_eq!(problem["title"], "Cannot befriend oneself");
     assert_eq!(
+        detail(&problem),
+        format!("user {a} cannot befriend themselves: `id` and `friend_id` must differ")
+    );
+    let problem = assert_problem(
+        app.delete(&format!("/users/{a}/friends/{a}")).await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert_eq!(
+        detail(&problem),
+        format!("users {a} and {a} are not friends"),
+        "nobody is their own friend"
+    );
+    assert_eq!(
         app.get_json(&format!("/users/{a}/friends")).await["friend_ids"],
         json!([c]),
         "a refused friendship writes nothing"
@@ -160,46 +175,98 @@ async fn friend_lists_page_with_after_and_limit(database_url: &str) {
 }
 
 #[tokio::test]
-async fn bad_limit_and_after_are_400_naming_the_parameter() {
+async fn bad_paging_parameters_are_400_naming_the_parameter_and_its_range() {
     let app = spawn_app("sqlite::memory:", None).await;
     let owner = app.user_id("owner").await;
-    for (query, needle) in [
-        ("limit=0", "`limit` must be between 1 and 5000, got 0"),
-        ("limit=5001", "`limit` must be between 1 and 5000, got 5001"),
-        ("limit=abc", "limit"),
-        ("limit=-1", "limit"),
-        ("after=0", "after"),
-        ("after=-3", "after"),
-        ("after=abc", "after"),
-        ("after=99999999999999999999", "after"),
+    const LIMIT: &str = "`limit` must be an integer from 1 to 5000 (default 1000)";
+    const AFTER: &str = "`after` must be a user id from 1 to 9223372036854775807";
+    for (query, expected) in [
+        ("limit=0", vec![LIMIT, "got `0`"]),
+        ("limit=5001", vec![LIMIT, "got `5001`"]),
+        ("limit=abc", vec![LIMIT, "got `abc`"]),
+        ("limit=-1", vec![LIMIT, "got `-1`"]),
+        ("limit=", vec![LIMIT, "got ``"]),
+        ("after=0", vec![AFTER, "got `0`"]),
+        ("after=-3", vec![AFTER, "got `-3`"]),
+        (
+            "after=9223372036854775808",
+            vec![AFTER, "got `9223372036854775808`"],
+        ),
+        ("limit=0&after=x", vec![LIMIT, AFTER]),
+        ("limit=1&limit=2", vec!["duplicate field `limit`"]),
     ] {
-        let problem = assert_problem(
-            app.get(&format!("/users/{owner}/friends?{query}")).await,
-            400,
-            "bad-request",
-        )
-        .await;
-        assert!(detail(&problem).contains(needle), "{query}: {problem}");
+        let path = format!("/users/{owner}/friends?{query}");
+        let problem = assert_problem(app.get(&path).await, 400, "bad-request").await;
+        for needle in expected {
+            assert!(detail(&problem).contains(needle), "{query}: {problem}");
+        }
     }
     let page = app
-        .get_json(&format!("/users/{owner}/friends?limit=5000&after=1"))
+        .get_json(&format!(
+            "/users/{owner}/friends?limit=5000&after=1&cursor=9"
+        ))
         .await;
-    assert_eq!(page["friend_ids"], json!([]));
+    assert_eq!(
+        page["friend_ids"],
+        json!([]),
+        "unknown parameters are ignored"
+    );
+}
+
+#[tokio::test]
+async fn a_put_body_is_ignored_but_one_over_the_limit_is_refused() {
+    let app = spawn_app("sqlite::memory:", None).await;
+    let a = app.user_id("A").await;
+    let b = app.user_id("B").await;
+    let c = app.user_id("C").await;
+    let response = app
+        .client
+        .put(app.url(&format!("/users/{a}/friends/{b}")))
+        .json(&json!({"friend_id": c}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let response = app
+        .client
+        .put(app.url(&format!("/users/{a}/friends/{c}")))
+        .body(vec![b'x'; 100_000])
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 413, "payload-too-large").await;
+    assert_eq!(
+        app.get_json(&format!("/users/{a}/friends")).await["friend_ids"],
+        json!([b]),
+        "the path decides, not the body; a refused PUT stores nothing"
+    );
 }
 
 #[tokio::test]
 async fn bad_ids_in_friend_paths_are_400() {
     let app = spawn_app("sqlite::memory:", None).await;
-    for path in [
-        "/users/0/friends/1",
-        "/users/1/friends/0",
-        "/users/x/friends/1",
-        "/users/1/friends/-2",
-        "/users/1/friends/99999999999999999999",
+    for (path, param, token) in [
+        ("/users/0/friends/1", "id", "0"),
+        ("/users/1/friends/0", "friend_id", "0"),
+        ("/users/x/friends/1", "id", "x"),
+        ("/users/1/friends/-2", "friend_id", "-2"),
+        ("/users/1/friends/1.5", "friend_id", "1.5"),
+        (
+            "/users/1/friends/99999999999999999999",
+            "friend_id",
+            "99999999999999999999",
+        ),
     ] {
-        let problem = assert_problem(app.put(path).await, 400, "bad-request").await;
-        assert!(detail(&problem).contains("path parameter"), "{problem}");
-        assert_problem(app.delete(path).await, 400, "bad-request").await;
+        for response in [app.put(path).await, app.delete(path).await] {
+            let problem = assert_problem(response, 400, "bad-request").await;
+            for needle in [
+                "path parameter",
+                &format!("`{param}`"),
+                &format!("`{token}`"),
+            ] {
+                assert!(detail(&problem).contains(needle), "{path}: {problem}");
+            }
+        }
     }
     assert_problem(app.get("/users/0/friends").await, 400, "bad-request").await;
 }

@@ -240,6 +240,7 @@ async fn refused_message_bodies_write_nothing() {
             json!({"author_id": author, "text": "hi", "pinned": true}),
             "pinned",
         ),
+        (json!({"author_id": author, "text": "a\0b"}), "text"),
     ] {
         let problem = assert_problem(
             app.post_json("/messages", &body).await,
@@ -285,16 +286,20 @@ async fn bad_page_and_latest_queries_are_400() {
         (
             "/users/1/messages?limit=0",
             "bad-request",
-            "`limit` must be between 1 and 500, got 0",
+            "`limit` must be an integer from 1 to 500, got `0`",
         ),
         (
             "/users/1/messages?limit=501",
             "bad-request",
-            "`limit` must be between 1 and 500, got 501",
+            "`limit` must be an integer from 1 to 500, got `501`",
         ),
-        ("/users/1/messages?limit=x", "bad-request", "limit"),
-        ("/users/1/messages?before=0", "bad-request", "before"),
-        ("/users/1/messages?before=x", "bad-request", "before"),
+        ("/users/1/messages?limit=x", "bad-request", "got `x`"),
+        (
+            "/users/1/messages?before=0",
+            "bad-request",
+            "`before` must be a message id, an integer from 1 to 9223372036854775807",
+        ),
+        ("/users/1/messages?before=x", "bad-request", "`x`"),
         ("/users/0/messages", "bad-request", "path parameter"),
         ("/messages/latest", "invalid-id-list", "1 to 500"),
         ("/messages/latest?authors=", "invalid-id-list", "1 to 500"),
@@ -303,17 +308,17 @@ async fn bad_page_and_latest_queries_are_400() {
         (
             "/messages/latest?authors=1&per_author=0",
             "bad-request",
-            "`per_author` must be between 1 and 10, got 0",
+            "`per_author` must be an integer from 1 to 10, got `0`",
         ),
         (
             "/messages/latest?authors=1&per_author=11",
             "bad-request",
-            "`per_author` must be between 1 and 10, got 11",
+            "`per_author` must be an integer from 1 to 10, got `11`",
         ),
         (
             "/messages/latest?authors=1&per_author=x",
             "bad-request",
-            "per_author",
+            "got `x`",
         ),
         ("/messages/0", "bad-request", "path parameter"),
         ("/messages/abc", "bad-request", "path parameter"),
