@@ -1,5 +1,6 @@
 use kit::cli::ServiceConfig;
 use kit::test_util::TestServer;
+pub(crate) use kit::test_util::assert_problem;
 use monolith::{AppState, Config, Store};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
@@ -112,25 +113,6 @@ impl TestApp {
         assert_eq!(response.status(), 201, "post by {author}");
         response.json().await.expect("message JSON")
     }
-}
-
-/// Asserts a problem+json answer of `status` with `code`, and returns its body.
-pub(crate) async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status(), status, "status of {}", response.url());
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let body: Value = response.json().await.expect("problem JSON");
-    assert_eq!(body["status"], status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["type"], format!("/problems/{code}"), "{body}");
-    assert!(
-        body["title"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    body
 }
 
 /// The `detail` of a problem body.
