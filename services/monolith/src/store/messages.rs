@@ -21,7 +21,7 @@ pub enum Cursor {
 }
 
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(super) struct MessageRow {
     id: i64,
     author_id: i64,
     text: String,
@@ -101,24 +101,8 @@ impl Store {
         cursor: Cursor,
         limit: u32,
     ) -> Result<Vec<Message>, sqlx::Error> {
-        let (condition, mut args) = match cursor {
-            Cursor::Newest => ("", vec![author.get()]),
-            Cursor::OlderThan(created_at, id) => (
-                " AND (created_at, id) < ($2, $3)",
-                vec![author.get(), created_at.as_micros(), id.get()],
-            ),
-            Cursor::BelowId(id) => (" AND id < $2", vec![author.get(), id.get()]),
-        };
-        args.push(i64::from(limit));
-        let sql = format!(
-            "SELECT {COLUMNS} FROM messages WHERE author_id = $1{condition} \
-             ORDER BY created_at DESC, id DESC LIMIT ${}",
-            args.len()
-        );
-        let query = args.into_iter().fold(
-            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql)),
-            |q, arg| q.bind(arg),
-        );
+        let (sql, args) = page_query(author, cursor, limit);
+        let query = with_args(sql, args);
         let rows = query.fetch_all(self.db.pool()).await?;
         Ok(rows.into_iter().map(Message::from).collect())
     }
@@ -134,40 +118,80 @@ impl Store {
         if authors.is_empty() {
             return Ok(Vec::new());
         }
-        let backend = self.db.backend();
-        let values: Vec<String> = (0..authors.len())
-            .map(|i| match backend {
-                Backend::Postgres => format!("(${}::BIGINT)", i + 2),
-                Backend::Sqlite => format!("(${})", i + 2),
-            })
-            .collect();
-        let values = values.join(", ");
-        let newest = "ORDER BY created_at DESC, id DESC LIMIT $1";
-        let sql = match backend {
-            // A `LIMIT`ed walk of the index per author, over a `VALUES` list (the `Any`
-            // driver cannot bind arrays).
-            Backend::Postgres => format!(
-                "SELECT m.id, m.author_id, m.text, m.created_at \
-                 FROM (VALUES {values}) AS a (author_id) \
-                 CROSS JOIN LATERAL (SELECT {COLUMNS} FROM messages \
-                 WHERE messages.author_id = a.author_id {newest}) AS m"
-            ),
-            // No `LATERAL`: each author's row ids come from a correlated `LIMIT`ed walk of
-            // the index, and the rows from their primary key.
-            Backend::Sqlite => format!(
-                "WITH a (author_id) AS (VALUES {values}) \
-                 SELECT m.id, m.author_id, m.text, m.created_at \
-                 FROM a JOIN messages AS m ON m.id IN ( \
-                     SELECT id FROM messages WHERE author_id = a.author_id {newest})"
-            ),
-        };
-        let query = authors.iter().fold(
-            sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql)).bind(i64::from(per_author)),
-            |q, author| q.bind(author.get()),
-        );
+        let (sql, args) = latest_query(self.db.backend(), authors, per_author);
+        let query = with_args(sql, args);
         let rows = query.fetch_all(self.db.pool()).await?;
         Ok(rows.into_iter().map(Message::from).collect())
     }
+}
+
+/// The SQL of one page of `author`'s messages, with its arguments.
+pub(super) fn page_query(author: UserId, cursor: Cursor, limit: u32) -> (String, Vec<i64>) {
+    let (condition, mut args) = match cursor {
+        Cursor::Newest => ("", vec![author.get()]),
+        Cursor::OlderThan(created_at, id) => (
+            " AND (created_at, id) < ($2, $3)",
+            vec![author.get(), created_at.as_micros(), id.get()],
+        ),
+        Cursor::BelowId(id) => (" AND id < $2", vec![author.get(), id.get()]),
+    };
+    args.push(i64::from(limit));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE author_id = $1{condition} \
+         ORDER BY created_at DESC, id DESC LIMIT ${}",
+        args.len()
+    );
+    (sql, args)
+}
+
+/// The SQL of the latest messages of `authors`, with its arguments: `$1` is the per-author
+/// limit, `$2…` the authors.
+pub(super) fn latest_query(
+    backend: Backend,
+    authors: &[UserId],
+    per_author: u32,
+) -> (String, Vec<i64>) {
+    let args: Vec<i64> = std::iter::once(i64::from(per_author))
+        .chain(authors.iter().map(|a| a.get()))
+        .collect();
+    let values: Vec<String> = (2..authors.len() + 2)
+        .map(|n| match backend {
+            Backend::Postgres => format!("(${n}::BIGINT)"),
+            Backend::Sqlite => format!("(${n})"),
+        })
+        .collect();
+    let values = values.join(", ");
+    let newest = "ORDER BY created_at DESC, id DESC LIMIT $1";
+    let sql = match backend {
+        // A `LIMIT`ed walk of the index per author, over a `VALUES` list (the `Any` driver
+        // cannot bind arrays).
+        Backend::Postgres => format!(
+            "SELECT m.id, m.author_id, m.text, m.created_at \
+             FROM (VALUES {values}) AS a (author_id) \
+             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM messages \
+             WHERE messages.author_id = a.author_id {newest}) AS m"
+        ),
+        // No `LATERAL`: each author's row ids come from a correlated `LIMIT`ed walk of the
+        // index, and the rows from their primary key.
+        Backend::Sqlite => format!(
+            "WITH a (author_id) AS (VALUES {values}) \
+             SELECT m.id, m.author_id, m.text, m.created_at \
+             FROM a JOIN messages AS m ON m.id IN ( \
+                 SELECT id FROM messages WHERE author_id = a.author_id {newest})"
+        ),
+    };
+    (sql, args)
+}
+
+/// `sql` with `args` bound in order.
+pub(super) fn with_args<'q>(
+    sql: String,
+    args: Vec<i64>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, MessageRow, sqlx::any::AnyArguments> {
+    args.into_iter()
+        .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |q, arg| {
+            q.bind(arg)
+        })
 }
 
 impl From<MessageRow> for Message {

@@ -119,30 +119,20 @@ impl Store {
         }
     }
 
-    /// How the database runs the timeline statement for `user`, one line per plan node:
-    /// `EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN (ANALYZE, BUFFERS)` (which runs it) on
-    /// PostgreSQL. For benchmarks and documentation.
+    /// How the database runs the timeline statement for `user`, one line per plan node,
+    /// indented by depth: `EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN (ANALYZE, BUFFERS)`
+    /// (which runs it) on PostgreSQL. For benchmarks and documentation.
     pub async fn explain_timeline(
         &self,
         user: UserId,
         params: TimelineParams,
     ) -> Result<Vec<String>, sqlx::Error> {
-        let (sql, column) = match self.db.backend() {
-            Backend::Postgres => (
-                format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {POSTGRES_SQL}"),
-                "QUERY PLAN",
-            ),
-            Backend::Sqlite => (format!("EXPLAIN QUERY PLAN {SQLITE_SQL}"), "detail"),
-        };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user.get())
-            .bind(i64::from(params.limit))
-            .bind(i64::from(params.per_friend))
-            .fetch_all(self.db.pool())
-            .await?;
-        rows.iter()
-            .map(|row| sqlx::Row::try_get::<String, _>(row, column))
-            .collect()
+        let args = vec![
+            user.get(),
+            i64::from(params.limit),
+            i64::from(params.per_friend),
+        ];
+        self.explain(self.timeline_sql(), args).await
     }
 }
 

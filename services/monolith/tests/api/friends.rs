@@ -5,7 +5,8 @@ use crate::helpers::{assert_problem, detail, spawn_app};
 kit::on_both_backends!(
     friendship_is_symmetric_idempotent_and_removable,
     befriending_a_user_that_does_not_exist_is_404_and_writes_nothing,
-    friend_lists_page_with_after_and_limit
+    friend_lists_page_with_after_and_limit,
+    concurrent_puts_of_pairs_from_both_sides_all_succeed
 );
 
 async fn friendship_is_symmetric_idempotent_and_removable(database_url: &str) {
@@ -172,6 +173,35 @@ async fn friend_lists_page_with_after_and_limit(database_url: &str) {
         .get_json(&format!("/users/{owner}/friends?after={}", friends[6] + 1))
         .await;
     assert_eq!(page["friend_ids"], json!([]));
+}
+
+async fn concurrent_puts_of_pairs_from_both_sides_all_succeed(database_url: &str) {
+    let app = spawn_app(database_url, Some("users=600,friends=0,messages=0")).await;
+    // Fresh pairs, each befriended from both sides twice, all at once: the writes of one pair
+    // queue behind each other (never deadlock, never fail) and the duplicates are no-ops.
+    // Several rounds, because a lock-order bug only shows when two writes interleave.
+    for round in 0..4_i64 {
+        let pairs: Vec<(i64, i64)> = (1..=75)
+            .map(|i| (round * 150 + i, round * 150 + 75 + i))
+            .collect();
+        let puts: Vec<_> = pairs
+            .iter()
+            .flat_map(|&(a, b)| [(a, b), (b, a), (a, b), (b, a)])
+            .map(|(a, b)| {
+                let request = app.client.put(app.url(&format!("/users/{a}/friends/{b}")));
+                tokio::spawn(async move { request.send().await.unwrap().status() })
+            })
+            .collect();
+        for put in puts {
+            assert_eq!(put.await.unwrap(), 204, "round {round}");
+        }
+        for &(a, b) in pairs.iter().step_by(15) {
+            let list = app.get_json(&format!("/users/{a}/friends")).await;
+            assert_eq!(list["friend_ids"], json!([b]));
+            let list = app.get_json(&format!("/users/{b}/friends")).await;
+            assert_eq!(list["friend_ids"], json!([a]));
+        }
+    }
 }
 
 #[tokio::test]

@@ -105,6 +105,20 @@ impl TestApp {
         assert_eq!(response.status(), 204, "befriend {a} and {b}");
     }
 
+    /// Inserts a message written at `micros`, which the API cannot do; returns its id.
+    pub(crate) async fn message_at(&self, author: i64, micros: i64) -> i64 {
+        sqlx::query_scalar(
+            "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) \
+             RETURNING id",
+        )
+        .bind(author)
+        .bind(format!("by {author} at {micros}"))
+        .bind(micros)
+        .fetch_one(self.store.db().pool())
+        .await
+        .expect("insert a message")
+    }
+
     /// Posts a message and returns its JSON.
     pub(crate) async fn post_message(&self, author: i64, text: &str) -> Value {
         let response = self

@@ -16,6 +16,43 @@ async fn ops_endpoints_answer() {
     );
 }
 
+#[tokio::test]
+async fn readiness_fails_once_the_database_is_gone() {
+    let app = spawn_app("sqlite::memory:", None).await;
+    app.store.db().close().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    let problem = crate::helpers::assert_problem(response, 503, "unavailable").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("monolith database")
+    );
+    // And a request that needs it is a 500 that leaks nothing.
+    let problem =
+        crate::helpers::assert_problem(app.get("/timeline/1").await, 500, "internal").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(!detail.to_lowercase().contains("pool"), "{detail}");
+}
+
+#[test]
+fn a_taken_port_is_one_clear_line_and_a_failure_exit() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_monolith"))
+        .args(["--listen", &addr, "--database", "sqlite::memory:"])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("monolith: cannot listen on") && stderr.contains("already in use"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn the_spec_names_every_operation_of_the_services() {
     let spec = serde_json::to_value(monolith::openapi()).unwrap();

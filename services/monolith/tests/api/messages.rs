@@ -12,6 +12,7 @@ kit::on_both_backends!(
     an_unknown_author_is_422_and_writes_nothing,
     pages_walk_newest_first_like_the_generator_orders_them,
     a_deleted_cursor_falls_back_to_lower_ids,
+    a_cursor_of_another_author_pages_by_its_position,
     latest_keeps_request_order_once_per_author
 );
 
@@ -167,6 +168,28 @@ async fn a_deleted_cursor_falls_back_to_lower_ids(database_url: &str) {
         .await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
     assert_eq!(page["next_before"], json!(null));
+}
+
+async fn a_cursor_of_another_author_pages_by_its_position(database_url: &str) {
+    let app = spawn_app(database_url, None).await;
+    let (one, two) = (app.user_id("one").await, app.user_id("two").await);
+    let old = app.message_at(one, 100).await;
+    let tied = app.message_at(one, 200).await;
+    let other = app.message_at(two, 200).await;
+    let tied_higher = app.message_at(one, 200).await;
+    app.message_at(one, 300).await;
+    // Strictly older than message `other` in (created_at, id) order.
+    let page = app
+        .get_json(&format!("/users/{one}/messages?before={other}"))
+        .await;
+    let ids: Vec<i64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [tied, old]);
+    assert!(tied_higher > other);
 }
 
 async fn latest_keeps_request_order_once_per_author(database_url: &str) {

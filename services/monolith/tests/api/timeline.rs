@@ -1,9 +1,7 @@
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use kit::demo::World;
-use kit::ids::UserId;
 use kit::timestamp::Timestamp;
-use monolith::domain::TimelineParams;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_problem, detail, spawn_app};
@@ -129,20 +127,6 @@ async fn every_timeline_equals_the_one_computed_from_the_demo_world(database_url
     );
 }
 
-/// Inserts a message with a chosen instant, which the API cannot do.
-async fn message_at(app: &TestApp, author: i64, micros: i64) -> i64 {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(author)
-    .bind(format!("by {author} at {micros}"))
-    .bind(micros)
-    .fetch_one(app.store.db().pool())
-    .await
-    .unwrap();
-    id
-}
-
 async fn ties_go_to_the_higher_message_id_and_friends_without_messages_follow_by_id(
     database_url: &str,
 ) {
@@ -159,12 +143,12 @@ async fn ties_go_to_the_higher_message_id_and_friends_without_messages_follow_by
     };
     let stranger = app.user_id("stranger").await;
     let t = 1_700_000_000_000_000_i64;
-    let a_old = message_at(&app, a, t - 10).await;
-    let b_new = message_at(&app, b, t).await;
-    let a_new = message_at(&app, a, t).await; // same instant as b's, higher id
-    let e_old = message_at(&app, e, t - 5).await;
-    message_at(&app, stranger, t + 100).await; // not a friend: never shown
-    message_at(&app, owner, t + 200).await; // the owner's own: never shown
+    let a_old = app.message_at(a, t - 10).await;
+    let b_new = app.message_at(b, t).await;
+    let a_new = app.message_at(a, t).await; // same instant as b's, higher id
+    let e_old = app.message_at(e, t - 5).await;
+    app.message_at(stranger, t + 100).await; // not a friend: never shown
+    app.message_at(owner, t + 200).await; // the owner's own: never shown
 
     let body = timeline_json(&app, &format!("/timeline/{owner}?per_friend=2")).await;
     let shape: Vec<(i64, Vec<i64>)> = body["entries"]
@@ -273,35 +257,4 @@ async fn bad_parameters_are_400_naming_the_parameter_and_range() {
         "bad-request",
     )
     .await;
-}
-
-#[tokio::test]
-async fn the_sqlite_plan_reads_messages_only_through_indexes() {
-    let app = spawn_app("sqlite::memory:", Some(SPEC)).await;
-    let params = TimelineParams {
-        per_friend: 3,
-        limit: 50,
-    };
-    let plan = app
-        .store
-        .explain_timeline(UserId::new(1), params)
-        .await
-        .unwrap();
-    let text = plan.join("\n");
-    // Only the ranked friends (a materialized CTE of at most `limit` rows) may be scanned;
-    // every table is searched by key.
-    let scans: BTreeMap<usize, &String> = plan
-        .iter()
-        .enumerate()
-        .filter(|(_, line)| line.starts_with("SCAN") && !line.starts_with("SCAN s"))
-        .collect();
-    assert!(scans.is_empty(), "{text}");
-    assert!(
-        text.contains("USING COVERING INDEX messages_by_author_newest (author_id=?)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("SEARCH f USING PRIMARY KEY (user_id=?)"),
-        "{text}"
-    );
 }
