@@ -45,10 +45,11 @@ SELECT s.friend_id, u.name, u.avatar_url, m.id AS message_id, m.text, m.created_
           m.created_at DESC, m.id DESC";
 
 /// SQLite (no `LATERAL`): a correlated `LIMIT 1` subquery gives each friend's newest message
-/// id, the friends are ranked and cut to `$2`, then `IN (SELECT … LIMIT $3)` correlated on
-/// each shown friend reads their messages.
+/// id (materialized, so it runs once per friend rather than once per use), the friends are
+/// ranked and cut to `$2`, then `IN (SELECT … LIMIT $3)` correlated on each shown friend
+/// reads their messages.
 const SQLITE_SQL: &str = "\
-WITH newest AS (
+WITH newest AS MATERIALIZED (
     SELECT f.friend_id,
            (SELECT m.id
               FROM messages AS m
