@@ -4,14 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use std::fmt::Write as _;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 /// A downstream service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
     /// Profiles.
     Users,
@@ -22,7 +24,7 @@ pub enum Service {
 }
 
 /// How a downstream call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallOutcome {
     /// 2xx with a readable body.
     Ok,
@@ -35,7 +37,7 @@ pub enum CallOutcome {
 }
 
 /// How a timeline request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelValue)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Served {
     /// 200, nothing degraded.
     Complete,
@@ -46,6 +48,19 @@ pub enum Served {
     /// 503: the friends list could not be read.
     Unavailable,
 }
+
+/// Label values in Prometheus' lower-case style (`service="users"`), from `Debug`.
+macro_rules! lowercase_label {
+    ($($t:ty),*) => {$(
+        impl EncodeLabelValue for $t {
+            fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+                write!(encoder, "{}", format!("{self:?}").to_ascii_lowercase())
+            }
+        }
+    )*};
+}
+
+lowercase_label!(Service, CallOutcome, Served);
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct CallLabels {
@@ -191,7 +206,7 @@ mod tests {
         let text = metrics.encode();
         assert!(
             text.contains(
-                r#"timeline_downstream_requests_total{service="Users",outcome="Timeout"} 1"#
+                r#"timeline_downstream_requests_total{service="users",outcome="timeout"} 1"#
             ),
             "{text}"
         );
@@ -201,7 +216,7 @@ mod tests {
         );
         assert!(text.contains("timeline_profile_loads_total 1"), "{text}");
         assert!(
-            text.contains(r#"timeline_served_total{outcome="Degraded"} 1"#),
+            text.contains(r#"timeline_served_total{outcome="degraded"} 1"#),
             "{text}"
         );
         assert!(

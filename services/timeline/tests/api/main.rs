@@ -3,5 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fakes;
+mod stack;
 
 mod cache;
+mod composition;
+mod faults;
+mod races;

@@ -1,0 +1,116 @@
+//! `gateway check FILE`: the table on one screen, or every error as `FILE:LINE:COLUMN:`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::routes::{self, LoadErrors, Loaded, Overrides, Route, RouteTable, Sticky, Target};
+
+/// Checks `file`: `Ok(summary)` or `Err(one line per error)`.
+pub fn check(file: &Path, overrides: &Overrides) -> Result<String, String> {
+    let name = file.display();
+    match routes::load_file(file, overrides) {
+        Ok(loaded) => Ok(summary(&name.to_string(), &loaded)),
+        Err(LoadErrors(errors)) => {
+            let mut out = String::new();
+            for e in &errors {
+                if e.line == 0 {
+                    let _ = writeln!(out, "{name}: error: {}", e.message);
+                } else {
+                    let _ = writeln!(out, "{name}:{}:{}: error: {}", e.line, e.column, e.message);
+                }
+            }
+            let _ = writeln!(
+                out,
+                "{name}: {} error(s); the table would not be loaded",
+                errors.len()
+            );
+            Err(out)
+        }
+    }
+}
+
+fn summary(name: &str, loaded: &Loaded) -> String {
+    let table = &loaded.table;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{name}: ok, version {} ({} upstreams, {} routes)",
+        loaded.version,
+        table.upstreams().len(),
+        table.routes().len()
+    );
+    let _ = writeln!(out, "upstreams:");
+    let width = table
+        .upstreams()
+        .iter()
+        .map(|u| u.name.len())
+        .max()
+        .unwrap_or(0);
+    for (i, u) in table.upstreams().iter().enumerate() {
+        let used = table
+            .routes()
+            .iter()
+            .any(|r| r.sides().iter().any(|(id, w)| id.index() == i && *w > 0));
+        let _ = writeln!(
+            out,
+            "  {:width$}  {}  connect {}, request {}{}",
+            u.name,
+            u.url,
+            humantime::format_duration(u.connect_timeout),
+            humantime::format_duration(u.request_timeout),
+            if used { "" } else { "  (no route uses it)" },
+        );
+    }
+    let _ = writeln!(out, "routes, most specific first:");
+    let rows: Vec<(String, String, String)> = table
+        .routes()
+        .iter()
+        .map(|r| {
+            (
+                r.methods.to_string(),
+                r.pattern.to_string(),
+                target(r, table),
+            )
+        })
+        .collect();
+    let mw = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let pw = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    for (methods, pattern, to) in rows {
+        let _ = writeln!(out, "  {methods:mw$}  {pattern:pw$}  -> {to}");
+    }
+    let s = table.settings();
+    let _ = writeln!(
+        out,
+        "settings: x-upstream {}, trusted proxies [{}], max header bytes {}",
+        if s.upstream_header { "on" } else { "off" },
+        s.trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.max_header_bytes
+    );
+    out
+}
+
+/// `users`, or `split users 90 / monolith 10 (sticky param id)`.
+fn target(route: &Route, table: &RouteTable) -> String {
+    let Target::Split(split) = &route.target else {
+        return route
+            .sides()
+            .first()
+            .map(|(id, _)| table.upstream(*id).name.to_string())
+            .unwrap_or_default();
+    };
+    let sides: Vec<String> = route
+        .sides()
+        .iter()
+        .map(|(id, w)| format!("{} {w}", table.upstream(*id).name))
+        .collect();
+    let sticky = match split.sticky() {
+        Some(Sticky::Header(h)) => format!("sticky header {h}"),
+        Some(Sticky::Param { name, .. }) => format!("sticky param {name}"),
+        None => "no stickiness".to_owned(),
+    };
+    format!("split {} ({sticky})", sides.join(" / "))
+}

@@ -1,0 +1,153 @@
+//! The command line: `gateway serve` and `gateway check FILE`. Every `serve` flag can also
+//! come from a `GATEWAY_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::routes::{Overrides, UpstreamOverride};
+
+/// Strangler-Fig gateway: routes.yaml decides, route by route, whether the monolith or a
+/// new service answers.
+#[derive(Debug, Parser)]
+#[command(name = "gateway", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the routes file, reloading it on change, SIGHUP or `POST /admin/reload`.
+    Serve(ServeArgs),
+    /// Validate a routes file: a summary and exit 0, or every error at line:column and exit 1.
+    Check(CheckArgs),
+}
+
+/// `gateway serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The routes file.
+    #[arg(
+        long,
+        env = "GATEWAY_ROUTES",
+        value_name = "FILE",
+        default_value = "routes.yaml"
+    )]
+    pub routes: PathBuf,
+    /// Address clients call; port 0 picks a free port.
+    #[arg(
+        long,
+        env = "GATEWAY_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
+    /// Address of the admin API (keep it on loopback or set a token).
+    #[arg(
+        long,
+        env = "GATEWAY_ADMIN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8090"
+    )]
+    pub admin: SocketAddr,
+    /// Bearer token the admin API requires (none: open to whoever reaches its address).
+    #[arg(
+        long,
+        env = "GATEWAY_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<SecretString>,
+    #[command(flatten)]
+    pub upstreams: UpstreamArgs,
+    /// Do not watch the routes file (SIGHUP and the admin API still reload it).
+    #[arg(long, env = "GATEWAY_NO_WATCH")]
+    pub no_watch: bool,
+    /// Proxy worker threads, each with its own event loop and connection pools (default:
+    /// one per core).
+    #[arg(long, env = "GATEWAY_WORKERS", value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub workers: Option<usize>,
+    /// How long to let requests in flight finish on shutdown.
+    #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE", value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
+    pub shutdown_grace: Duration,
+}
+
+/// `gateway check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// The routes file to validate.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub upstreams: UpstreamArgs,
+}
+
+/// Upstream URL overrides, shared by both subcommands.
+#[derive(Debug, Clone, Args)]
+pub struct UpstreamArgs {
+    /// Replace an upstream's URL in every file loaded: NAME=URL, repeatable or
+    /// comma-separated (names a file lacks are ignored).
+    #[arg(
+        long = "upstream",
+        env = "GATEWAY_UPSTREAMS",
+        value_name = "NAME=URL",
+        value_delimiter = ','
+    )]
+    pub overrides: Vec<UpstreamOverride>,
+}
+
+// === impl UpstreamArgs ===
+
+impl UpstreamArgs {
+    /// The overrides as one set.
+    pub fn overrides(&self) -> Overrides {
+        self.overrides.iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_defaults_and_overrides() {
+        let cli = Cli::try_parse_from(["gateway", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(args.admin.to_string(), "127.0.0.1:8090");
+        assert_eq!(args.routes, PathBuf::from("routes.yaml"));
+        assert!(args.admin_token.is_none() && !args.no_watch);
+        let cli = Cli::try_parse_from([
+            "gateway",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "users=http://127.0.0.1:1,friends=http://127.0.0.1:2",
+            "--upstream",
+            "monolith=http://127.0.0.1:3",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!()
+        };
+        let o = args.upstreams.overrides();
+        assert_eq!(o.url("friends"), Some("http://127.0.0.1:2"));
+        assert_eq!(o.url("monolith"), Some("http://127.0.0.1:3"));
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        assert!(Cli::try_parse_from(["gateway", "serve", "--listen", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["gateway", "serve", "--upstream", "users"]).is_err());
+        assert!(Cli::try_parse_from(["gateway", "check"]).is_err());
+        assert!(Cli::try_parse_from(["gateway"]).is_err());
+    }
+}

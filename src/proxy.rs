@@ -1,0 +1,238 @@
+//! The proxy path: resolve a request against the table active at its arrival, forward it
+//! through that upstream's pooled client with bodies streaming both ways, and pass the
+//! answer back untouched except for hop-by-hop headers, `x-upstream` and `x-request-id`.
+
+use std::error::Error as _;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HOST, RETRY_AFTER};
+use http::uri::{PathAndQuery, Uri};
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{Either, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use kit::problem::{CONTENT_TYPE_PROBLEM, Problem};
+
+pub mod client;
+pub mod error;
+pub mod headers;
+
+pub use error::ProxyError;
+pub use headers::Peer;
+
+use crate::reload::Snapshot;
+use crate::routes::table::UpstreamId;
+use crate::routes::{PathError, Resolution, Route, RouteTable, Upstream, check_path};
+
+/// A response body: the upstream's, streamed, or one of the gateway's own problems.
+pub type ProxyBody = Either<Incoming, Full<Bytes>>;
+
+/// The proxy of one worker thread: cheap to clone, one per connection.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    tables: Arc<ArcSwap<Snapshot>>,
+    /// Which worker this is: it uses that worker's connection pools.
+    worker: usize,
+}
+
+// === impl Proxy ===
+
+impl Proxy {
+    /// A proxy for worker `worker`, serving whatever snapshot `tables` holds at each
+    /// request's arrival.
+    pub fn new(tables: Arc<ArcSwap<Snapshot>>, worker: usize) -> Self {
+        Self { tables, worker }
+    }
+
+    /// Serves one request from `peer`.
+    pub async fn handle(&self, mut request: Request<Incoming>, peer: &Peer) -> Response<ProxyBody> {
+        // Held to the end of the request: a swap meanwhile does not affect it.
+        let snapshot = self.tables.load_full();
+        // First, so a client's `Connection` header cannot name away the headers the
+        // gateway sets below (request id, forwarding headers).
+        headers::strip_hop_by_hop(request.headers_mut());
+        let request_id = headers::ensure_request_id(request.headers_mut());
+        match self.forward(&snapshot, request, peer).await {
+            Ok(mut response) => {
+                response
+                    .headers_mut()
+                    .entry(kit::layers::REQUEST_ID)
+                    .or_insert(request_id);
+                response
+            }
+            Err((error, path)) => problem_response(&error, &request_id, path),
+        }
+    }
+
+    async fn forward(
+        &self,
+        snapshot: &Snapshot,
+        mut request: Request<Incoming>,
+        peer: &Peer,
+    ) -> Result<Response<ProxyBody>, (ProxyError, String)> {
+        let table = &snapshot.table;
+        let (route, upstream, id) =
+            admit(table, &request).map_err(|e| (e, request.uri().path().to_owned()))?;
+        headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
+        // A reference-counted handle; turned into text only if the request fails.
+        let original = request.uri().path_and_query().cloned();
+        let path = || {
+            original
+                .as_ref()
+                .map_or_else(String::new, |pq| pq.path().to_owned())
+        };
+        let limit = route.max_body_bytes;
+        let outbound = retarget(request, upstream, limit).map_err(|e| (e, path()))?;
+
+        let client = snapshot.client(self.worker, id);
+        let timeout = route.timeout_for(upstream);
+        let mut response = match tokio::time::timeout(timeout, client.request(outbound)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(cause)) => return Err((classify(cause, upstream, limit), path())),
+            Err(_elapsed) => {
+                let error = ProxyError::Timeout {
+                    upstream: upstream.name.clone(),
+                    after: timeout,
+                    connecting: false,
+                };
+                return Err((error, path()));
+            }
+        };
+        headers::strip_hop_by_hop(response.headers_mut());
+        if table.settings().upstream_header {
+            response
+                .headers_mut()
+                .insert(headers::X_UPSTREAM, upstream.name_header.clone());
+        }
+        Ok(response.map(Either::Left))
+    }
+}
+
+/// The checks before any upstream is involved: head size, path hygiene, a route, and a
+/// declared body size within the route's limit.
+fn admit<'t>(
+    table: &'t RouteTable,
+    request: &Request<Incoming>,
+) -> Result<(&'t Route, &'t Upstream, UpstreamId), ProxyError> {
+    let limit = table.settings().max_header_bytes;
+    if headers::head_size(request) > limit {
+        return Err(ProxyError::HeadersTooLarge { limit });
+    }
+    check_path(request.uri().path())?;
+    let (route, upstream, id) =
+        match table.resolve(request.method(), request.uri().path(), request.headers()) {
+            Resolution::Found {
+                route,
+                upstream,
+                id,
+            } => (route, upstream, id),
+            Resolution::MethodNotAllowed(allowed) => {
+                return Err(ProxyError::MethodNotAllowed(allowed));
+            }
+            Resolution::NotFound => return Err(ProxyError::NoRoute),
+        };
+    let limit = route.max_body_bytes;
+    if declared_length(request).is_some_and(|n| n > limit) {
+        return Err(ProxyError::BodyTooLarge { limit });
+    }
+    Ok((route, upstream, id))
+}
+
+/// The request as sent upstream: the same path and query at the upstream's address, its
+/// own `Host`, and the body capped at `limit` bytes as it streams.
+fn retarget(
+    request: Request<Incoming>,
+    upstream: &Upstream,
+    limit: u64,
+) -> Result<Request<Limited<Incoming>>, ProxyError> {
+    let (mut parts, body) = request.into_parts();
+    parts.headers.insert(HOST, upstream.host.clone());
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    uri.scheme = Some(upstream.scheme.clone());
+    uri.authority = Some(upstream.authority.clone());
+    if uri.path_and_query.is_none() {
+        uri.path_and_query = Some(PathAndQuery::from_static("/"));
+    }
+    // Scheme, authority and path each parsed already, so together they form a URI; a
+    // failure would be a bug, refused rather than sent somewhere unintended.
+    parts.uri = Uri::from_parts(uri).map_err(|_| ProxyError::BadPath(PathError::NotAbsolute))?;
+    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+    Ok(Request::from_parts(parts, Limited::new(body, cap)))
+}
+
+/// The `Content-Length` the client declared, if any.
+fn declared_length<B>(request: &Request<B>) -> Option<u64> {
+    request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Maps a client error: our body cap → 413, a connect timeout → 504, anything else
+/// (refused, reset, closed early) → 502.
+fn classify(
+    cause: hyper_util::client::legacy::Error,
+    upstream: &Upstream,
+    limit: u64,
+) -> ProxyError {
+    let mut source = cause.source();
+    while let Some(err) = source {
+        if err.is::<LengthLimitError>() {
+            return ProxyError::BodyTooLarge { limit };
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+            && cause.is_connect()
+        {
+            return ProxyError::Timeout {
+                upstream: upstream.name.clone(),
+                after: upstream.connect_timeout,
+                connecting: true,
+            };
+        }
+        source = err.source();
+    }
+    ProxyError::Unreachable {
+        upstream: upstream.name.clone(),
+        cause,
+    }
+}
+
+/// The problem+json answer for one of the gateway's own failures; 5xx causes are logged
+/// here, once, and never sent.
+fn problem_response(
+    error: &ProxyError,
+    request_id: &HeaderValue,
+    path: String,
+) -> Response<ProxyBody> {
+    let mut problem: Problem = error.problem(&path);
+    problem.request_id = request_id.to_str().ok().map(str::to_owned);
+    problem.instance = Some(path);
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        tracing::warn!(
+            status = status.as_u16(),
+            request_id = problem.request_id.as_deref().unwrap_or_default(),
+            error = %error,
+            cause = ?error.source(),
+            "proxy failure"
+        );
+    }
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_PROBLEM));
+    headers.insert(kit::layers::REQUEST_ID, request_id.clone());
+    if let Some(seconds) = problem.retry_after {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if let ProxyError::MethodNotAllowed(allowed) = error
+        && let Ok(value) = HeaderValue::from_str(&allowed.names().collect::<Vec<_>>().join(", "))
+    {
+        headers.insert(ALLOW, value);
+    }
+    response
+}

@@ -1,0 +1,344 @@
+//! Live swaps of the route table. A saved file, SIGHUP and `POST /admin/reload` all call
+//! [`Reloader::reload`]: read the file, validate it, and on success swap the new
+//! [`Snapshot`] in atomically; on failure keep the old one and record the rejection.
+//!
+//! Requests hold the snapshot they loaded on arrival until they finish, so a swap never
+//! changes the route of a request in flight.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use crate::proxy::client::{ClientCache, UpstreamClient};
+use crate::routes::table::UpstreamId;
+use crate::routes::{self, ConfigError, LoadErrors, Overrides, RouteTable};
+
+/// What asked for a load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// The first load, at start.
+    Startup,
+    /// The file changed on disk.
+    File,
+    /// SIGHUP.
+    Sighup,
+    /// `POST /admin/reload`.
+    Admin,
+}
+
+/// An active table with the clients of its upstreams.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The compiled table.
+    pub table: RouteTable,
+    /// Clients by upstream (indexed like `table.upstreams()`), then by worker thread.
+    clients: Box<[Box<[UpstreamClient]>]>,
+    /// Content hash of the file.
+    pub version: String,
+    /// When it was swapped in.
+    pub loaded_at: OffsetDateTime,
+    /// What loaded it.
+    pub trigger: Trigger,
+}
+
+/// A load that was refused.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// What asked for it.
+    pub trigger: Trigger,
+    /// Content hash of the refused file (absent when it could not be read).
+    pub version: Option<String>,
+    /// Every error found.
+    pub errors: Vec<ConfigError>,
+}
+
+/// The result of a successful [`Reloader::reload`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Reloaded {
+    /// The version now active.
+    pub version: String,
+    /// False when the file was unchanged (nothing was swapped).
+    pub changed: bool,
+}
+
+/// Loads and swaps tables; shared by every reload path.
+#[derive(Debug)]
+pub struct Reloader {
+    path: PathBuf,
+    overrides: Overrides,
+    active: Arc<ArcSwap<Snapshot>>,
+    clients: Mutex<ClientCache>,
+    rejected: Mutex<Option<Rejection>>,
+    /// One load at a time, so concurrent triggers cannot swap in an older file last.
+    serial: tokio::sync::Mutex<()>,
+}
+
+// === impl Snapshot ===
+
+impl Snapshot {
+    fn build(loaded: routes::Loaded, clients: &mut ClientCache, trigger: Trigger) -> Self {
+        let upstream_clients = loaded
+            .table
+            .upstreams()
+            .iter()
+            .map(|u| clients.clients_for(u))
+            .collect();
+        clients.retain(loaded.table.upstreams());
+        Self {
+            table: loaded.table,
+            clients: upstream_clients,
+            version: loaded.version,
+            loaded_at: OffsetDateTime::now_utc(),
+            trigger,
+        }
+    }
+
+    /// The client worker `worker` uses for upstream `id`.
+    pub fn client(&self, worker: usize, id: UpstreamId) -> &UpstreamClient {
+        let per_worker = &self.clients[id.index()];
+        // Every upstream has one client per worker (built together); the modulo only
+        // guards against a worker count that changed, which it never does while running.
+        &per_worker[worker % per_worker.len()]
+    }
+}
+
+// === impl Reloader ===
+
+impl Reloader {
+    /// Loads `path` for the first time, with connection pools for `workers` worker
+    /// threads; fails (with every error) if it is invalid.
+    pub fn start(
+        path: PathBuf,
+        overrides: Overrides,
+        workers: usize,
+    ) -> Result<Arc<Self>, LoadErrors> {
+        let loaded = routes::load_file(&path, &overrides)?;
+        let mut clients = ClientCache::new(workers);
+        let snapshot = Snapshot::build(loaded, &mut clients, Trigger::Startup);
+        Ok(Arc::new(Self {
+            path,
+            overrides,
+            active: Arc::new(ArcSwap::from_pointee(snapshot)),
+            clients: Mutex::new(clients),
+            rejected: Mutex::new(None),
+            serial: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    /// The swappable active snapshot, for the proxy.
+    pub fn active(&self) -> Arc<ArcSwap<Snapshot>> {
+        Arc::clone(&self.active)
+    }
+
+    /// The snapshot serving now.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.active.load_full()
+    }
+
+    /// The last refused load, if any.
+    pub fn last_rejected(&self) -> Option<Rejection> {
+        self.rejected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The routes file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The upstream URL overrides applied to every load.
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
+    /// Reads, validates and swaps in the file; an invalid file changes nothing but the
+    /// recorded rejection.
+    #[tracing::instrument(skip(self), fields(file = %self.path.display()))]
+    pub async fn reload(&self, trigger: Trigger) -> Result<Reloaded, Rejection> {
+        let _serial = self.serial.lock().await;
+        // A file event may arrive while a writer is still writing: wait until two reads
+        // a moment apart agree, so a half-written file is neither loaded nor reported.
+        let settled = if trigger == Trigger::File {
+            SETTLE_READS
+        } else {
+            1
+        };
+        let mut text = self.read(trigger).await?;
+        for _ in 1..settled {
+            tokio::time::sleep(SETTLE).await;
+            let again = self.read(trigger).await?;
+            if again == text {
+                break;
+            }
+            text = again;
+        }
+        let version = routes::version(&text);
+        if trigger == Trigger::File && text.is_empty() {
+            // Truncated and not yet written: the writer's next event brings the content.
+            // (An empty file is never a valid table; SIGHUP and the admin API report it.)
+            tracing::debug!("routes file is empty; waiting for the write to finish");
+            return Ok(Reloaded {
+                version: self.active.load().version.clone(),
+                changed: false,
+            });
+        }
+        if version == self.active.load().version {
+            return Ok(Reloaded {
+                version,
+                changed: false,
+            });
+        }
+        let parsed = match std::str::from_utf8(&text) {
+            Ok(text) => routes::parse(text, &self.overrides),
+            Err(_) => Err(LoadErrors(vec![ConfigError::new(
+                0,
+                0,
+                "the file is not UTF-8 text",
+            )])),
+        };
+        match parsed {
+            Ok(loaded) => {
+                let snapshot = {
+                    let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+                    Snapshot::build(loaded, &mut clients, trigger)
+                };
+                let previous = self.active.swap(Arc::new(snapshot));
+                tracing::info!(
+                    ?trigger,
+                    version = %version,
+                    previous = %previous.version,
+                    file = %self.path.display(),
+                    "route table swapped in"
+                );
+                Ok(Reloaded {
+                    version,
+                    changed: true,
+                })
+            }
+            Err(LoadErrors(errors)) => Err(self.reject(trigger, Some(version), errors)),
+        }
+    }
+
+    async fn read(&self, trigger: Trigger) -> Result<Vec<u8>, Rejection> {
+        tokio::fs::read(&self.path).await.map_err(|err| {
+            let error =
+                ConfigError::new(0, 0, format!("cannot read {}: {err}", self.path.display()));
+            self.reject(trigger, None, vec![error])
+        })
+    }
+
+    fn reject(
+        &self,
+        trigger: Trigger,
+        version: Option<String>,
+        errors: Vec<ConfigError>,
+    ) -> Rejection {
+        let rejection = Rejection {
+            at: OffsetDateTime::now_utc(),
+            trigger,
+            version,
+            errors,
+        };
+        let listed: Vec<String> = rejection.errors.iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            ?trigger,
+            file = %self.path.display(),
+            errors = ?listed,
+            "route table rejected; the previous table keeps serving"
+        );
+        *self.rejected.lock().unwrap_or_else(PoisonError::into_inner) = Some(rejection.clone());
+        rejection
+    }
+
+    /// Reloads on every SIGHUP until `stop`. The handler is installed before this returns,
+    /// so a SIGHUP sent afterwards reloads instead of ending the process.
+    #[cfg(unix)]
+    pub fn on_sighup(self: &Arc<Self>, stop: CancellationToken) -> std::io::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup())?;
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    received = hangups.recv() => {
+                        if received.is_none() {
+                            break;
+                        }
+                        let _logged = this.reload(Trigger::Sighup).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Reloads whenever the file's directory changes: a plain write, an atomic rename over
+    /// the file, or the `..data` symlink swap Kubernetes does for a mounted ConfigMap.
+    /// Watching starts before this returns.
+    pub fn watch(self: &Arc<Self>, stop: CancellationToken) -> notify::Result<()> {
+        use notify::{EventKind, RecursiveMode, Watcher};
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = self.path.file_name().map(ToOwned::to_owned);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                let Ok(event) = event else { return };
+                if matches!(event.kind, EventKind::Access(_)) {
+                    return;
+                }
+                let relevant = event.paths.iter().any(|p| {
+                    let name = p.file_name();
+                    name == file_name.as_deref()
+                        || name.is_some_and(|n| n.to_string_lossy().starts_with(".."))
+                });
+                if relevant {
+                    // A full channel already holds a pending reload, which will read the file
+                    // as it is then.
+                    let _pending = tx.try_send(());
+                }
+            })?;
+        watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            // Owned by the task: dropping it stops the watching.
+            let _watcher = watcher;
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    event = rx.recv() => {
+                        if event.is_none() {
+                            break;
+                        }
+                        // Let a burst of events (truncate, write, close) settle first.
+                        tokio::time::sleep(SETTLE).await;
+                        while rx.try_recv().is_ok() {}
+                        let _logged = this.reload(Trigger::File).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// How long file events must pause before the file is read, and the interval between the
+/// reads that must agree.
+const SETTLE: Duration = Duration::from_millis(50);
+
+/// Most reads a file-triggered load makes while waiting for the file to stop changing.
+const SETTLE_READS: usize = 20;
