@@ -4,9 +4,10 @@
 //! Tests run this against real engines (`sqlite::memory:` always, PostgreSQL when
 //! `TEST_POSTGRES_URL` is set) rather than a fake, so the SQL itself is what is tested.
 //!
-//! Every write is a single statement (or a transaction that writes first), so SQLite never
-//! has to upgrade a read lock under concurrent writers, and the foreign keys with
-//! `ON DELETE CASCADE` make deleting a user and everything of theirs one atomic statement.
+//! Every write a request makes is a single statement, so SQLite never has to upgrade a read
+//! lock under concurrent writers, and the foreign keys with `ON DELETE CASCADE` make
+//! deleting a user and everything of theirs one atomic statement. (The demo fill, which
+//! runs before the server accepts requests, is one transaction.)
 
 mod demo;
 mod friends;
