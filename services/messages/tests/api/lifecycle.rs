@@ -46,6 +46,7 @@ async fn readiness_fails_once_the_database_is_gone() {
 #[tokio::test]
 async fn fifty_concurrent_writers_all_succeed_on_a_sqlite_file() {
     let dir = std::env::temp_dir().join(format!("messages-writers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let url = format!("sqlite://{}/messages.db", dir.display());
     let app = spawn_app(&url, None).await;
     let writes = (0..50).map(|i| {
