@@ -72,7 +72,39 @@ fn assert_indexed(backend: Backend, plan: &[String]) {
 kit::on_both_backends!(
     the_timeline_reads_every_table_through_an_index,
     latest_and_pages_read_from_the_index,
+    the_demo_fill_leaves_every_index_in_place,
 );
+
+/// The names of the indexes on the store's tables, sorted.
+async fn index_names(store: &Store) -> Vec<String> {
+    let sql = match store.db().backend() {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name",
+        Backend::Postgres => {
+            "SELECT indexname::TEXT FROM pg_indexes WHERE schemaname = current_schema() \
+             ORDER BY indexname"
+        }
+    };
+    sqlx::query_scalar(sql)
+        .fetch_all(store.db().pool())
+        .await
+        .unwrap()
+}
+
+async fn the_demo_fill_leaves_every_index_in_place(database_url: &str) {
+    let store = Store::open(database_url).await.unwrap();
+    let before = index_names(&store).await;
+    assert!(
+        before.contains(&"friendships_by_friend".to_owned()),
+        "{before:?}"
+    );
+    assert!(
+        before.contains(&"messages_by_author_newest".to_owned()),
+        "{before:?}"
+    );
+    let world = World::new("users=50,friends=4,messages=5".parse().unwrap());
+    store.fill_demo(&world).await.unwrap().unwrap();
+    assert_eq!(index_names(&store).await, before);
+}
 
 async fn the_timeline_reads_every_table_through_an_index(database_url: &str) {
     let store = demo_store(database_url, MANY_USERS).await;
