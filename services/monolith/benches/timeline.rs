@@ -104,16 +104,6 @@ async fn bench(settings: &Settings, backend: &str, url: &str) -> Vec<String> {
     );
 
     let users = pick_users(&store, world.spec().users).await;
-    let params = TimelineParams {
-        per_friend: 1,
-        limit: 50,
-    };
-    for (user, friends) in &users {
-        println!("\n{backend} plan, user {user} ({friends} friends):");
-        for line in store.explain_timeline(*user, params).await.expect("plan") {
-            println!("  {line}");
-        }
-    }
 
     let config = Config::try_from_args([
         "monolith",
@@ -156,6 +146,18 @@ async fn bench(settings: &Settings, backend: &str, url: &str) -> Vec<String> {
         }
     }
     server.stop().await;
+
+    // After the rounds, so PostgreSQL's `EXPLAIN ANALYZE` shows a warm execution.
+    let params = TimelineParams {
+        per_friend: 1,
+        limit: 50,
+    };
+    for (user, friends) in &users {
+        println!("\n{backend} plan, user {user} ({friends} friends):");
+        for line in store.explain_timeline(*user, params).await.expect("plan") {
+            println!("  {line}");
+        }
+    }
     store.db().close().await;
 
     users
