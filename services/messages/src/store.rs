@@ -241,26 +241,20 @@ impl Store {
         }
         // One sort after the load builds the secondary indexes several times faster than a
         // million inserts at random authors, which on SQLite also spill its page cache.
-        let indexes = self.drop_secondary_indexes(&mut tx).await?;
+        let indexes = self
+            .db
+            .drop_secondary_indexes(&mut tx, &["messages"])
+            .await?;
         let inserted = self
             .insert_demo_messages(&mut tx, world)
             .await
             .context("cannot insert demo messages")?;
-        for (name, definition) in &indexes {
-            sqlx::query(sqlx::AssertSqlSafe(definition.clone()))
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("cannot rebuild the index {name}"))?;
-        }
-        if self.db.backend() == Backend::Postgres {
-            // Explicit ids bypass the identity sequence: move it past them.
-            sqlx::query(
-                "SELECT setval(pg_get_serial_sequence('messages', 'id'), \
-                 GREATEST((SELECT MAX(id) FROM messages), 1))",
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+        indexes
+            .rebuild(&mut tx)
+            .await
+            .context("cannot rebuild the indexes")?;
+        // Explicit ids bypass the identity sequence: new ids follow the demo's.
+        self.db.advance_identity(&mut tx, "messages").await?;
         tx.commit().await?;
         if self.db.backend() == Backend::Postgres {
             // Statistics now rather than whenever autovacuum gets to it: the planner's
@@ -271,35 +265,6 @@ impl Store {
         }
         kit::demo::report("messages", "messages", started);
         Ok(Some(inserted))
-    }
-
-    /// Drops the table's indexes other than those behind its keys, returning each as
-    /// `(name, CREATE INDEX …)` from the catalog, so the migrations stay their only
-    /// definition.
-    async fn drop_secondary_indexes(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
-        let sql = match self.db.backend() {
-            // Indexes SQLite makes for keys have no SQL text.
-            Backend::Sqlite => {
-                "SELECT name, sql FROM sqlite_master \
-                 WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL"
-            }
-            Backend::Postgres => {
-                "SELECT indexname::TEXT, indexdef FROM pg_indexes \
-                 WHERE schemaname = current_schema() AND tablename = 'messages' \
-                 AND indexname NOT IN (SELECT conname FROM pg_constraint \
-                 WHERE conrelid = 'messages'::regclass)"
-            }
-        };
-        let indexes: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
-        for (name, _) in &indexes {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(indexes)
     }
 
     /// Inserts the world's messages with their ids and times; returns how many.

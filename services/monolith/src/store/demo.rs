@@ -38,7 +38,10 @@ impl Store {
         }
         // One sort per index after the load builds them several times faster than a million
         // inserts at random authors, which on SQLite also spill its page cache.
-        let indexes = self.drop_secondary_indexes(&mut tx).await?;
+        let indexes = self
+            .db
+            .drop_secondary_indexes(&mut tx, &["users", "friendships", "messages"])
+            .await?;
         let users = insert_rows(
             &mut tx,
             "INSERT INTO users (id, name, avatar_url, created_at)",
@@ -81,25 +84,15 @@ impl Store {
         )
         .await
         .context("cannot insert demo messages")?;
-        for (name, definition) in &indexes {
-            sqlx::query(sqlx::AssertSqlSafe(definition.clone()))
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("cannot rebuild the index {name}"))?;
+        indexes
+            .rebuild(&mut tx)
+            .await
+            .context("cannot rebuild the indexes")?;
+        // Explicit ids bypass the identity sequences: new ids follow the demo's.
+        for table in ["users", "messages"] {
+            self.db.advance_identity(&mut tx, table).await?;
         }
-        if self.db.backend() == Backend::Postgres {
-            // Explicit ids bypass the identity sequences: move them past the demo's ids, as
-            // the users and messages services do (so after an empty world, too, the next
-            // ids are theirs). SQLite's AUTOINCREMENT counter follows explicit ids by itself.
-            for table in ["users", "messages"] {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                     GREATEST((SELECT MAX(id) FROM {table}), 1))"
-                )))
-                .execute(&mut *tx)
-                .await?;
-            }
-        } else {
+        if self.db.backend() == Backend::Sqlite {
             // Fresh statistics, so the first plans already know the tables' sizes.
             sqlx::query("ANALYZE").execute(&mut *tx).await?;
         }
@@ -117,35 +110,5 @@ impl Store {
             friendships,
             messages,
         }))
-    }
-
-    /// Drops the indexes of `friendships` and `messages` other than those behind their
-    /// keys, returning each as `(name, CREATE INDEX …)` from the catalog, so the migrations
-    /// stay their only definition.
-    async fn drop_secondary_indexes(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
-        let sql = match self.db.backend() {
-            // Indexes SQLite makes for keys have no SQL text.
-            Backend::Sqlite => {
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
-                 AND tbl_name IN ('friendships', 'messages') AND sql IS NOT NULL"
-            }
-            Backend::Postgres => {
-                "SELECT indexname::TEXT, indexdef FROM pg_indexes \
-                 WHERE schemaname = current_schema() \
-                 AND tablename IN ('friendships', 'messages') \
-                 AND indexname NOT IN (SELECT conname FROM pg_constraint \
-                 WHERE conrelid IN ('friendships'::regclass, 'messages'::regclass))"
-            }
-        };
-        let indexes: Vec<(String, String)> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
-        for (name, _) in &indexes {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX {name}")))
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(indexes)
     }
 }
