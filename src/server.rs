@@ -45,19 +45,7 @@ pub fn bind(
     let mut listeners: Vec<std::net::TcpListener> = Vec::with_capacity(workers);
     let mut bound = addr;
     for _ in 0..workers.max(1) {
-        let listener = bind_one(bound).map_err(|err| BindError {
-            addr,
-            reason: match err.kind() {
-                std::io::ErrorKind::AddrInUse => {
-                    "the address is already in use (is another instance running?)".to_owned()
-                }
-                std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-                std::io::ErrorKind::AddrNotAvailable => {
-                    "the address is not available on this machine".to_owned()
-                }
-                _ => err.to_string(),
-            },
-        })?;
+        let listener = bind_one(bound).map_err(|err| BindError::new(addr, &err))?;
         if let Ok(local) = listener.local_addr() {
             bound = local;
         }

@@ -18,9 +18,17 @@ pub struct BindError {
 
 /// Binds `addr` (port 0 picks a free port); a taken port is one clear line, not a panic.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
-    TcpListener::bind(addr).await.map_err(|err| BindError {
-        addr,
-        reason: match err.kind() {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|err| BindError::new(addr, &err))
+}
+
+// === impl BindError ===
+
+impl BindError {
+    /// Describes why binding `addr` failed, in words a person acts on.
+    pub fn new(addr: SocketAddr, err: &std::io::Error) -> Self {
+        let reason = match err.kind() {
             std::io::ErrorKind::AddrInUse => {
                 "the address is already in use (is another instance running?)".to_owned()
             }
@@ -29,8 +37,9 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
                 "the address is not available on this machine".to_owned()
             }
             _ => err.to_string(),
-        },
-    })
+        };
+        Self { addr, reason }
+    }
 }
 
 /// Serves `app` until `shutdown` completes, then stops accepting and lets requests in

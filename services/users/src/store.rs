@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use kit::demo::World;
 use kit::ids::UserId;
-use kit::store::{Backend, Db, Migrations};
+use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
 use sqlx::migrate::Migrator;
 
@@ -154,15 +154,8 @@ impl Store {
         )
         .await
         .context("cannot insert demo users")?;
-        if self.db.backend() == Backend::Postgres {
-            // Explicit ids bypass the identity sequence: move it past them.
-            sqlx::query(
-                "SELECT setval(pg_get_serial_sequence('users', 'id'), \
-                 GREATEST((SELECT MAX(id) FROM users), 1))",
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+        // Explicit ids bypass the identity sequence: new ids follow the demo's.
+        self.db.advance_identity(&mut tx, "users").await?;
         tx.commit().await?;
         kit::demo::report("users", "users", started);
         Ok(Some(inserted))

@@ -1,7 +1,4 @@
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -46,6 +43,7 @@ async fn readiness_fails_once_the_database_is_gone() {
 #[tokio::test]
 async fn fifty_concurrent_writers_all_succeed_on_a_sqlite_file() {
     let dir = std::env::temp_dir().join(format!("messages-writers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let url = format!("sqlite://{}/messages.db", dir.display());
     let app = spawn_app(&url, None).await;
     let writes = (0..50).map(|i| {
@@ -88,52 +86,16 @@ async fn fifty_concurrent_writers_all_succeed_on_a_sqlite_file() {
 /// exits 0. Runs the real binary.
 #[test]
 fn sigterm_lets_an_in_flight_request_finish() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_messages"))
-        .args(["--listen", "127.0.0.1:0", "--database", "sqlite::memory:"])
-        .env("RUST_LOG", "info")
-        .env_remove("LOG_FORMAT")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = listening_addr(child.stdout.take().unwrap());
-
-    let body = br#"{"author_id": 4, "text": "Slow Uploader"}"#;
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST /messages HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
-         expect: 100-continue\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    // The server says `100 Continue` once the handler reads the body: the request is in
-    // flight from here on.
-    let mut interim = [0_u8; 25];
-    stream.read_exact(&mut interim).unwrap();
-    assert!(interim.starts_with(b"HTTP/1.1 100 Continue"), "{interim:?}");
-    stream.write_all(&body[..5]).unwrap();
-
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    // Shutdown has begun once new connections are refused.
-    wait_until(|| TcpStream::connect(&addr).is_err());
-
-    stream.write_all(&body[5..]).unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
+    let response = kit::test_util::response_across_sigterm(
+        env!("CARGO_BIN_EXE_messages"),
+        &["--listen", "127.0.0.1:0", "--database", "sqlite::memory:"],
+        "POST",
+        "/messages",
+        br#"{"author_id": 4, "text": "Slow Uploader"}"#,
+    );
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
     assert!(response.contains("Slow Uploader"), "{response}");
     assert!(response.contains("location: /messages/1"), "{response}");
-
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit status {status}");
 }
 
 #[test]
@@ -151,30 +113,4 @@ fn a_taken_port_is_one_clear_line_and_a_failure_exit() {
         stderr.starts_with("messages: cannot listen on") && stderr.contains("already in use"),
         "{stderr}"
     );
-}
-
-fn listening_addr(stdout: std::process::ChildStdout) -> String {
-    // Ends when the child closes stdout (exits); the nextest slow-timeout bounds the rest.
-    let mut lines = BufReader::new(stdout).lines();
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line
-            .split("addr=")
-            .nth(1)
-            .filter(|_| line.contains("listening"))
-        {
-            let addr = rest.split_whitespace().next().unwrap().to_owned();
-            // Keep draining stdout so the child never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            return addr;
-        }
-    }
-    panic!("the server exited without logging its address");
-}
-
-fn wait_until(mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "condition not reached in 10 s");
-        std::thread::yield_now();
-    }
 }

@@ -1,0 +1,83 @@
+//! The monolith: the legacy system the services are carved out of, and the oracle they are
+//! checked against. One process, one database holding users, friendships and messages in
+//! related tables with foreign keys; every endpoint of the users, friends, messages and
+//! timeline services at the same paths with the same answers; the timeline computed by one
+//! SQL query in the database.
+//!
+//! # Layout
+//!
+//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - [`routes`]: handlers with their OpenAPI description, one module per resource; thin,
+//!   they parse and delegate.
+//! - [`domain`]: validated names, URLs and texts, paging bounds, the response types; no I/O.
+//! - [`store`]: the tables on SQLite or PostgreSQL, the timeline SQL, the demo fill.
+//! - [`error`]: every failure and the problem+json it becomes.
+
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+
+use axum::Router;
+use kit::layers::Limits;
+use kit::ops::Readiness;
+use tokio::net::TcpListener;
+use utoipa::openapi::OpenApi;
+
+pub use config::Config;
+pub use state::AppState;
+pub use store::Store;
+
+/// The whole monolith as a router: API, ops endpoints, docs, and the standard layers.
+pub fn app(state: AppState, limits: &Limits) -> Router {
+    let readiness = Readiness::database(state.store.db().clone(), "monolith");
+    let (router, spec) = routes::router(readiness).split_for_parts();
+    let router = router
+        .with_state(state)
+        .merge(kit::ops::docs(kit::openapi::finished(spec)));
+    kit::layers::apply(router, limits)
+}
+
+/// The OpenAPI description of [`app`].
+pub fn openapi() -> OpenApi {
+    kit::openapi::finished(routes::router(Readiness::always()).split_for_parts().1)
+}
+
+/// Opens the store, fills it with the demo world when asked, and serves on `listener` until
+/// `shutdown` completes; requests in flight finish first.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Store::open(&config.store.database_url).await?;
+    if let Some(spec) = &config.store.demo {
+        store
+            .fill_demo(&kit::demo::World::new(spec.clone()))
+            .await?;
+    }
+    let app = app(
+        AppState {
+            store: store.clone(),
+        },
+        &config.store.limits,
+    );
+    kit::server::serve(listener, app, shutdown).await?;
+    store.db().close().await;
+    Ok(())
+}
+
+/// Binds the configured address, then [`serve`]s.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = kit::server::bind(config.store.listen).await?;
+    serve(config, listener, shutdown).await
+}

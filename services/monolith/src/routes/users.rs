@@ -1,0 +1,311 @@
+//! `/users` and `/users/{id}`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::IntoResponse;
+use kit::extract::{Json, Path, Query};
+use kit::ids::{MAX_IDS, UserId};
+use kit::problem::Problem;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::{AvatarUrl, NewUser, User, UserChanges, UserName};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Body of `POST /users`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ada Okafor", "avatar_url": "https://avatars.example.com/u/42.png"}))]
+pub struct CreateUser {
+    /// Display name: 1 to 100 characters, not only whitespace, no control characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Absolute http(s) URL of the avatar image; omit or `null` for none.
+    #[serde(default)]
+    #[schema(format = Uri, max_length = 2048)]
+    pub avatar_url: Option<String>,
+}
+
+/// Body of `PATCH /users/{id}`: only the fields present change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"avatar_url": null}))]
+pub struct UpdateUser {
+    /// New display name (same rules as on creation); cannot be `null`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    pub name: Option<Option<String>>,
+    /// New avatar URL, or `null` to remove the avatar.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uri, max_length = 2048)]
+    pub avatar_url: Option<Option<String>>,
+}
+
+/// Query of the bulk read.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IdsQuery {
+    /// Comma-separated user ids (`ids=1,2,3`), 1 to 500 items; duplicates are ignored.
+    #[param(required = true, value_type = Vec<UserId>, style = Form, explode = false,
+        min_items = 1, max_items = 500, example = json!([1, 2, 3]))]
+    pub ids: Option<String>,
+}
+
+/// Answer of the bulk read: found users and missing ids, each in the order requested.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsersByIds {
+    /// The users found, in the order their ids were requested.
+    pub users: Vec<User>,
+    /// Requested ids with no user (never created, or deleted), in the order requested.
+    pub missing: Vec<UserId>,
+}
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user, list_users_by_ids))
+        .routes(routes!(get_user, update_user, delete_user))
+}
+
+/// Create a user.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    operation_id = "createUser",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created; `Location` is the new user's URL", body = User,
+            headers(("Location" = String, description = "`/users/{id}` of the new user"))),
+    )
+)]
+async fn create_user(
+    State(state): State<AppState>,
+    Json(body): Json<CreateUser>,
+) -> Result<impl IntoResponse, ApiError> {
+    let new_user = parse_new_user(body)?;
+    let user = state.store.create_user(&new_user).await?;
+    let location = format!("/users/{}", user.id);
+    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(user)))
+}
+
+/// Read many users at once.
+///
+/// Never answers 404: ids without a user (never created, or deleted a moment ago) are
+/// listed in `missing`, so a composer can tell a deleted user from a failed read.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    operation_id = "listUsersByIds",
+    params(IdsQuery),
+    responses(
+        (status = 200, description = "The users found and the ids missing", body = UsersByIds),
+        (status = 400, description = "`ids` is absent, empty, lists more than 500 items, or has \
+            an item that is not a positive 64-bit integer; `detail` names it",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_users_by_ids(
+    State(state): State<AppState>,
+    Query(query): Query<IdsQuery>,
+) -> Result<Json<UsersByIds>, ApiError> {
+    let ids: Vec<UserId> = kit::ids::parse_id_list("ids", query.ids.as_deref(), MAX_IDS)
+        .map_err(|err| Problem::invalid_id_list(err.to_string()))?;
+    let found = state.store.get_users(&ids).await?;
+    Ok(Json(in_request_order(&ids, found)))
+}
+
+/// Read a user.
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    operation_id = "getUser",
+    params(("id" = UserId, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "No user has this id", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+async fn get_user(
+    State(state): State<AppState>,
+    Path(id): Path<UserId>,
+) -> Result<Json<User>, ApiError> {
+    let user = state
+        .store
+        .get_user(id)
+        .await?
+        .ok_or(ApiError::UserNotFound(id))?;
+    Ok(Json(user))
+}
+
+/// Change some of a user's fields.
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    operation_id = "updateUser",
+    params(("id" = UserId, Path, description = "The user's id")),
+    request_body(content = UpdateUser, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The user after the change", body = User),
+        (status = 404, description = "No user has this id", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+async fn update_user(
+    State(state): State<AppState>,
+    Path(id): Path<UserId>,
+    Json(body): Json<UpdateUser>,
+) -> Result<Json<User>, ApiError> {
+    let changes = parse_changes(body)?;
+    let user = state
+        .store
+        .update_user(id, &changes)
+        .await?
+        .ok_or(ApiError::UserNotFound(id))?;
+    Ok(Json(user))
+}
+
+/// Delete a user.
+///
+/// Their friendships (both directions) and their messages are deleted with them, in the
+/// same transaction.
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    tag = "users",
+    operation_id = "deleteUser",
+    params(("id" = UserId, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No user has this id", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+async fn delete_user(
+    State(state): State<AppState>,
+    Path(id): Path<UserId>,
+) -> Result<StatusCode, ApiError> {
+    if state.store.delete_user(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::UserNotFound(id))
+    }
+}
+
+/// Orders `found` as `ids` asks and lists the ids not found.
+fn in_request_order(ids: &[UserId], found: Vec<User>) -> UsersByIds {
+    let mut by_id: std::collections::HashMap<UserId, User> =
+        found.into_iter().map(|u| (u.id, u)).collect();
+    let mut users = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in ids {
+        match by_id.remove(id) {
+            Some(user) => users.push(user),
+            None => missing.push(*id),
+        }
+    }
+    UsersByIds { users, missing }
+}
+
+fn parse_new_user(body: CreateUser) -> Result<NewUser, Problem> {
+    let name = UserName::parse(body.name);
+    let avatar_url = body.avatar_url.map(AvatarUrl::parse).transpose();
+    match (name, avatar_url) {
+        (Ok(name), Ok(avatar_url)) => Ok(NewUser { name, avatar_url }),
+        (name, avatar_url) => Err(field_errors(name.err(), avatar_url.err())),
+    }
+}
+
+fn parse_changes(body: UpdateUser) -> Result<UserChanges, Problem> {
+    let name = match body.name {
+        None => Ok(None),
+        Some(None) => Err("cannot be null: every user has a name".to_owned()),
+        Some(Some(name)) => UserName::parse(name).map(Some).map_err(|e| e.to_string()),
+    };
+    let avatar_url = body
+        .avatar_url
+        .map(|url| url.map(AvatarUrl::parse).transpose())
+        .transpose();
+    match (name, avatar_url) {
+        (Ok(name), Ok(avatar_url)) => Ok(UserChanges { name, avatar_url }),
+        (name, avatar_url) => Err(field_errors(name.err(), avatar_url.err())),
+    }
+}
+
+fn field_errors(name: Option<impl ToString>, avatar_url: Option<impl ToString>) -> Problem {
+    let mut problem = Problem::validation();
+    if let Some(err) = name {
+        problem = problem.with_field_error("name", err.to_string());
+    }
+    if let Some(err) = avatar_url {
+        problem = problem.with_field_error("avatar_url", err.to_string());
+    }
+    problem
+}
+
+/// Tells a field set to `null` (`Some(None)`) from an absent one (`None`, via `default`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kit::timestamp::Timestamp;
+
+    fn user(id: i64) -> User {
+        User {
+            id: UserId::new(id),
+            name: format!("u{id}"),
+            avatar_url: None,
+            created_at: Timestamp::from_micros(0),
+        }
+    }
+
+    #[test]
+    fn bulk_answer_follows_request_order() {
+        let ids = [3, 1, 9, 2].map(UserId::new);
+        let answer = in_request_order(&ids, vec![user(1), user(2), user(3)]);
+        let got: Vec<i64> = answer.users.iter().map(|u| u.id.get()).collect();
+        assert_eq!(got, vec![3, 1, 2]);
+        assert_eq!(answer.missing, vec![UserId::new(9)]);
+    }
+
+    #[test]
+    fn patch_tells_null_from_absent() {
+        let body: UpdateUser = serde_json::from_str(r#"{"avatar_url": null}"#).unwrap();
+        let changes = parse_changes(body).unwrap();
+        assert_eq!(changes.avatar_url, Some(None));
+        assert_eq!(changes.name, None);
+
+        let body: UpdateUser = serde_json::from_str("{}").unwrap();
+        assert_eq!(parse_changes(body).unwrap(), UserChanges::default());
+
+        let body: UpdateUser = serde_json::from_str(r#"{"name": null}"#).unwrap();
+        let problem = parse_changes(body).unwrap_err();
+        assert!(problem.errors.contains_key("name"));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let body = CreateUser {
+            name: String::new(),
+            avatar_url: Some("ftp://x".into()),
+        };
+        let problem = parse_new_user(body).unwrap_err();
+        assert_eq!(problem.status, 422);
+        assert!(problem.errors.contains_key("name"));
+        assert!(problem.errors.contains_key("avatar_url"));
+    }
+}

@@ -1,0 +1,117 @@
+//! The friendships table: each friendship stored in both directions, so a user's friends
+//! are one range of the primary key.
+
+use kit::ids::UserId;
+use kit::timestamp::Timestamp;
+
+use super::Store;
+use crate::domain::{FriendList, Friendship, PageRequest};
+
+/// What adding a friendship came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Befriended {
+    /// The two are friends (now, or already were).
+    Yes,
+    /// These users of the pair do not exist (ascending), so nothing was written.
+    NoSuchUsers(Vec<UserId>),
+}
+
+/// Attempts at adding a friendship whose foreign-key failure names no missing user: that
+/// only happens when a user is created between the insert and the check, so a second try
+/// settles it.
+const ADD_ATTEMPTS: usize = 3;
+
+// === impl Store ===
+
+impl Store {
+    /// Stores both directions of `pair` in one statement; a pair already stored is left as
+    /// it is (with its original `created_at`). The foreign keys refuse a user that does not
+    /// exist, and nothing is written then.
+    #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]
+    pub async fn add_friend(&self, pair: Friendship) -> Result<Befriended, sqlx::Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // The low → high row first, always: two writers of one pair then wait on the
+            // same row instead of each holding the row the other needs (a PostgreSQL
+            // deadlock).
+            let inserted = sqlx::query(
+                "INSERT INTO friendships (user_id, friend_id, created_at) \
+                 VALUES ($1, $2, $3), ($2, $1, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(pair.low().get())
+            .bind(pair.high().get())
+            .bind(Timestamp::now().as_micros())
+            .execute(self.db.pool())
+            .await;
+            match inserted {
+                Ok(_) => return Ok(Befriended::Yes),
+                Err(err) if kit::store::is_foreign_key_violation(&err) => {
+                    let missing = self.missing_users(&[pair.low(), pair.high()]).await?;
+                    if !missing.is_empty() {
+                        return Ok(Befriended::NoSuchUsers(missing));
+                    }
+                    if attempt == ADD_ATTEMPTS {
+                        return Err(err);
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Removes both directions of `pair` in one statement; false when they were not friends.
+    #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]
+    pub async fn remove_friend(&self, pair: Friendship) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "DELETE FROM friendships \
+             WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
+        )
+        .bind(pair.low().get())
+        .bind(pair.high().get())
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// One page of `user`'s friends, ascending: a range scan of the primary key that reads
+    /// one row past the page to tell whether another follows. A user that does not exist
+    /// has no friends.
+    #[tracing::instrument(skip_all, fields(user_id = %user, limit = page.limit.get()))]
+    pub async fn friend_page(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<FriendList, sqlx::Error> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT friend_id FROM friendships WHERE user_id = $1 AND friend_id > $2 \
+             ORDER BY friend_id LIMIT $3",
+        )
+        .bind(user.get())
+        .bind(page.after.map_or(0, UserId::get))
+        .bind(i64::from(page.limit.get()) + 1)
+        .fetch_all(self.db.pool())
+        .await?;
+        // The foreign keys keep every stored id a user's id, hence positive.
+        let ids = ids.into_iter().map(UserId::new).collect();
+        Ok(FriendList::page(user, ids, page.limit))
+    }
+
+    /// Those of `ids` that name no user, in the order given.
+    async fn missing_users(&self, ids: &[UserId]) -> Result<Vec<UserId>, sqlx::Error> {
+        let sql = format!(
+            "SELECT id FROM users WHERE id IN ({})",
+            kit::store::placeholders(1, ids.len())
+        );
+        let query = ids.iter().fold(
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)),
+            |q, id| q.bind(id.get()),
+        );
+        let found = query.fetch_all(self.db.pool()).await?;
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|id| !found.contains(&id.get()))
+            .collect())
+    }
+}

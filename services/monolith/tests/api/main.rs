@@ -1,0 +1,14 @@
+//! The monolith over real HTTP on ephemeral ports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod cascade;
+mod demo;
+mod errors;
+mod friends;
+mod lifecycle;
+mod messages;
+mod timeline;
+mod users;
