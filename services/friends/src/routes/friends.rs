@@ -102,6 +102,21 @@ impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
                     "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
                 }))),
             )),
+        // The path's contract, which the monolith shares: it knows users and refuses a pair
+        // with one that does not exist. This service never answers it.
+        (status = 404, description = "One of the users does not exist (the first missing one \
+            is named); nothing is stored. Only a server that knows users answers this (the \
+            monolith); the friends service stores friendships between any ids",
+            body = Problem, content_type = "application/problem+json",
+            example = json!({
+                "type": "/problems/not-found",
+                "title": "Resource not found",
+                "status": 404,
+                "detail": "no user with id 19",
+                "instance": "/users/7/friends/19",
+                "code": "not-found",
+                "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
+            })),
     )
 )]
 async fn add_friend(
