@@ -35,10 +35,10 @@ use crate::routes::{self, Overrides, RouteTable};
 /// Where the gateway (proxy listener) and the admin listener serve their specs.
 pub const PATH: &str = "/openapi.json";
 
-/// The services, by the upstream name routes files give them, in the order the merged spec
-/// lists their paths. An upstream with another name contributes no paths to the merged
-/// spec (the gateway cannot know what it serves).
-pub const SERVICES: [&str; 4] = ["users", "friends", "messages", "timeline"];
+/// The upstreams whose specs are checked in, by the names routes files give them, in the
+/// order the merged spec lists their paths. An upstream with another name contributes no
+/// paths to the merged spec (the gateway cannot know what it serves).
+pub const UPSTREAMS: [&str; 5] = ["users", "friends", "messages", "timeline", "monolith"];
 
 /// The checked-in merged spec of `routes.yaml`.
 pub const GATEWAY: &str = "gateway";
@@ -55,6 +55,7 @@ static EMBEDDED: LazyLock<Vec<(&'static str, Value)>> = LazyLock::new(|| {
         ("friends", include_str!("../openapi/friends.json")),
         ("messages", include_str!("../openapi/messages.json")),
         ("timeline", include_str!("../openapi/timeline.json")),
+        ("monolith", include_str!("../openapi/monolith.json")),
     ]
     .into_iter()
     .filter_map(|(name, text)| match serde_json::from_str(text) {
@@ -80,20 +81,21 @@ pub struct Stale {
 
 // === the specs ===
 
-/// Every service spec generated from code, by upstream name, in [`SERVICES`] order.
+/// Every upstream's spec generated from code, by upstream name, in [`UPSTREAMS`] order.
 pub fn services() -> Vec<(&'static str, Value)> {
     [
         ("users", users::openapi()),
         ("friends", friends::openapi()),
         ("messages", messages::openapi()),
         ("timeline", timeline::openapi()),
+        ("monolith", monolith::openapi()),
     ]
     .into_iter()
     .map(|(name, spec)| (name, to_value(&spec)))
     .collect()
 }
 
-/// The service specs as checked in and compiled into this binary.
+/// The upstreams' specs as checked in and compiled into this binary.
 pub fn embedded() -> &'static [(&'static str, Value)] {
     &EMBEDDED
 }
@@ -295,6 +297,6 @@ mod tests {
     #[test]
     fn every_embedded_spec_parses() {
         let names: Vec<&str> = embedded().iter().map(|(name, _)| *name).collect();
-        assert_eq!(names, SERVICES);
+        assert_eq!(names, UPSTREAMS);
     }
 }

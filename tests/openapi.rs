@@ -214,6 +214,15 @@ fn a_schema_name_means_one_schema_in_every_spec() {
 
 // === the gateway's merged spec ===
 
+/// The spec the checked-in `upstream` spec of `name`.
+fn embedded(name: &str) -> &'static Value {
+    openapi::embedded()
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, spec)| spec)
+        .unwrap()
+}
+
 #[test]
 fn the_merged_spec_lists_each_operation_of_its_table_from_the_upstream_it_targets() {
     let gateway = checked_in()
@@ -221,25 +230,68 @@ fn the_merged_spec_lists_each_operation_of_its_table_from_the_upstream_it_target
         .find(|(name, _)| name == openapi::GATEWAY)
         .unwrap()
         .1;
-    for (service, spec) in openapi::embedded() {
+    let monolith = embedded("monolith");
+    let mut listed = 0;
+    for (upstream, spec) in openapi::embedded() {
         for (path, method, op) in operations(spec) {
+            let at = format!("{upstream}: {} {path}", method.to_uppercase());
             let merged = &gateway["paths"][path][method];
-            if path == "/healthz" || path == "/readyz" || path == "/metrics" {
-                // Each service's own probes: `prefix: /` sends these to the monolith.
-                assert_ne!(merged["x-upstream"], json!(service), "{method} {path}");
+            // routes.yaml sends each resource to its service, and everything else (the
+            // probes) to the monolith behind `prefix: /`.
+            let (source, expected) = if ["/healthz", "/readyz", "/metrics"].contains(&path) {
+                if monolith["paths"][path][method].is_null() {
+                    assert!(merged.is_null(), "{at}: no upstream of it has it");
+                    continue;
+                }
+                ("monolith", monolith)
+            } else if *upstream == "monolith" {
                 continue;
-            }
-            assert_eq!(merged["x-upstream"], json!(service), "{method} {path}");
-            assert_eq!(merged["operationId"], op["operationId"], "{method} {path}");
+            } else {
+                (*upstream, spec)
+            };
+            assert_eq!(merged["x-upstream"], json!(source), "{at}");
+            assert_eq!(merged["operationId"], op["operationId"], "{at}");
             // The merged operation adds the gateway's own answers (431, 502), and nothing else.
-            let differences: Vec<String> = compare::compare_operation(spec, &gateway, path, method)
-                .into_iter()
-                .filter(|d| d.at != "responses.431" && d.at != "responses.502")
-                .map(|d| d.to_string())
-                .collect();
-            assert_eq!(differences, Vec::<String>::new());
+            let differences: Vec<String> =
+                compare::compare_operation(expected, &gateway, path, method)
+                    .into_iter()
+                    .filter(|d| d.at != "responses.431" && d.at != "responses.502")
+                    .map(|d| d.to_string())
+                    .collect();
+            assert_eq!(differences, Vec::<String>::new(), "{at}");
+            listed += 1;
         }
     }
+    assert_eq!(
+        listed,
+        operations(&gateway).len() + 2 * 4,
+        "every merged operation is one of theirs"
+    );
+}
+
+// === the monolith and the services ===
+
+#[test]
+fn the_monolith_agrees_with_the_services_on_every_shared_operation() {
+    let monolith = embedded("monolith");
+    let mut shared = 0;
+    for service in ["users", "friends", "messages", "timeline"] {
+        let spec = embedded(service);
+        let operations = compare::shared_operations(spec, monolith);
+        let differences: Vec<String> = compare::compare_shared(spec, monolith)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(differences, Vec::<String>::new(), "{service} vs monolith");
+        // Every operation of the service is one the monolith serves (the probes included).
+        assert_eq!(
+            operations.len(),
+            self::operations(spec).len() - usize::from(service == "timeline"),
+            "{service}: operations the monolith lacks"
+        );
+        shared += operations.len();
+    }
+    assert!(shared > 20, "{shared} shared operations");
 }
 
 struct Gateway {
