@@ -12,9 +12,9 @@ from http import HTTPStatus
 import pytest
 from timeline_client import Client
 from timeline_client.api.friends import add_friend, list_friends
-from timeline_client.api.messages import create_message, get_message
+from timeline_client.api.messages import create_message, get_message, list_latest_messages
 from timeline_client.api.timeline import get_timeline
-from timeline_client.api.users import create_user, get_user
+from timeline_client.api.users import create_user, get_user, list_users_by_ids
 from timeline_client.models import CreateMessage, CreateUser, Problem, Timeline, User
 
 
@@ -37,6 +37,10 @@ def test_create_befriend_post_and_read_the_timeline(client):
     ada = new_user(client, "Ada Okafor")
     grace = new_user(client, "Grace Hopper")
     assert get_user.sync(ada.id, client=client) == ada
+    # A bulk read: the SDK sends the list as repeated keys, which the server also reads.
+    both = list_users_by_ids.sync(client=client, ids=[grace.id, ada.id])
+    assert both.users == [grace, ada]
+    assert both.missing == []
 
     befriended = add_friend.sync_detailed(ada.id, grace.id, client=client)
     assert befriended.status_code == HTTPStatus.NO_CONTENT
@@ -49,6 +53,8 @@ def test_create_befriend_post_and_read_the_timeline(client):
     assert posted.status_code == HTTPStatus.CREATED, posted.content
     message = posted.parsed
     assert get_message.sync(message.id, client=client) == message
+    latest = list_latest_messages.sync(client=client, authors=[ada.id, grace.id])
+    assert [(a.author_id, a.messages) for a in latest.latest] == [(ada.id, []), (grace.id, [message])]
 
     response = get_timeline.sync_detailed(ada.id, client=client, per_friend=2)
     assert response.status_code == HTTPStatus.OK, response.content

@@ -28,6 +28,52 @@ pub struct Path<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(Problem))]
 pub struct Query<T>(pub T);
 
+/// Query parameters of a bulk read, whose lists the specs publish as one comma-separated
+/// value (`ids=1,2,3`: `style: form, explode: false`). A list sent as repeated keys
+/// (`ids=1&ids=2&ids=3`), as SDK generators that ignore `explode: false` send it, reads
+/// as the same list: the values of a repeated key are joined with commas, in order. A
+/// rejection is a 400 problem.
+#[derive(Debug)]
+pub struct ListQuery<T>(pub T);
+
+// === impl ListQuery ===
+
+impl<T, S> FromRequestParts<S> for ListQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        parse_list_query(query).map(ListQuery)
+    }
+}
+
+/// Deserializes a query string, a repeated key's values joined with commas.
+pub fn parse_list_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
+    let invalid =
+        |err: &dyn std::fmt::Display| Problem::bad_request(format!("invalid query string: {err}"));
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|err| invalid(&err))?;
+    let mut joined: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match joined.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => {
+                list.push(',');
+                list.push_str(&value);
+            }
+            None => joined.push((key, value)),
+        }
+    }
+    let query = serde_urlencoded::to_string(&joined).map_err(|err| invalid(&err))?;
+    serde_urlencoded::from_str(&query).map_err(|err| invalid(&err))
+}
+
 // === impl Json ===
 
 impl<T, S> FromRequest<S> for Json<T>
@@ -223,6 +269,38 @@ mod tests {
             );
         }
         assert!(parse_json::<Patch>(b" \r\n{}").is_ok());
+    }
+
+    #[test]
+    fn a_list_query_reads_repeated_keys_as_one_comma_separated_list() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Bulk {
+            ids: Option<String>,
+            per_author: Option<String>,
+        }
+        let parse = |q: &str| parse_list_query::<Bulk>(q);
+        let bulk = |ids: &str, per_author: Option<&str>| Bulk {
+            ids: Some(ids.to_owned()),
+            per_author: per_author.map(str::to_owned),
+        };
+        assert_eq!(parse("ids=1,2,3").unwrap(), bulk("1,2,3", None));
+        assert_eq!(parse("ids=1&ids=2&ids=3").unwrap(), bulk("1,2,3", None));
+        assert_eq!(
+            parse("ids=3&per_author=2&ids=1%2C4").unwrap(),
+            bulk("3,1,4", Some("2"))
+        );
+        // The items are still checked one by one: `&`, `=` and `,` stay what they were.
+        assert_eq!(parse("ids=1%262&ids=x").unwrap(), bulk("1&2,x", None));
+        assert_eq!(
+            parse("").unwrap(),
+            Bulk {
+                ids: None,
+                per_author: None
+            }
+        );
+        let err = parse_list_query::<u8>("ids=1").unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(err.detail.unwrap().starts_with("invalid query string"));
     }
 
     #[test]

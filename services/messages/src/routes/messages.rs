@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
-use kit::extract::{Json, Path, Query};
+use kit::extract::{Json, ListQuery, Path, Query};
 use kit::ids::{IdError, MAX_IDS, MessageId, UserId};
 use kit::problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -142,7 +142,7 @@ async fn create_message(
 )]
 async fn list_latest_messages(
     State(state): State<AppState>,
-    Query(query): Query<LatestQuery>,
+    ListQuery(query): ListQuery<LatestQuery>,
 ) -> Result<Json<LatestMessages>, ApiError> {
     let authors: Vec<UserId> =
         kit::ids::parse_id_list("authors", query.authors.as_deref(), MAX_IDS)

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
-use kit::extract::{Json, Path, Query};
+use kit::extract::{Json, ListQuery, Path};
 use kit::ids::{MAX_IDS, UserId};
 use kit::problem::Problem;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -120,7 +120,7 @@ async fn create_user(
 )]
 async fn list_users_by_ids(
     State(state): State<AppState>,
-    Query(query): Query<IdsQuery>,
+    ListQuery(query): ListQuery<IdsQuery>,
 ) -> Result<Json<UsersByIds>, ApiError> {
     let ids: Vec<UserId> = kit::ids::parse_id_list("ids", query.ids.as_deref(), MAX_IDS)
         .map_err(|err| Problem::invalid_id_list(err.to_string()))?;
