@@ -6,7 +6,7 @@
 //!   `gateway openapi --write` writes them and `gateway openapi --check` (and a test) fails
 //!   when a checked-in file differs.
 //! - The gateway serves at `/openapi.json` one merged spec of what its active route table
-//!   exposes ([`merge`]), rebuilt on every table swap from the checked-in service specs
+//!   exposes ([`merge()`]), rebuilt on every table swap from the checked-in service specs
 //!   compiled into the binary ([`embedded`]), so it needs no upstream to answer and is the
 //!   same on every replica.
 //!

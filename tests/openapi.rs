@@ -269,6 +269,40 @@ fn the_merged_spec_lists_each_operation_of_its_table_from_the_upstream_it_target
     );
 }
 
+#[test]
+fn every_migration_phase_exposes_the_same_contract() {
+    let phases = root().join("load/phases");
+    let last = merged_spec(&root().join("routes.yaml"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&phases)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        let phase = merged_spec(&file);
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let ids = |spec: &Value| -> Vec<String> {
+            operations(spec)
+                .into_iter()
+                .map(|(path, method, op)| format!("{method} {path} {}", op["operationId"]))
+                .collect()
+        };
+        assert_eq!(ids(&phase), ids(&last), "{name}: the operations");
+        let differences: Vec<String> = compare::compare_shared(&phase, &last)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(differences, Vec::<String>::new(), "{name}");
+    }
+}
+
+/// The merged spec the gateway serves for the routes file `file`.
+fn merged_spec(file: &Path) -> Value {
+    let loaded = gateway::routes::load_file(file, &Overrides::default()).unwrap();
+    openapi::merge(&loaded.table, openapi::embedded())
+}
+
 // === the monolith and the services ===
 
 #[test]
@@ -421,9 +455,28 @@ async fn the_admin_listener_serves_its_spec_and_swagger_ui() {
     .unwrap();
     assert_eq!(served, checked_in);
 
+    // Swagger UI (kit's, as on every service) works offline: every asset is served by the
+    // listener itself, and it loads this listener's spec.
     let response = gateway.get(admin, "/docs/").await;
     assert_eq!(response.status(), 200);
     let page = response.text().await.unwrap();
-    assert!(page.contains("swagger-ui"), "{page}");
+    let assets: Vec<&str> = page
+        .split(['"', '\''])
+        .filter(|s| s.ends_with(".js") || s.ends_with(".css") || s.ends_with(".png"))
+        .collect();
+    assert!(assets.len() >= 5, "{page}");
+    for asset in assets {
+        assert!(
+            !asset.contains("//"),
+            "{asset} is not served by the listener"
+        );
+        let path = format!("/docs/{}", asset.trim_start_matches("./"));
+        let response = gateway.get(admin, &path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let body = response.text().await.unwrap_or_default();
+        if path.ends_with("swagger-initializer.js") {
+            assert!(body.contains(r#""url": "/openapi.json""#), "{body}");
+        }
+    }
     gateway.running.stop().await;
 }
