@@ -23,14 +23,14 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use http_body_util::{Either, Full};
 use serde_json::Value;
 
+use crate::proxy::ProxyBody;
+use crate::routes::{self, Overrides, RouteTable};
+
 pub mod admin;
 pub mod compare;
 pub mod merge;
 
 pub use merge::merge;
-
-use crate::proxy::ProxyBody;
-use crate::routes::{self, Overrides, RouteTable};
 
 /// Where the gateway (proxy listener) and the admin listener serve their specs.
 pub const PATH: &str = "/openapi.json";
@@ -82,7 +82,7 @@ pub struct Stale {
 // === the specs ===
 
 /// Every upstream's spec generated from code, by upstream name, in [`UPSTREAMS`] order.
-pub fn services() -> Vec<(&'static str, Value)> {
+pub fn upstream_specs() -> Vec<(&'static str, Value)> {
     [
         ("users", users::openapi()),
         ("friends", friends::openapi()),
@@ -105,7 +105,7 @@ pub fn embedded() -> &'static [(&'static str, Value)] {
 pub fn generate(routes: &Path) -> anyhow::Result<Vec<(String, Value)>> {
     let loaded = routes::load_file(routes, &Overrides::default())
         .map_err(|errors| anyhow::anyhow!("{}:\n{errors}", routes.display()))?;
-    let services = services();
+    let services = upstream_specs();
     let gateway = merge(&loaded.table, &services);
     let mut all: Vec<(String, Value)> = services
         .into_iter()

@@ -214,7 +214,7 @@ fn a_schema_name_means_one_schema_in_every_spec() {
 
 // === the gateway's merged spec ===
 
-/// The spec the checked-in `upstream` spec of `name`.
+/// The checked-in spec of upstream `name`, as compiled into the gateway.
 fn embedded(name: &str) -> &'static Value {
     openapi::embedded()
         .iter()
