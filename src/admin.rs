@@ -6,6 +6,8 @@
 //! - `POST /admin/reload`: load the routes file now; 200 with the version, or 422 with
 //!   every error and the old table still serving.
 //! - `GET /healthz`: the process is up.
+//! - `GET /openapi.json` and `GET /docs`: this API's spec and Swagger UI for it (no token
+//!   needed: the spec holds no secrets).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use kit::extract::Json;
 use kit::problem::Problem;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::reload::{Rejection, Reloaded, Reloader, Snapshot, Trigger};
 use crate::routes::{Route, RouteTable, Sticky, Target};
@@ -33,12 +36,13 @@ pub struct AdminState {
 }
 
 /// `GET /admin/routes`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RoutesView {
     /// Content hash of the active file.
     pub version: String,
     /// When it was swapped in.
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub loaded_at: time::OffsetDateTime,
     /// What loaded it.
     pub trigger: Trigger,
@@ -57,7 +61,7 @@ pub struct RoutesView {
 }
 
 /// Settings as served.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SettingsView {
     /// `x-upstream` on responses.
     pub upstream_header: bool,
@@ -68,7 +72,7 @@ pub struct SettingsView {
 }
 
 /// An upstream as served.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UpstreamView {
     /// Its name.
     pub name: String,
@@ -81,7 +85,7 @@ pub struct UpstreamView {
 }
 
 /// A route as served.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RouteView {
     /// `path` or `prefix`.
     pub kind: &'static str,
@@ -114,20 +118,59 @@ pub fn router(reloader: Arc<Reloader>, token: Option<SecretString>) -> Router {
             state.clone(),
             require_token,
         ))
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .with_state(state);
+        .route("/healthz", get(healthz))
+        .with_state(state)
+        .merge(kit::ops::docs(crate::openapi::admin::openapi()));
     kit::layers::apply(routes, &kit::layers::Limits::default())
 }
 
-async fn get_routes(State(state): State<AdminState>) -> Json<RoutesView> {
+/// The active route table.
+///
+/// Its version (a hash of the file), when and how it was loaded, the upstreams and the
+/// routes in the order they are tried, and the last load that was refused.
+#[utoipa::path(
+    get,
+    path = "/admin/routes",
+    tag = "admin",
+    operation_id = "getRoutes",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The active table", body = RoutesView),
+        (status = 401, description = "A token is configured and the request does not carry \
+            it as `Authorization: Bearer <token>`", body = Problem,
+            content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+    )
+)]
+pub(crate) async fn get_routes(State(state): State<AdminState>) -> Json<RoutesView> {
     let snapshot = state.reloader.current();
     Json(RoutesView::new(&snapshot, &state.reloader))
 }
 
-async fn reload(State(state): State<AdminState>) -> Response {
+/// Load the routes file now.
+///
+/// The same load as a saved file or SIGHUP: a valid file is swapped in atomically
+/// (requests in flight finish on the table they started with); an invalid one is refused
+/// with every error and the previous table keeps serving.
+#[utoipa::path(
+    post,
+    path = "/admin/reload",
+    tag = "admin",
+    operation_id = "reloadRoutes",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The file is valid and active; `changed` is false when \
+            it was already the active version", body = Reloaded),
+        (status = 401, description = "A token is configured and the request does not carry \
+            it as `Authorization: Bearer <token>`", body = Problem,
+            content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 422, description = "The file was refused; `errors` maps the file to each \
+            error as `line:column: message`, and the previous table keeps serving",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn reload(State(state): State<AdminState>) -> Response {
     match state.reloader.reload(Trigger::Admin).await {
         Ok(reloaded) => Json::<Reloaded>(reloaded).into_response(),
         Err(rejection) => {
@@ -147,6 +190,18 @@ async fn reload(State(state): State<AdminState>) -> Response {
             problem.into_response()
         }
     }
+}
+
+/// Liveness: the process serves HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    operation_id = "getHealth",
+    responses((status = 200, description = "The process is alive", body = kit::ops::Status))
+)]
+pub(crate) async fn healthz() -> Json<kit::ops::Status> {
+    Json(kit::ops::Status { status: "ok" })
 }
 
 /// Refuses admin calls without the bearer token, when one is configured.

@@ -1,5 +1,5 @@
-//! The command line: `gateway serve` and `gateway check FILE`. Every `serve` flag can also
-//! come from a `GATEWAY_*` environment variable.
+//! The command line: `gateway serve`, `gateway check FILE` and `gateway openapi`. Every
+//! `serve` flag can also come from a `GATEWAY_*` environment variable.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +27,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate a routes file: a summary and exit 0, or every error at line:column and exit 1.
     Check(CheckArgs),
+    /// The OpenAPI specs: rewrite the checked-in ones from the code (`--write`), check them
+    /// (`--check`), or print the merged spec of a routes file.
+    Openapi(OpenapiArgs),
 }
 
 /// `gateway serve`.
@@ -85,6 +88,24 @@ pub struct CheckArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub upstreams: UpstreamArgs,
+}
+
+/// `gateway openapi`.
+#[derive(Debug, Clone, Args)]
+pub struct OpenapiArgs {
+    /// Rewrite every checked-in spec from the code.
+    #[arg(long, conflicts_with = "check")]
+    pub write: bool,
+    /// Exit 1, naming each file, when a checked-in spec differs from what the code generates.
+    #[arg(long)]
+    pub check: bool,
+    /// The directory of the checked-in specs.
+    #[arg(long, value_name = "DIR", default_value = "openapi")]
+    pub dir: PathBuf,
+    /// The routes file whose merged spec is checked in as `gateway.json`, and printed when
+    /// neither `--write` nor `--check` is given.
+    #[arg(long, value_name = "FILE", default_value = "routes.yaml")]
+    pub routes: PathBuf,
 }
 
 /// Upstream URL overrides, shared by both subcommands.
@@ -149,5 +170,17 @@ mod tests {
         assert!(Cli::try_parse_from(["gateway", "serve", "--upstream", "users"]).is_err());
         assert!(Cli::try_parse_from(["gateway", "check"]).is_err());
         assert!(Cli::try_parse_from(["gateway"]).is_err());
+    }
+
+    #[test]
+    fn openapi_write_and_check_exclude_each_other() {
+        let cli = Cli::try_parse_from(["gateway", "openapi", "--check"]).unwrap();
+        let Command::Openapi(args) = cli.command else {
+            panic!()
+        };
+        assert!(args.check && !args.write);
+        assert_eq!(args.dir, PathBuf::from("openapi"));
+        assert_eq!(args.routes, PathBuf::from("routes.yaml"));
+        assert!(Cli::try_parse_from(["gateway", "openapi", "--write", "--check"]).is_err());
     }
 }

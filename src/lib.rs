@@ -17,12 +17,15 @@
 //! - [`reload`]: file watch, SIGHUP and admin reloads, one code path, atomic swaps.
 //! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`.
 //! - [`check`]: the one-screen summary of `gateway check`.
+//! - [`openapi`]: the checked-in specs (`gateway openapi`), the admin API's spec, and the
+//!   merged spec of the active table served at `/openapi.json`.
 
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod admin;
 pub mod check;
 pub mod cli;
+pub mod openapi;
 pub mod proxy;
 pub mod reload;
 pub mod routes;

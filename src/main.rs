@@ -29,5 +29,6 @@ async fn main() -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Openapi(args) => gateway::openapi::run(&args),
     }
 }

@@ -53,6 +53,10 @@ impl Proxy {
         // gateway sets below (request id, forwarding headers).
         headers::strip_hop_by_hop(request.headers_mut());
         let request_id = headers::ensure_request_id(request.headers_mut());
+        // The gateway's own path: it wins over every route, `prefix: /` included.
+        if request.uri().path() == crate::openapi::PATH {
+            return crate::openapi::respond(&snapshot.openapi, request.method(), &request_id);
+        }
         match self.forward(&snapshot, request, peer).await {
             Ok(mut response) => {
                 response

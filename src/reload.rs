@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -19,7 +20,7 @@ use crate::routes::table::UpstreamId;
 use crate::routes::{self, ConfigError, LoadErrors, Overrides, RouteTable};
 
 /// What asked for a load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     /// The first load, at start.
@@ -45,13 +46,16 @@ pub struct Snapshot {
     pub loaded_at: OffsetDateTime,
     /// What loaded it.
     pub trigger: Trigger,
+    /// The merged OpenAPI spec of `table`, as served at `/openapi.json`.
+    pub openapi: Bytes,
 }
 
 /// A load that was refused.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Rejection {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub at: OffsetDateTime,
     /// What asked for it.
     pub trigger: Trigger,
@@ -62,7 +66,7 @@ pub struct Rejection {
 }
 
 /// The result of a successful [`Reloader::reload`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reloaded {
     /// The version now active.
     pub version: String,
@@ -93,7 +97,9 @@ impl Snapshot {
             .map(|u| clients.clients_for(u))
             .collect();
         clients.retain(loaded.table.upstreams());
+        let openapi = crate::openapi::served_bytes(&loaded.table);
         Self {
+            openapi,
             table: loaded.table,
             clients: upstream_clients,
             version: loaded.version,

@@ -20,7 +20,7 @@ pub use table::{Methods, Resolution, Route, RouteTable, Settings, Sticky, Target
 
 /// One problem in a routes file, at its line and column (both 1-based; 0 when the problem
 /// is with the file as a whole).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConfigError {
     /// 1-based line, or 0.
     pub line: u64,

@@ -11,9 +11,10 @@ use serde::de::DeserializeOwned;
 
 use crate::problem::Problem;
 
-/// A JSON request body (`application/json`), or a JSON response.
+/// A JSON object request body (`application/json`), or a JSON response.
 ///
-/// Unlike `axum::Json`, a rejection names the offending field by its path in `errors`.
+/// Unlike `axum::Json`, a rejection names the offending field by its path in `errors`,
+/// and a body that is not an object is refused (serde would read a struct from an array).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -26,6 +27,52 @@ pub struct Path<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(Problem))]
 pub struct Query<T>(pub T);
+
+/// Query parameters of a bulk read, whose lists the specs publish as one comma-separated
+/// value (`ids=1,2,3`: `style: form, explode: false`). A list sent as repeated keys
+/// (`ids=1&ids=2&ids=3`), as SDK generators that ignore `explode: false` send it, reads
+/// as the same list: the values of a repeated key are joined with commas, in order. A
+/// rejection is a 400 problem.
+#[derive(Debug)]
+pub struct ListQuery<T>(pub T);
+
+// === impl ListQuery ===
+
+impl<T, S> FromRequestParts<S> for ListQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        parse_list_query(query).map(ListQuery)
+    }
+}
+
+/// Deserializes a query string, a repeated key's values joined with commas.
+pub fn parse_list_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
+    let invalid =
+        |err: &dyn std::fmt::Display| Problem::bad_request(format!("invalid query string: {err}"));
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query).map_err(|err| invalid(&err))?;
+    let mut joined: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match joined.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => {
+                list.push(',');
+                list.push_str(&value);
+            }
+            None => joined.push((key, value)),
+        }
+    }
+    let query = serde_urlencoded::to_string(&joined).map_err(|err| invalid(&err))?;
+    serde_urlencoded::from_str(&query).map_err(|err| invalid(&err))
+}
 
 // === impl Json ===
 
@@ -56,9 +103,23 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// Deserializes a JSON body: a syntax error is a 400, a type or value error a 422 whose
-/// `errors` names the field by its path (`author_id`, `items[2].name`).
+/// Deserializes a JSON object body: a syntax error is a 400, a type or value error a 422
+/// whose `errors` names the field by its path (`author_id`, `items[2].name`), and a
+/// well-formed body that is not an object a 422 on `body`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        // serde reads a struct from an array (`[]` is a struct of defaults): refuse any
+        // other document, after telling a syntax error (400) from another JSON type.
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => Problem::validation().with_field_error("body", "must be a JSON object"),
+                Err(err) => Problem::invalid_json(format!("the body is not valid JSON: {err}")),
+            },
+        );
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(de) {
         Ok(value) => Ok(value),
@@ -185,6 +246,61 @@ mod tests {
 
         let err = parse_json::<Body>(b"\"hello\"").unwrap_err();
         assert!(err.errors.contains_key("body"), "{err:?}");
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Patch {
+            #[serde(default)]
+            name: Option<String>,
+        }
+        for body in [&b"[]"[..], b" [\"a\"]", b"null", b"7", b"\n\"x\""] {
+            let err = parse_json::<Patch>(body).unwrap_err();
+            assert_eq!(err.status, 422, "{body:?}");
+            assert_eq!(err.errors["body"], ["must be a JSON object"], "{body:?}");
+        }
+        for body in [&b"[1,"[..], b"", b"  "] {
+            assert_eq!(
+                parse_json::<Patch>(body).unwrap_err().status,
+                400,
+                "{body:?}"
+            );
+        }
+        assert!(parse_json::<Patch>(b" \r\n{}").is_ok());
+    }
+
+    #[test]
+    fn a_list_query_reads_repeated_keys_as_one_comma_separated_list() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Bulk {
+            ids: Option<String>,
+            per_author: Option<String>,
+        }
+        let parse = |q: &str| parse_list_query::<Bulk>(q);
+        let bulk = |ids: &str, per_author: Option<&str>| Bulk {
+            ids: Some(ids.to_owned()),
+            per_author: per_author.map(str::to_owned),
+        };
+        assert_eq!(parse("ids=1,2,3").unwrap(), bulk("1,2,3", None));
+        assert_eq!(parse("ids=1&ids=2&ids=3").unwrap(), bulk("1,2,3", None));
+        assert_eq!(
+            parse("ids=3&per_author=2&ids=1%2C4").unwrap(),
+            bulk("3,1,4", Some("2"))
+        );
+        // The items are still checked one by one: `&`, `=` and `,` stay what they were.
+        assert_eq!(parse("ids=1%262&ids=x").unwrap(), bulk("1&2,x", None));
+        assert_eq!(
+            parse("").unwrap(),
+            Bulk {
+                ids: None,
+                per_author: None
+            }
+        );
+        let err = parse_list_query::<u8>("ids=1").unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(err.detail.unwrap().starts_with("invalid query string"));
     }
 
     #[test]

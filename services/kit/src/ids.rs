@@ -96,6 +96,50 @@ pub fn parse_id_list<T: From<Id>>(
     Ok(ids)
 }
 
+/// Deserializes an optional JSON Schema `integer`: any JSON number without a fractional
+/// part (`3`, `3.0`, `3e2`: JSON Schema counts all of them as integers), as an `i64`;
+/// `null` is `None`. A fraction, or a value beyond the `i64` range, is an error naming it.
+///
+/// For body fields whose schema says `integer` but whose own checks (such as a positive
+/// id) come later, with messages of their own: `#[serde(default, deserialize_with = …)]`.
+pub fn json_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an integer from -9223372036854775808 to 9223372036854775807")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            // -2^63 and 2^63 are exact in f64; the range is [-2^63, 2^63).
+            const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+            if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(Some(v as i64))
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    d.deserialize_any(Visitor)
+}
+
 /// An untyped positive id, the common currency between the typed ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(i64);
@@ -295,6 +339,31 @@ mod tests {
     #[test]
     fn max_i64_is_accepted() {
         assert_eq!(parse("9223372036854775807").unwrap(), vec![i64::MAX]);
+    }
+
+    #[test]
+    fn json_integers_are_numbers_without_a_fraction() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Body {
+            #[serde(default, deserialize_with = "json_integer")]
+            n: Option<i64>,
+        }
+        let n = |json: &str| serde_json::from_str::<Body>(json).map(|b| b.n);
+        assert_eq!(n(r#"{"n": 328}"#).unwrap(), Some(328));
+        assert_eq!(n(r#"{"n": 328.0}"#).unwrap(), Some(328));
+        assert_eq!(n(r#"{"n": 3e2}"#).unwrap(), Some(300));
+        assert_eq!(n(r#"{"n": -4}"#).unwrap(), Some(-4));
+        assert_eq!(n(r#"{"n": 9223372036854775807}"#).unwrap(), Some(i64::MAX));
+        assert_eq!(
+            n(r#"{"n": -9.223372036854775808e18}"#).unwrap(),
+            Some(i64::MIN)
+        );
+        assert_eq!(n(r#"{"n": null}"#).unwrap(), None);
+        assert_eq!(n("{}").unwrap(), None);
+        for bad in ["328.5", "9223372036854775808", "9.3e18", "\"7\"", "true"] {
+            let err = n(&format!(r#"{{"n": {bad}}}"#)).unwrap_err().to_string();
+            assert!(err.contains("expected an integer"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! OpenAPI finishing touches shared by every service, so each spec describes the generic
 //! errors the same way: every operation gets the problem responses the stack can produce
 //! (400 for unparseable input, 413/415/422 for bodies, 500, 503, 504) unless it already
-//! declares them with a more specific description.
+//! declares them with a more specific description. A spec that names no security
+//! requirement gets an explicit empty one: no operation needs credentials.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
@@ -18,8 +19,10 @@ pub fn finished(mut spec: OpenApi) -> OpenApi {
     spec
 }
 
-/// Adds the `Problem` schema and the generic error responses to every operation.
+/// Adds the `Problem` schema and the generic error responses to every operation, and
+/// states that the API needs no credentials unless it already declares some.
 pub fn finish(spec: &mut OpenApi) {
+    spec.security.get_or_insert_with(Vec::new);
     let components = spec.components.get_or_insert_with(Default::default);
     components
         .schemas
@@ -149,5 +152,10 @@ mod tests {
         assert!(get.get("400").is_none(), "no input, no 400");
         assert!(get.get("500").is_some());
         assert!(json["components"]["schemas"]["Problem"].is_object());
+        assert_eq!(
+            json["security"],
+            serde_json::json!([]),
+            "no credentials, said so"
+        );
     }
 }

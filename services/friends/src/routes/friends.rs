@@ -73,8 +73,9 @@ impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
     tag = "friends",
     operation_id = "addFriend",
     params(
-        ("id" = UserId, Path, description = "One user's id"),
-        ("friend_id" = UserId, Path, description = "The other user's id; must differ from `id`"),
+        ("id" = UserId, Path, description = "One user's id", example = 7),
+        ("friend_id" = UserId, Path, description = "The other user's id; must differ from `id`",
+            example = 19),
     ),
     responses(
         (status = 204, description = "The users are friends (now, or already were)"),
@@ -101,6 +102,21 @@ impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
                     "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
                 }))),
             )),
+        // The path's contract, which the monolith shares: it knows users and refuses a pair
+        // with one that does not exist. This service never answers it.
+        (status = 404, description = "One of the users does not exist (the first missing one \
+            is named); nothing is stored. Only a server that knows users answers this (the \
+            monolith); the friends service stores friendships between any ids",
+            body = Problem, content_type = "application/problem+json",
+            example = json!({
+                "type": "/problems/not-found",
+                "title": "Resource not found",
+                "status": 404,
+                "detail": "no user with id 19",
+                "instance": "/users/7/friends/19",
+                "code": "not-found",
+                "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
+            })),
     )
 )]
 async fn add_friend(
@@ -123,8 +139,8 @@ async fn add_friend(
     tag = "friends",
     operation_id = "removeFriend",
     params(
-        ("id" = UserId, Path, description = "One user's id"),
-        ("friend_id" = UserId, Path, description = "The other user's id"),
+        ("id" = UserId, Path, description = "One user's id", example = 7),
+        ("friend_id" = UserId, Path, description = "The other user's id", example = 19),
     ),
     responses(
         (status = 204, description = "The users are no longer friends"),

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
-use kit::extract::{Json, Path, Query};
+use kit::extract::{Json, ListQuery, Path, Query};
 use kit::ids::{IdError, MAX_IDS, MessageId, UserId};
 use kit::problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -26,12 +26,17 @@ use crate::store::Cursor;
 #[schema(example = json!({"author_id": 3, "text": "finally shipped the release"}))]
 pub struct CreateMessage {
     /// The author's user id. The users service is not asked whether the user exists.
-    #[serde(default)]
+    // Any JSON integer (`3.0` too, as the schema's `integer` allows); the id rules follow.
+    #[serde(default, deserialize_with = "kit::ids::json_integer")]
     #[schema(value_type = UserId, required = true)]
     pub author_id: Option<i64>,
     /// The text: 1 to 1000 characters (not bytes), not only whitespace, no NUL character.
+    // The pattern says what `MessageText::parse` checks beyond the length: a character
+    // that is not white space (Rust's `char::is_whitespace`, spelled out so every regex
+    // engine reads it alike) and no NUL.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 1000)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 1000,
+        pattern = r"^[^\u0000]*[^\u0000\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$")]
     pub text: Option<String>,
 }
 
@@ -137,7 +142,7 @@ async fn create_message(
 )]
 async fn list_latest_messages(
     State(state): State<AppState>,
-    Query(query): Query<LatestQuery>,
+    ListQuery(query): ListQuery<LatestQuery>,
 ) -> Result<Json<LatestMessages>, ApiError> {
     let authors: Vec<UserId> =
         kit::ids::parse_id_list("authors", query.authors.as_deref(), MAX_IDS)
@@ -290,6 +295,44 @@ mod tests {
         let problem = parse_new_message(body(r#"{"author_id": -4, "text": "ok"}"#)).unwrap_err();
         assert_eq!(problem.errors.len(), 1);
         assert!(problem.errors["author_id"][0].contains("`-4`"));
+    }
+
+    #[test]
+    fn the_published_text_pattern_is_what_the_server_checks() {
+        let spec = serde_json::to_value(crate::openapi()).unwrap();
+        let pattern =
+            spec["components"]["schemas"]["CreateMessage"]["properties"]["text"]["pattern"]
+                .as_str()
+                .unwrap();
+        let regex = regex::Regex::new(pattern).unwrap();
+        let samples = (0..=0x3100)
+            .chain([0xFEFF, 0xE000, 0x1_F980, 0x10_FFFF])
+            .filter_map(char::from_u32)
+            .flat_map(|c| {
+                [
+                    c.to_string(),
+                    format!("a{c}"),
+                    format!("{c}a"),
+                    format!("{c}{c}"),
+                ]
+            });
+        for text in samples {
+            assert_eq!(
+                regex.is_match(&text),
+                MessageText::parse(text.clone()).is_ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_author_id_is_any_json_integer() {
+        let new = parse_new_message(body(r#"{"author_id": 3.0, "text": "hi"}"#)).unwrap();
+        assert_eq!(new.author_id, UserId::new(3));
+        let err = kit::extract::parse_json::<CreateMessage>(br#"{"author_id": 3.5, "text": "hi"}"#)
+            .unwrap_err();
+        assert_eq!(err.status, 422);
+        assert!(err.errors.contains_key("author_id"), "{err:?}");
     }
 
     #[test]

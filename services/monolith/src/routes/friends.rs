@@ -74,8 +74,9 @@ impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
     tag = "friends",
     operation_id = "addFriend",
     params(
-        ("id" = UserId, Path, description = "One user's id"),
-        ("friend_id" = UserId, Path, description = "The other user's id; must differ from `id`"),
+        ("id" = UserId, Path, description = "One user's id", example = 7),
+        ("friend_id" = UserId, Path, description = "The other user's id; must differ from `id`",
+            example = 19),
     ),
     responses(
         (status = 204, description = "The users are friends (now, or already were)"),
@@ -145,8 +146,8 @@ async fn add_friend(
     tag = "friends",
     operation_id = "removeFriend",
     params(
-        ("id" = UserId, Path, description = "One user's id"),
-        ("friend_id" = UserId, Path, description = "The other user's id"),
+        ("id" = UserId, Path, description = "One user's id", example = 7),
+        ("friend_id" = UserId, Path, description = "The other user's id", example = 19),
     ),
     responses(
         (status = 204, description = "The users are no longer friends"),

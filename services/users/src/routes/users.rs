@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
-use kit::extract::{Json, Path, Query};
+use kit::extract::{Json, ListQuery, Path};
 use kit::ids::{MAX_IDS, UserId};
 use kit::problem::Problem;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -22,11 +22,18 @@ use crate::state::AppState;
 #[schema(example = json!({"name": "Ada Okafor", "avatar_url": "https://avatars.example.com/u/42.png"}))]
 pub struct CreateUser {
     /// Display name: 1 to 100 characters, not only whitespace, no control characters.
-    #[schema(min_length = 1, max_length = 100)]
+    // The pattern says what `UserName::parse` checks beyond the length: a character that
+    // is not white space (Rust's `char::is_whitespace`, spelled out so every regex engine
+    // reads it alike) and no control character.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// Absolute http(s) URL of the avatar image; omit or `null` for none.
     #[serde(default)]
-    #[schema(format = Uri, max_length = 2048)]
+    #[schema(format = Uri, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
     pub avatar_url: Option<String>,
 }
 
@@ -37,11 +44,13 @@ pub struct CreateUser {
 pub struct UpdateUser {
     /// New display name (same rules as on creation); cannot be `null`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$")]
     pub name: Option<Option<String>>,
     /// New avatar URL, or `null` to remove the avatar.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = Uri, max_length = 2048)]
+    #[schema(value_type = Option<String>, format = Uri, max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
     pub avatar_url: Option<Option<String>>,
 }
 
@@ -111,7 +120,7 @@ async fn create_user(
 )]
 async fn list_users_by_ids(
     State(state): State<AppState>,
-    Query(query): Query<IdsQuery>,
+    ListQuery(query): ListQuery<IdsQuery>,
 ) -> Result<Json<UsersByIds>, ApiError> {
     let ids: Vec<UserId> = kit::ids::parse_id_list("ids", query.ids.as_deref(), MAX_IDS)
         .map_err(|err| Problem::invalid_id_list(err.to_string()))?;
@@ -288,6 +297,39 @@ mod tests {
         let body: UpdateUser = serde_json::from_str(r#"{"name": null}"#).unwrap();
         let problem = parse_changes(body).unwrap_err();
         assert!(problem.errors.contains_key("name"));
+    }
+
+    /// Every character up to U+3100 and a few beyond, alone, after, before and doubled.
+    fn sample_names() -> impl Iterator<Item = String> {
+        (0..=0x3100)
+            .chain([0xFEFF, 0xE000, 0x1_F980, 0x10_FFFF])
+            .filter_map(char::from_u32)
+            .flat_map(|c| {
+                [
+                    c.to_string(),
+                    format!("a{c}"),
+                    format!("{c}a"),
+                    format!("{c}{c}"),
+                ]
+            })
+    }
+
+    #[test]
+    fn the_published_name_pattern_is_what_the_server_checks() {
+        let spec = serde_json::to_value(crate::openapi()).unwrap();
+        for body in ["CreateUser", "UpdateUser"] {
+            let pattern = spec["components"]["schemas"][body]["properties"]["name"]["pattern"]
+                .as_str()
+                .unwrap();
+            let regex = regex::Regex::new(pattern).unwrap();
+            for name in sample_names() {
+                assert_eq!(
+                    regex.is_match(&name),
+                    UserName::parse(name.clone()).is_ok(),
+                    "{body}: {name:?}"
+                );
+            }
+        }
     }
 
     #[test]
