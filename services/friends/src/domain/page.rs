@@ -54,19 +54,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limit_is_1_to_5000() {
-        assert_eq!(PageRequest::parse(Some("1"), None).unwrap().limit.get(), 1);
-        assert_eq!(
-            PageRequest::parse(Some("5000"), None).unwrap().limit.get(),
-            5000
-        );
-        for bad in ["0", "5001", "abc"] {
-            let errors = PageRequest::parse(Some(bad), None).unwrap_err();
-            assert!(matches!(&errors[..], [PageError::Limit(err)] if err.given() == bad));
-        }
-    }
-
-    #[test]
     fn defaults_apply_when_absent() {
         let page = PageRequest::parse(None, None).unwrap();
         assert_eq!(page.after, None);
