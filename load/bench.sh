@@ -283,6 +283,8 @@ describe_machine() {
   echo "- load average when the run started: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 MACHINE=$(describe_machine)
+# Other work on the machine bends every figure; say so in the report rather than hide it.
+BUSY=$(awk -v cores="$(nproc)" '{ if ($1 > cores / 2) printf "%s", $1 }' /proc/loadavg)
 echo "$MACHINE" >"$OUT/machine.md"
 
 # === A. timeline: composed against the monolith's SQL =======================================
@@ -368,6 +370,7 @@ run_timeline_part() {
   log "stores ready in ${fill_seconds} s"
 
   # --- the timeline service, four ways --------------------------------------------------
+  t=$(date +%s)
   local variant strategy cache_args
   for variant in "${VARIANTS[@]}"; do
     strategy=${variant%-*}
@@ -451,6 +454,7 @@ run_timeline_part() {
     done
   done
   log "the composed timelines equal the monolith's (one user per class)"
+  phase_done "timeline services started, friend counts read, answers compared" "$t"
 
   # --- warm-up --------------------------------------------------------------------------
   TARGETS=(monolith "${VARIANTS[@]}")
@@ -493,6 +497,11 @@ run_timeline_part() {
         if [ "$target" != monolith ]; then
           curl -sf "http://127.0.0.1:${TARGET_PORT[$target]}/metrics" >"$after"
           counters=$(metrics_delta "$before" "$after")
+          # Renamed metrics would read as zero downstream requests: fail instead.
+          if [ "${counters%% *}" = 0 ]; then
+            echo "bench: $target served timelines but its /metrics counted none; were timeline_served_total or timeline_downstream_requests_total renamed? See $after" >&2
+            exit 1
+          fi
         fi
         read -r rps p50 p99 non2xx errors <<<"$figures"
         echo -e "$class\t$target\t$round\t$rps\t$p50\t$p99\t$non2xx\t$errors\t${counters// /\\t}" >>"$results"
@@ -726,6 +735,11 @@ report() {
   echo
   echo "wrk, the servers and their databases all share these cores, so every figure is bounded"
   echo "by that contention: read the ratios within a run, not the absolutes across machines."
+  if [ -n "$BUSY" ]; then
+    echo
+    echo "**The machine was busy when this run started (load average $BUSY on $(nproc) cores): other"
+    echo "work shared the cores, so these figures are noisy; compare them only within this run.**"
+  fi
   echo
   echo "## How measured"
   echo
