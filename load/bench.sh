@@ -23,6 +23,8 @@
 # machine, the command and the method to docs/BENCHMARKS.md. Raw wrk output, metrics
 # snapshots and logs go to load/out/bench-DATE/ (ignored by git).
 set -euo pipefail
+# A failing command inside $(…) fails the script too, not just the substitution.
+shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ORIGINAL_COMMAND="load/bench.sh${*:+ $*}"
@@ -279,7 +281,8 @@ describe_machine() {
   echo "- RAM: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo "- kernel: $(uname -sr)"
   echo "- rustc: $(cd "$ROOT" && rustc --version)"
-  echo "- wrk: $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
+  # wrk -v prints its version and exits 1.
+  echo "- wrk: $({ wrk -v 2>&1 || true; } | head -n 1 | awk '{ print $1, $2 }')"
   echo "- load average when the run started: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 MACHINE=$(describe_machine)
@@ -545,54 +548,75 @@ metrics_delta() { # before after
   echo "$out"
 }
 
+# Results files are tab-separated with a header line: group (a friend class, or "gateway"),
+# target, round, rps, p50, p99, non2xx, errors, then the timeline's metric deltas.
+
+# Column K of one group's target, one value a line.
+values() { # file group target k
+  awk -F'\t' -v g="$2" -v t="$3" -v k="$4" 'NR > 1 && $1 == g && $2 == t { print $k }' "$1"
+}
+
+# Sum of column K of one group's target.
+total_of() { # file group target k
+  awk -F'\t' -v g="$2" -v t="$3" -v k="$4" 'NR > 1 && $1 == g && $2 == t { s += $k } END { printf "%d", s }' "$1"
+}
+
+# Median over the rounds of TARGET ÷ REFERENCE (op /) or TARGET − REFERENCE (op -), each
+# pair taken from the same round: the machine's drift between rounds, which moves both,
+# cancels out, which a ratio of the two medians would not do.
+paired() { # file group target reference k op
+  awk -F'\t' -v g="$2" -v t="$3" -v r="$4" -v k="$5" -v op="$6" '
+    NR > 1 && $1 == g { if ($2 == t) a[$3] = $k; if ($2 == r) b[$3] = $k }
+    END { for (i in a) if (i in b) { if (op == "-") print a[i] - b[i]; else if (b[i] > 0) print a[i] / b[i] } }' "$1" | median
+}
+
 summarize_timeline() { # results.tsv
-  local results=$1 class target rps p50 p99 m_rps m_p50
+  local results=$1 class target rps p50 p99 r_rps r_p50
   declare -A LABEL=([monolith]="monolith, one SQL statement" [all-cold]="composed, profiles all, cache cold"
     [shown-cold]="composed, profiles shown, cache cold" [all-warm]="composed, profiles all, cache warm"
     [shown-warm]="composed, profiles shown, cache warm")
-  col() { awk -F'\t' -v c="$1" -v t="$2" -v k="$3" 'NR > 1 && $1 == c && $2 == t { print $k }' "$results"; }
-  total() { awk -F'\t' -v c="$1" -v t="$2" -v k="$3" 'NR > 1 && $1 == c && $2 == t { s += $k } END { printf "%d", s }' "$results"; }
   TIMELINE_MD="| friends | timeline | req/s | p50 ms | p99 ms | req/s ÷ monolith | p50 ÷ monolith | downstream requests per timeline: total (friends + messages + users) | profiles loaded per timeline | profile cache hits |"
   TIMELINE_MD+=$'\n'"| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
-  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed cold (all) ÷ monolith, req/s | composed warm (all) ÷ monolith, req/s |"
+  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed ÷ monolith, req/s, cold (all) | composed ÷ monolith, req/s, warm (all) |"
   TIMELINE_DECISION_MD+=$'\n'"| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   TIMELINE_NOTES=""
-  declare -A R P
   for class in "${CLASSES[@]}"; do
-    m_rps=$(col "$class" monolith 4 | median)
-    m_p50=$(col "$class" monolith 5 | median)
     for target in "${TARGETS[@]}"; do
-      rps=$(col "$class" "$target" 4 | median)
-      p50=$(col "$class" "$target" 5 | median)
-      p99=$(col "$class" "$target" 6 | median)
-      R[$target]=$rps P[$target]=$p50
+      rps=$(values "$results" "$class" "$target" 4 | median)
+      p50=$(values "$results" "$class" "$target" 5 | median)
+      p99=$(values "$results" "$class" "$target" 6 | median)
+      r_rps=$(paired "$results" "$class" "$target" monolith 4 /)
+      r_p50=$(paired "$results" "$class" "$target" monolith 5 /)
       local down="—" loads="—" hits="—" served
-      served=$(total "$class" "$target" 9)
+      served=$(total_of "$results" "$class" "$target" 9)
       if [ "$target" != monolith ] && [ "$served" -gt 0 ]; then
-        down=$(awk -v s="$served" -v f="$(total "$class" "$target" 11)" -v m="$(total "$class" "$target" 12)" -v u="$(total "$class" "$target" 13)" \
+        down=$(awk -v s="$served" -v f="$(total_of "$results" "$class" "$target" 11)" \
+          -v m="$(total_of "$results" "$class" "$target" 12)" -v u="$(total_of "$results" "$class" "$target" 13)" \
           'BEGIN { printf "%.2f (%.2f + %.2f + %.2f)", (f + m + u) / s, f / s, m / s, u / s }')
-        loads=$(awk -v s="$served" -v l="$(total "$class" "$target" 17)" 'BEGIN { printf "%.1f", l / s }')
-        hits=$(awk -v h="$(total "$class" "$target" 15)" -v m="$(total "$class" "$target" 16)" \
+        loads=$(awk -v s="$served" -v l="$(total_of "$results" "$class" "$target" 17)" 'BEGIN { printf "%.1f", l / s }')
+        hits=$(awk -v h="$(total_of "$results" "$class" "$target" 15)" -v m="$(total_of "$results" "$class" "$target" 16)" \
           'BEGIN { if (h + m == 0) print "—"; else printf "%.1f %%", 100 * h / (h + m) }')
-        local incomplete=$((served - $(total "$class" "$target" 10))) not_ok
-        not_ok=$(total "$class" "$target" 14)
+        local incomplete=$((served - $(total_of "$results" "$class" "$target" 10))) not_ok
+        not_ok=$(total_of "$results" "$class" "$target" 14)
         if [ "$incomplete" -gt 0 ] || [ "$not_ok" -gt 0 ]; then
           TIMELINE_NOTES+="- ~${CLASS_LABEL[$class]} friends, ${LABEL[$target]}: $incomplete of $served timelines were not complete (degraded or failed) and $not_ok downstream requests failed or timed out; its figures flatter it."$'\n'
         fi
       fi
       local non2xx errors
-      non2xx=$(total "$class" "$target" 7)
-      errors=$(total "$class" "$target" 8)
+      non2xx=$(total_of "$results" "$class" "$target" 7)
+      errors=$(total_of "$results" "$class" "$target" 8)
       if [ "$non2xx" -gt 0 ] || [ "$errors" -gt 0 ]; then
         TIMELINE_NOTES+="- ~${CLASS_LABEL[$class]} friends, ${LABEL[$target]}: $non2xx non-2xx answers and $errors socket errors (see load/out/)."$'\n'
       fi
-      TIMELINE_MD+=$'\n'"$(awk -v f="${CLASS_LABEL[$class]}" -v l="${LABEL[$target]}" -v r="$rps" -v a="$p50" -v b="$p99" -v mr="$m_rps" -v ma="$m_p50" \
-        -v d="$down" -v lo="$loads" -v h="$hits" 'BEGIN {
-          printf "| %s | %s | %.0f | %.2f | %.2f | %.2fx | %.2fx | %s | %s | %s |", f, l, r, a, b, r / mr, a / ma, d, lo, h }')"
+      TIMELINE_MD+=$'\n'"$(awk -v f="${CLASS_LABEL[$class]}" -v l="${LABEL[$target]}" -v r="$rps" -v a="$p50" -v b="$p99" \
+        -v rr="$r_rps" -v ra="$r_p50" -v d="$down" -v lo="$loads" -v h="$hits" 'BEGIN {
+          printf "| %s | %s | %.0f | %.2f | %.2f | %.2fx | %.2fx | %s | %s | %s |", f, l, r, a, b, rr, ra, d, lo, h }')"
     done
-    TIMELINE_DECISION_MD+=$'\n'"$(awk -v f="${CLASS_LABEL[$class]}" -v ac="${R[all-cold]}" -v sc="${R[shown-cold]}" -v aw="${R[all-warm]}" -v sw="${R[shown-warm]}" \
-      -v pac="${P[all-cold]}" -v psc="${P[shown-cold]}" -v paw="${P[all-warm]}" -v psw="${P[shown-warm]}" -v m="$m_rps" 'BEGIN {
-        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx |", f, sc / ac, psc / pac, sw / aw, psw / paw, ac / m, aw / m }')"
+    TIMELINE_DECISION_MD+=$'\n'"$(awk -v f="${CLASS_LABEL[$class]}" \
+      -v a="$(paired "$results" "$class" shown-cold all-cold 4 /)" -v b="$(paired "$results" "$class" shown-cold all-cold 5 /)" \
+      -v c="$(paired "$results" "$class" shown-warm all-warm 4 /)" -v d="$(paired "$results" "$class" shown-warm all-warm 5 /)" \
+      -v e="$(paired "$results" "$class" all-cold monolith 4 /)" -v g="$(paired "$results" "$class" all-warm monolith 4 /)" 'BEGIN {
+        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx |", f, a, b, c, d, e, g }')"
   done
 }
 
@@ -676,36 +700,39 @@ EOF
     wrk -t"$THREADS" -c"$GATEWAY_CONNECTIONS" -d"${WARMUP}s" "${url[$target]}" >"$OUT/warmup-gateway-$target.txt"
   done
   local results="$OUT/gateway-results.tsv" round offset n=${#targets[@]} j figures
-  echo -e "target\tround\trps\tp50\tp99\tnon2xx\terrors" >"$results"
+  echo -e "group\ttarget\tround\trps\tp50\tp99\tnon2xx\terrors" >"$results"
   for round in $(seq 1 "$ROUNDS"); do
     offset=$(((round - 1) % n))
     for ((j = 0; j < n; j++)); do
       target=${targets[$(((j + offset) % n))]}
       figures=$(wrk_run "$OUT/gateway-$target-$round.txt" "$SECONDS_PER_ROUND" "$GATEWAY_CONNECTIONS" "${url[$target]}")
       read -r rps p50 p99 non2xx errors <<<"$figures"
-      echo -e "$target\t$round\t$rps\t$p50\t$p99\t$non2xx\t$errors" >>"$results"
+      echo -e "gateway\t$target\t$round\t$rps\t$p50\t$p99\t$non2xx\t$errors" >>"$results"
       printf '[%s] round %d  %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$(date +%H:%M:%S)" "$round" "$target" "$rps" "$p50" "$p99" >&2
     done
   done
   phase_done "gateway warm-up and rounds" "$t"
 
-  col() { awk -F'\t' -v t="$1" -v k="$2" 'NR > 1 && $1 == t { print $k }' "$results"; }
-  local d_rps d_p50 d_p99 rps p50 p99 name
-  d_rps=$(col direct 3 | median) d_p50=$(col direct 4 | median) d_p99=$(col direct 5 | median)
+  local rps p50 p99 r_rps a_p50 a_p99 name bad
   GATEWAY_MD="| target | req/s | p50 ms | p99 ms | req/s ÷ direct | p50 added ms | p99 added ms |"$'\n'"| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   for target in "${targets[@]}"; do
-    rps=$(col "$target" 3 | median) p50=$(col "$target" 4 | median) p99=$(col "$target" 5 | median)
+    rps=$(values "$results" gateway "$target" 4 | median)
+    p50=$(values "$results" gateway "$target" 5 | median)
+    p99=$(values "$results" gateway "$target" 6 | median)
+    r_rps=$(paired "$results" gateway "$target" direct 4 /)
+    a_p50=$(paired "$results" gateway "$target" direct 5 -)
+    a_p99=$(paired "$results" gateway "$target" direct 6 -)
     name=$target
-    [ "$target" = nginx ] && name=$NGINX_VERSION
-    GATEWAY_MD+=$'\n'"$(awk -v t="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v dr="$d_rps" -v da="$d_p50" -v db="$d_p99" -v direct="$([ "$target" = direct ] && echo 1)" 'BEGIN {
+    if [ "$target" = nginx ]; then name=$NGINX_VERSION; fi
+    GATEWAY_MD+=$'\n'"$(awk -v t="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v rr="$r_rps" -v aa="$a_p50" -v ab="$a_p99" \
+      -v direct="$([ "$target" = direct ] && echo 1)" 'BEGIN {
       if (direct) printf "| %s | %.0f | %.3f | %.3f | 1.00x | | |", t, r, a, b
-      else printf "| %s | %.0f | %.3f | %.3f | %.2fx | %+.3f | %+.3f |", t, r, a, b, r / dr, a - da, b - db }')"
-    local bad
-    bad=$(awk -F'\t' -v t="$target" 'NR > 1 && $1 == t { s += $6 + $7 } END { print s + 0 }' "$results")
-    [ "$bad" -eq 0 ] || GATEWAY_NOTES+="- $name: $bad non-2xx answers or socket errors (see load/out/)."$'\n'
+      else printf "| %s | %.0f | %.3f | %.3f | %.2fx | %+.3f | %+.3f |", t, r, a, b, rr, aa, ab }')"
+    bad=$(( $(total_of "$results" gateway "$target" 7) + $(total_of "$results" gateway "$target" 8) ))
+    if [ "$bad" -gt 0 ]; then GATEWAY_NOTES+="- $name: $bad non-2xx answers or socket errors (see load/out/)."$'\n'; fi
   done
   if [ -n "$nginx" ]; then
-    GATEWAY_MD+=$'\n\n'"$(awk -v g="$(col gateway 3 | median)" -v n="$(col nginx 3 | median)" 'BEGIN { printf "Gateway ÷ nginx throughput: **%.2fx**.", g / n }')"
+    GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway nginx 4 /)" 'BEGIN { printf "Gateway ÷ nginx throughput: **%.2fx**.", x }')"
   fi
   stop_started
 }
@@ -748,8 +775,11 @@ report() {
   echo "in a temporary directory. Load comes from wrk (${THREADS} threads, \`--latency\`, closed loop: each"
   echo "connection sends its next request when the last answer arrives). The compared targets"
   echo "are measured in interleaved rounds, A B C … then again, each round starting one target"
-  echo "later, ${ROUNDS} rounds of ${SECONDS_PER_ROUND} s after ${WARMUP} s of warm-up per target; each figure is the"
-  echo "median over the rounds. p50 and p99 are wrk's, over every request of a run."
+  echo "later, ${ROUNDS} rounds of ${SECONDS_PER_ROUND} s after ${WARMUP} s of warm-up per target. req/s, p50 and p99 are"
+  echo "medians over the rounds (p50 and p99 are wrk's, over every request of a run). Ratios and"
+  echo "differences are medians of per-round ones, each target against its reference measured in"
+  echo "the same round, so drift of the machine between rounds cancels out; they need not equal"
+  echo "the ratio of the two medians shown."
   if [ "$ONLY" != gateway ]; then
     echo
     echo "## Timeline: composed against the monolith's SQL"
@@ -780,7 +810,8 @@ report() {
     echo
     echo "$TIMELINE_MD"
     echo
-    echo "The same medians as ratios, for choosing \`--profiles\` and reading the price of composing:"
+    echo "The comparisons that matter, as medians of per-round ratios: which \`--profiles\` to choose,"
+    echo "and what composing costs against the one SQL statement:"
     echo
     echo "$TIMELINE_DECISION_MD"
     if [ -n "$TIMELINE_NOTES" ]; then
