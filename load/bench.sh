@@ -34,6 +34,7 @@ usage() {
 Usage: load/bench.sh [OPTIONS]
 
   --quick                 smoke test: a small world, 2 rounds of 1 s, short warm-ups
+                          (its report stays in load/out/ unless --doc is given)
   --rounds N              interleaved rounds per part (default 5)
   --seconds S             seconds per measured run (default 5)
   --connections C         wrk connections for the timeline part (default 8)
@@ -49,7 +50,8 @@ Usage: load/bench.sh [OPTIONS]
                           unless --doc is given)
   --data-dir DIR          keep the SQLite stores in DIR and reuse them on the next run
                           (default: a fresh temporary directory, removed at the end)
-  --doc FILE              where to write the report (default docs/BENCHMARKS.md)
+  --doc FILE              where to write the report (default docs/BENCHMARKS.md; the
+                          report is always in load/out/bench-DATE/BENCHMARKS.md too)
   --no-doc                print only; write no report
   -h, --help              this text
 
@@ -109,7 +111,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-if [ -n "$ONLY" ] && [ "$DOC_ASKED" = 0 ]; then WRITE_DOC=0; fi
+# A smoke test or a single part must not replace the figures of a whole run.
+if { [ -n "$ONLY" ] || [ "$QUICK" = 1 ]; } && [ "$DOC_ASKED" = 0 ]; then WRITE_DOC=0; fi
 [ "$THREADS" -le "$CONNECTIONS" ] && [ "$THREADS" -le "$GATEWAY_CONNECTIONS" ] ||
   { echo "bench: --threads cannot exceed the connections (wrk needs one per thread)" >&2; exit 2; }
 case "$DOC" in /*) ;; *) DOC="$ROOT/$DOC" ;; esac
