@@ -56,9 +56,10 @@ pub struct Config {
     /// Bulk requests in flight at once per stage (users, messages) for large friend lists.
     #[arg(long, default_value_t = 4)]
     pub fanout_concurrency: usize,
-    /// Which profiles a timeline reads: `all` friends' (in parallel with messages) or only
-    /// the `shown` ones (after messages).
-    #[arg(long, value_enum, default_value_t = ProfileStrategy::All)]
+    /// Which profiles a timeline reads: `all` friends' (in parallel with messages), only
+    /// the `shown` ones (after messages), or `auto`: `all` when every friend fits in
+    /// `limit`, `shown` otherwise.
+    #[arg(long, value_enum, default_value_t = ProfileStrategy::Auto)]
     pub profiles: ProfileStrategy,
     /// Request limits.
     #[command(flatten)]

@@ -29,6 +29,24 @@ pub enum ProfileStrategy {
     /// profiles read, one more round trip; `missing_friends` lists the deleted friends met
     /// on the way.
     Shown,
+    /// `all` when every friend can be shown (no more friends than `limit`), `shown` when
+    /// most cannot: one round trip less for small friend lists, far fewer profiles read for
+    /// large ones.
+    Auto,
+}
+
+// === impl ProfileStrategy ===
+
+impl ProfileStrategy {
+    /// The strategy for a timeline of `friends` friends showing at most `limit` entries:
+    /// `Auto` resolved, the others as they are.
+    pub fn for_friends(self, friends: usize, limit: u32) -> Self {
+        match self {
+            Self::Auto if friends <= limit as usize => Self::All,
+            Self::Auto => Self::Shown,
+            chosen => chosen,
+        }
+    }
 }
 
 /// Why there is no timeline.
@@ -100,7 +118,8 @@ impl Engine {
             }
         };
 
-        let (latest, resolved) = match self.strategy {
+        let (latest, resolved) = match self.strategy.for_friends(friends.len(), params.limit.get())
+        {
             ProfileStrategy::All => {
                 let mut ids = friends.clone();
                 ids.push(user);
@@ -112,7 +131,7 @@ impl Engine {
                 timing.stage("users", users_took);
                 (latest, resolved)
             }
-            ProfileStrategy::Shown => {
+            ProfileStrategy::Shown | ProfileStrategy::Auto => {
                 let owner = [user];
                 let ((latest, latest_took), (owner, owner_took)) = tokio::join!(
                     timed(self.latest(&friends, params.per_friend.get(), propagate, deadline)),
@@ -296,5 +315,16 @@ mod tests {
             distinct_others(ids, UserId::new(7)),
             [3, 1].map(UserId::new)
         );
+    }
+
+    #[test]
+    fn auto_reads_every_profile_only_when_every_friend_can_be_shown() {
+        use ProfileStrategy::{All, Auto, Shown};
+        assert_eq!(Auto.for_friends(0, 50), All);
+        assert_eq!(Auto.for_friends(50, 50), All);
+        assert_eq!(Auto.for_friends(51, 50), Shown);
+        assert_eq!(Auto.for_friends(1000, 500), Shown);
+        assert_eq!(All.for_friends(1000, 1), All);
+        assert_eq!(Shown.for_friends(1, 50), Shown);
     }
 }

@@ -87,6 +87,38 @@ async fn the_shown_strategy_gives_the_same_entries() {
 }
 
 #[tokio::test]
+async fn auto_reads_every_profile_for_small_lists_and_only_the_shown_for_large_ones() {
+    let stack = Stack::start(WORLD, &[]).await;
+    let loads = || stack.metric("timeline_profile_loads_total");
+    let users_calls = || {
+        stack.metric_where(
+            "timeline_downstream_requests_total",
+            "service=\"users\",outcome=\"ok\"",
+        )
+    };
+    // Every friend fits in `limit` (each is an entry): their profiles and the owner's, in
+    // one bulk read.
+    let (loads_before, calls_before) = (loads().await, users_calls().await);
+    let all = stack.timeline_of(20, "limit=500").await;
+    let friends = all["entries"].as_array().unwrap().len() as f64;
+    assert_eq!(loads().await - loads_before, friends + 1.0);
+    assert_eq!(users_calls().await - calls_before, 1.0);
+    // Most cannot be shown: only the shown friends' profiles and the owner's are read.
+    let (loads_before, calls_before) = (loads().await, users_calls().await);
+    let shown = stack.timeline_of(21, "limit=2").await;
+    assert!(loads().await - loads_before <= 3.0);
+    assert!(users_calls().await - calls_before >= 2.0);
+    let friends_of_21 = stack.timeline_of(21, "limit=500").await["entries"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(friends_of_21 > 3, "user 21 has {friends_of_21} friends");
+    // Either way, the answer is the one the services' data gives.
+    assert_eq!(without_generated_at(all), stack.expected(20, 1, 500).await);
+    assert_eq!(without_generated_at(shown), stack.expected(21, 1, 2).await);
+}
+
+#[tokio::test]
 async fn unknown_users_and_bad_parameters_are_problems() {
     let stack = Stack::start(WORLD, &[]).await;
     let problem =
