@@ -54,7 +54,8 @@ export const options = {
       rate: RATE,
       timeUnit: '1s',
       duration: __ENV.DURATION || duration('90s', '18s'),
-      preAllocatedVUs: 20,
+      // Enough VUs for a stall of a few hundred ms without dropping the rate.
+      preAllocatedVUs: 50,
       maxVUs: 200,
     },
   },
