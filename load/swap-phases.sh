@@ -13,7 +13,7 @@
 # the change. At the end, no load may have been rejected during the walk.
 #
 # Usage: load/swap-phases.sh [--reload] ROUTES_FILE
-# Environment: SWAP_EVERY (seconds, default 6), SWAP_TIMEOUT (seconds to see each swap,
+# Environment: SWAP_EVERY (seconds, default 8), SWAP_TIMEOUT (seconds to see each swap,
 # default 10), ADMIN_URL (default http://127.0.0.1:8090). Needs curl and jq.
 # Exits 0 when every swap was seen, non-zero naming the first that was not.
 set -euo pipefail
@@ -28,7 +28,7 @@ if [ $# -ne 1 ]; then
   exit 2
 fi
 ROUTES=$1
-EVERY=${SWAP_EVERY:-6}
+EVERY=${SWAP_EVERY:-8}
 TIMEOUT=${SWAP_TIMEOUT:-10}
 ADMIN=${ADMIN_URL:-http://127.0.0.1:8090}
 ADMIN=${ADMIN%/}
