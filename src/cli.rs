@@ -1,11 +1,12 @@
-//! The command line: `gateway serve`, `gateway check FILE` and `gateway openapi`. Every
-//! `serve` flag can also come from a `GATEWAY_*` environment variable.
+//! The command line: `gateway serve`, `gateway check FILE`, `gateway openapi` and
+//! `gateway up`. Every `serve` flag can also come from a `GATEWAY_*` environment variable.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use kit::demo::DemoSpec;
 use secrecy::SecretString;
 
 use crate::routes::{Overrides, UpstreamOverride};
@@ -30,6 +31,10 @@ pub enum Command {
     /// The OpenAPI specs: rewrite the checked-in ones from the code (`--write`), check them
     /// (`--check`), or print the merged spec of a routes file.
     Openapi(OpenapiArgs),
+    /// The whole system in one process, for one machine: the monolith, the users, friends,
+    /// messages and timeline services and the gateway, on their default ports, with demo
+    /// data. Ctrl-C stops them all.
+    Up(UpArgs),
 }
 
 /// `gateway serve`.
@@ -108,7 +113,59 @@ pub struct OpenapiArgs {
     pub routes: PathBuf,
 }
 
-/// Upstream URL overrides, shared by both subcommands.
+/// `gateway up`. A flag given twice takes its last value.
+#[derive(Debug, Clone, Args)]
+#[command(args_override_self = true)]
+pub struct UpArgs {
+    /// Keep the databases in a temporary directory, deleted on exit, instead of `--data`.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Directory of the SQLite files, one per part (created when missing).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "data",
+        conflicts_with = "fresh"
+    )]
+    pub data: PathBuf,
+    /// The demo world every empty store is filled with (the same in each).
+    #[arg(
+        long,
+        value_name = "SPEC",
+        default_value = "users=1000,friends=50,messages=20"
+    )]
+    pub demo: DemoSpec,
+    /// The routes file the gateway serves and watches; its upstream URLs are replaced by
+    /// the addresses the parts listen on.
+    #[arg(long, value_name = "FILE", default_value = "routes.yaml")]
+    pub routes: PathBuf,
+    /// Address every part listens on.
+    #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// The gateway's port (0 picks a free one, as for every port below).
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    pub gateway_port: u16,
+    /// The gateway admin API's port.
+    #[arg(long, value_name = "PORT", default_value_t = 8090)]
+    pub admin_port: u16,
+    /// The users service's port.
+    #[arg(long, value_name = "PORT", default_value_t = 8081)]
+    pub users_port: u16,
+    /// The friends service's port.
+    #[arg(long, value_name = "PORT", default_value_t = 8082)]
+    pub friends_port: u16,
+    /// The messages service's port.
+    #[arg(long, value_name = "PORT", default_value_t = 8083)]
+    pub messages_port: u16,
+    /// The timeline service's port.
+    #[arg(long, value_name = "PORT", default_value_t = 8084)]
+    pub timeline_port: u16,
+    /// The monolith's port.
+    #[arg(long, value_name = "PORT", default_value_t = 8085)]
+    pub monolith_port: u16,
+}
+
+/// Upstream URL overrides, shared by `serve` and `check`.
 #[derive(Debug, Clone, Args)]
 pub struct UpstreamArgs {
     /// Replace an upstream's URL in every file loaded: NAME=URL, repeatable or
@@ -170,6 +227,30 @@ mod tests {
         assert!(Cli::try_parse_from(["gateway", "serve", "--upstream", "users"]).is_err());
         assert!(Cli::try_parse_from(["gateway", "check"]).is_err());
         assert!(Cli::try_parse_from(["gateway"]).is_err());
+        assert!(Cli::try_parse_from(["gateway", "up", "--fresh", "--data", "x"]).is_err());
+        assert!(Cli::try_parse_from(["gateway", "up", "--demo", "users=-1"]).is_err());
+        assert!(Cli::try_parse_from(["gateway", "up", "--users-port", "70000"]).is_err());
+    }
+
+    #[test]
+    fn up_defaults_are_the_default_ports_and_demo_world() {
+        let cli = Cli::try_parse_from(["gateway", "up"]).unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!()
+        };
+        let ports = [
+            args.gateway_port,
+            args.admin_port,
+            args.users_port,
+            args.friends_port,
+            args.messages_port,
+            args.timeline_port,
+            args.monolith_port,
+        ];
+        assert_eq!(ports, [8080, 8090, 8081, 8082, 8083, 8084, 8085]);
+        assert_eq!(args.demo, DemoSpec::default());
+        assert_eq!(args.data, PathBuf::from("data"));
+        assert!(!args.fresh);
     }
 
     #[test]

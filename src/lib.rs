@@ -17,6 +17,7 @@
 //! - [`reload`]: file watch, SIGHUP and admin reloads, one code path, atomic swaps.
 //! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`.
 //! - [`check`]: the one-screen summary of `gateway check`.
+//! - [`up`]: `gateway up`, the whole system in one process for one machine.
 //! - [`openapi`]: the checked-in specs (`gateway openapi`), the admin API's spec, and the
 //!   merged spec of the active table served at `/openapi.json`.
 
@@ -31,3 +32,4 @@ pub mod reload;
 pub mod routes;
 pub mod server;
 pub mod startup;
+pub mod up;

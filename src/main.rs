@@ -30,5 +30,13 @@ async fn main() -> anyhow::Result<ExitCode> {
             }
         }
         Command::Openapi(args) => gateway::openapi::run(&args),
+        Command::Up(args) => {
+            gateway::up::init_logs();
+            let stop = gateway::up::on_signal()?;
+            Ok(kit::cli::exit_code(
+                "up",
+                gateway::up::run(args, stop).await,
+            ))
+        }
     }
 }
