@@ -1,6 +1,7 @@
-// Random users' timelines through the gateway, under a ramping number of virtual users that
-// send back to back (no think time): the read the whole system exists for, at the most
-// load the machine gives it.
+// Random users' timelines through the gateway, under a ramping number of virtual users, each
+// pausing THINK_MS between requests as a person scrolling would: the read the whole system
+// exists for, at a load the machine can carry, so the latency measured is the system's
+// rather than the queue of a saturated machine (THINK_MS=0 saturates it instead).
 //
 // Asserts: no failed request; every answer a 200 carrying the timeline shape for the user
 // asked (docs/timeline.md), complete (`degraded` empty); p(95) and p(99) latency bounds.
@@ -9,12 +10,14 @@
 //   k6 run load/timeline.js                   # against a gateway already running
 //
 // Environment: GATEWAY_URL, USER_ID_MIN/USER_ID_MAX (default 1..1000, the demo world),
-// VUS (the plateau, default 20), P95_MS/P99_MS (bounds, default 250/500), LOAD_SHORT.
+// VUS (the plateau, default 20), THINK_MS (pause between a VU's requests, default 100),
+// P95_MS/P99_MS (bounds, default 250/500), LOAD_SHORT.
 import http from 'k6/http';
-import { check } from 'k6';
+import { check, sleep } from 'k6';
 import { duration, GATEWAY, intFromEnv, isTimeline, json, randomUserId } from './lib.js';
 
 const VUS = intFromEnv('VUS', 20);
+const THINK_MS = intFromEnv('THINK_MS', 100);
 // The bounds hold on a shared 2-core machine where k6, the gateway, the timeline service
 // and the three services it reads all compete for the cores, so they sit well above what
 // an idle machine shows; they are there to catch a path that got several times slower.
@@ -54,4 +57,5 @@ export default function () {
     'timeline: has the timeline shape': () => isTimeline(body, id),
     'timeline: complete (nothing degraded)': () => body !== null && Array.isArray(body.degraded) && body.degraded.length === 0,
   });
+  if (THINK_MS > 0) sleep(THINK_MS / 1000);
 }
