@@ -219,7 +219,9 @@ stop_status=0
 stop_stack || stop_status=$?
 
 if [ "$k6_status" != 0 ]; then
-  log "k6 failed (exit $k6_status)"
+  # The parts log the cause of every 5xx they answer; the last lines usually name it.
+  log "k6 failed (exit $k6_status); the stack's last log lines:"
+  tail -n 40 "$UP_LOG" >&2 || true
   exit "$k6_status"
 fi
 if [ "$swap_status" != 0 ]; then
