@@ -330,6 +330,43 @@ async fn bad_input_is_refused_alike(backend: Backend) {
         );
         assert_eq!(monolith, services, "{method} {path}: the whole answer");
     }
+    // Every bounded count, out of range or not a number, is refused in the one wording.
+    let per_friend = "`per_friend` must be an integer from 1 to 10 (default 1); got";
+    let timeline_limit = "`limit` must be an integer from 1 to 500 (default 50); got";
+    for (path, detail) in [
+        ("/timeline/1?per_friend=0", format!("{per_friend} `0`")),
+        ("/timeline/1?per_friend=11", format!("{per_friend} `11`")),
+        ("/timeline/1?per_friend=x", format!("{per_friend} `x`")),
+        ("/timeline/1?limit=abc", format!("{timeline_limit} `abc`")),
+        ("/timeline/1?limit=", format!("{timeline_limit} ``")),
+        (
+            "/timeline/1?limit=99999999999",
+            format!("{timeline_limit} `99999999999`"),
+        ),
+        (
+            "/users/1/messages?limit=abc",
+            "`limit` must be an integer from 1 to 500 (default 50); got `abc`".into(),
+        ),
+        (
+            "/messages/latest?authors=1&per_author=11",
+            "`per_author` must be an integer from 1 to 10 (default 1); got `11`".into(),
+        ),
+        (
+            "/users/1/friends?limit=-1",
+            "`limit` must be an integer from 1 to 5000 (default 1000); got `-1`".into(),
+        ),
+    ] {
+        let (monolith, services) = stack.both(&get, path, &Body::None).await;
+        assert_eq!(monolith, services, "{path}: the whole answer");
+        assert_eq!(monolith.status, 400, "{path}: {monolith:?}");
+        assert_eq!(
+            monolith.content_type.as_deref(),
+            Some("application/problem+json"),
+            "{path}"
+        );
+        assert_eq!(monolith.body["type"], "/problems/bad-request", "{path}");
+        assert_eq!(monolith.body["detail"], detail, "{path}");
+    }
     // Nothing refused was written.
     stack.get("/users?ids=301").await;
     stack.get("/users/1/friends?limit=5000").await;

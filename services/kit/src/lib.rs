@@ -6,6 +6,7 @@
 //! - [`problem`]: RFC 9457 problem+json bodies and the middleware that makes every error one.
 //! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems.
 //! - [`ids`]: typed positive ids and the `ids=1,2,3` list syntax.
+//! - [`params`]: bounded integer query parameters (`limit`, `per_author`, …), one wording.
 //! - [`layers`]: the tower stack (request id, tracing, timeout, load shedding, body limit).
 //! - [`server`], [`shutdown`]: binding with clear errors; graceful SIGINT/SIGTERM shutdown.
 //! - [`cli`]: flags that also read `PREFIX_FLAG` environment variables.
@@ -27,6 +28,7 @@ pub mod ids;
 pub mod layers;
 pub mod openapi;
 pub mod ops;
+pub mod params;
 pub mod problem;
 pub mod server;
 pub mod shutdown;

@@ -148,10 +148,8 @@ async fn bench(settings: &Settings, backend: &str, url: &str) -> Vec<String> {
     server.stop().await;
 
     // After the rounds, so PostgreSQL's `EXPLAIN ANALYZE` shows a warm execution.
-    let params = TimelineParams {
-        per_friend: 1,
-        limit: 50,
-    };
+    // `per_friend=1&limit=50`, the defaults.
+    let params = TimelineParams::default();
     for (user, friends) in &users {
         println!("\n{backend} plan, user {user} ({friends} friends):");
         for line in store.explain_timeline(*user, params).await.expect("plan") {

@@ -2,7 +2,6 @@
 //! timeline services, which were carved out of this code.
 
 mod avatar_url;
-mod bounded;
 mod friend_list;
 mod friend_page;
 mod friendship;
@@ -15,16 +14,15 @@ mod user;
 mod user_name;
 
 pub use avatar_url::{AvatarUrl, AvatarUrlError, MAX_URL_LEN};
-pub use bounded::{Bounded, BoundedError, PageLimit, PerAuthor};
 pub use friend_list::FriendList;
 pub use friend_page::{Limit, PageError, PageRequest};
 pub use friendship::{Friendship, SelfFriendship};
-pub use latest::{AuthorMessages, group_by_author};
+pub use latest::{AuthorMessages, PerAuthor, group_by_author};
 pub use message::{Message, NewMessage};
-pub use message_page::MessagePage;
+pub use message_page::{MessagePage, PageLimit};
 pub use message_text::{MAX_TEXT_CHARS, MessageText, MessageTextError};
 pub use timeline::{
-    Degradation, Entry, EntryMessage, Friend, LIMIT, PER_FRIEND, Timeline, TimelineParams,
+    Degradation, Entry, EntryMessage, Friend, PerFriend, Timeline, TimelineLimit, TimelineParams,
 };
 pub use user::{NewUser, User, UserChanges};
 pub use user_name::{MAX_NAME_CHARS, UserName, UserNameError};

@@ -5,5 +5,5 @@ mod timeline;
 
 pub use compose::{Lookup, assemble, rank};
 pub use timeline::{
-    Degradation, Entry, EntryMessage, Friend, LIMIT, PER_FRIEND, Timeline, TimelineParams,
+    Degradation, Entry, EntryMessage, Friend, PerFriend, Timeline, TimelineLimit, TimelineParams,
 };

@@ -105,7 +105,7 @@ impl Engine {
                 let mut ids = friends.clone();
                 ids.push(user);
                 let ((latest, latest_took), (resolved, users_took)) = tokio::join!(
-                    timed(self.latest(&friends, params.per_friend, propagate, deadline)),
+                    timed(self.latest(&friends, params.per_friend.get(), propagate, deadline)),
                     timed(self.profiles.resolve(&ids, propagate, deadline)),
                 );
                 timing.stage("messages", latest_took);
@@ -115,13 +115,14 @@ impl Engine {
             ProfileStrategy::Shown => {
                 let owner = [user];
                 let ((latest, latest_took), (owner, owner_took)) = tokio::join!(
-                    timed(self.latest(&friends, params.per_friend, propagate, deadline)),
+                    timed(self.latest(&friends, params.per_friend.get(), propagate, deadline)),
                     timed(self.profiles.resolve(&owner, propagate, deadline)),
                 );
                 timing.stage("messages", latest_took);
                 let ranked = rank(&friends, latest.as_ref().map(|l| &l.by_friend));
                 let (mut resolved, users_took) =
-                    timed(self.resolve_shown(&ranked, params.limit, propagate, deadline)).await;
+                    timed(self.resolve_shown(&ranked, params.limit.get(), propagate, deadline))
+                        .await;
                 merge(&mut resolved, owner);
                 timing.stage("users", owner_took + users_took);
                 (latest, resolved)
@@ -136,8 +137,12 @@ impl Engine {
         let started = Instant::now();
         let by_friend = latest.as_ref().map(|l| &l.by_friend);
         let ranked = rank(&friends, by_friend);
-        let (entries, missing_friends) =
-            assemble(&ranked, &resolved.lookups, by_friend, params.limit as usize);
+        let (entries, missing_friends) = assemble(
+            &ranked,
+            &resolved.lookups,
+            by_friend,
+            params.limit.get() as usize,
+        );
         let mut degraded = Vec::new();
         if latest.as_ref().is_none_or(|l| l.failed) {
             degraded.push(Degradation::Messages);

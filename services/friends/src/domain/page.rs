@@ -1,8 +1,8 @@
 use kit::ids::UserId;
+use kit::params::{Bounded, BoundedError};
 
 /// How many friend ids one page holds: 1 to 5000, 1000 when not given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit(u32);
+pub type Limit = Bounded<1, 5000, 1000>;
 
 /// Which page of a friend list to read: at most `limit` friends whose ids follow `after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,13 +18,8 @@ pub struct PageRequest {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PageError {
     /// `limit` is not an integer in 1..=5000.
-    #[error(
-        "`limit` must be an integer from {min} to {max} (default {default}); got `{0}`",
-        min = Limit::MIN,
-        max = Limit::MAX,
-        default = Limit::DEFAULT.get()
-    )]
-    Limit(String),
+    #[error(transparent)]
+    Limit(#[from] BoundedError),
     /// `after` is not a positive 64-bit integer.
     #[error(
         "`after` must be a user id from 1 to {max}, the `next_after` of the previous page; \
@@ -34,46 +29,13 @@ pub enum PageError {
     After(String),
 }
 
-// === impl Limit ===
-
-impl Limit {
-    /// The smallest page.
-    pub const MIN: u32 = 1;
-    /// The largest page.
-    pub const MAX: u32 = 5000;
-    /// The page size when `limit` is not given.
-    pub const DEFAULT: Self = Self(1000);
-
-    /// Parses ASCII decimal digits in `MIN..=MAX`; no sign, spaces or fraction.
-    pub fn parse(raw: &str) -> Result<Self, PageError> {
-        let in_range = (!raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| raw.parse::<u32>().ok())
-            .flatten()
-            .filter(|n| (Self::MIN..=Self::MAX).contains(n));
-        in_range
-            .map(Self)
-            .ok_or_else(|| PageError::Limit(raw.to_owned()))
-    }
-
-    /// The number of friends, always in `MIN..=MAX`.
-    pub fn get(self) -> u32 {
-        self.0
-    }
-}
-
-impl Default for Limit {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
 // === impl PageRequest ===
 
 impl PageRequest {
     /// Parses the raw `limit` and `after` query values (absent: the defaults), reporting
     /// every bad one.
     pub fn parse(limit: Option<&str>, after: Option<&str>) -> Result<Self, Vec<PageError>> {
-        let limit = limit.map(Limit::parse).transpose();
+        let limit = Limit::parse("limit", limit).map_err(PageError::from);
         let after = after
             .map(|raw| {
                 raw.parse::<UserId>()
@@ -81,10 +43,7 @@ impl PageRequest {
             })
             .transpose();
         match (limit, after) {
-            (Ok(limit), Ok(after)) => Ok(Self {
-                after,
-                limit: limit.unwrap_or_default(),
-            }),
+            (Ok(limit), Ok(after)) => Ok(Self { after, limit }),
             (limit, after) => Err(limit.err().into_iter().chain(after.err()).collect()),
         }
     }
@@ -93,27 +52,6 @@ impl PageRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limit_accepts_its_range_and_nothing_else() {
-        assert_eq!(Limit::parse("1").unwrap().get(), 1);
-        assert_eq!(Limit::parse("5000").unwrap().get(), 5000);
-        assert_eq!(Limit::parse("0042").unwrap().get(), 42);
-        for bad in [
-            "0",
-            "5001",
-            "",
-            "-1",
-            "+5",
-            " 5",
-            "1.5",
-            "abc",
-            "1e3",
-            "99999999999",
-        ] {
-            assert_eq!(Limit::parse(bad), Err(PageError::Limit(bad.to_owned())));
-        }
-    }
 
     #[test]
     fn defaults_apply_when_absent() {

@@ -1,8 +1,12 @@
 use kit::ids::{MessageId, UserId};
+use kit::params::Bounded;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Message, PageLimit};
+use super::Message;
+
+/// Messages per page of an author's messages: 1 to 500, 50 by default.
+pub type PageLimit = Bounded<1, 500, 50>;
 
 /// One page of an author's messages, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -61,7 +65,7 @@ mod tests {
     }
 
     fn limit(n: &str) -> PageLimit {
-        PageLimit::parse(Some(n)).unwrap()
+        PageLimit::parse("limit", Some(n)).unwrap()
     }
 
     #[test]

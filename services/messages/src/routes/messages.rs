@@ -147,8 +147,8 @@ async fn list_latest_messages(
     let authors: Vec<UserId> =
         kit::ids::parse_id_list("authors", query.authors.as_deref(), MAX_IDS)
             .map_err(|err| Problem::invalid_id_list(err.to_string()))?;
-    let per_author = PerAuthor::parse(query.per_author.as_deref())
-        .map_err(|err| Problem::bad_request(format!("`per_author` {err}")))?;
+    let per_author =
+        PerAuthor::parse("per_author", query.per_author.as_deref()).map_err(Problem::from)?;
     let found = state.store.latest(&authors, per_author.get()).await?;
     Ok(Json(LatestMessages {
         latest: group_by_author(&authors, found),
@@ -224,8 +224,7 @@ async fn list_user_messages(
     Path(author): Path<UserId>,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<MessagePage>, ApiError> {
-    let limit = PageLimit::parse(query.limit.as_deref())
-        .map_err(|err| Problem::bad_request(format!("`limit` {err}")))?;
+    let limit = PageLimit::parse("limit", query.limit.as_deref()).map_err(Problem::from)?;
     let before = query.before.as_deref().map(parse_before).transpose()?;
     let cursor = match before {
         Some(before) => state.store.cursor(before).await?,

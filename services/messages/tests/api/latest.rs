@@ -236,7 +236,9 @@ async fn bad_latest_queries_name_the_parameter_and_the_limit() {
             &app,
             &format!("/messages/latest?authors=1&per_author={value}"),
             "bad-request",
-            &["`per_author`", "from 1 to 10", &format!("`{value}`")],
+            &[&format!(
+                "`per_author` must be an integer from 1 to 10 (default 1); got `{value}`"
+            )],
         )
         .await;
     }

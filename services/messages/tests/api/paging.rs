@@ -158,7 +158,9 @@ async fn bad_paging_queries_name_the_parameter_and_the_range() {
             &app,
             &format!("/users/1/messages?limit={value}"),
             "bad-request",
-            &["`limit`", "from 1 to 500", &format!("`{value}`")],
+            &[&format!(
+                "`limit` must be an integer from 1 to 500 (default 50); got `{value}`"
+            )],
         )
         .await;
     }

@@ -48,7 +48,7 @@ mod tests {
 
     #[test]
     fn an_extra_id_means_another_page_follows() {
-        let limit = Limit::parse("3").unwrap();
+        let limit = Limit::parse("limit", Some("3")).unwrap();
         let page = FriendList::page(UserId::new(9), ids(1..=4), limit);
         assert_eq!(page.friend_ids, ids(1..=3));
         assert_eq!(page.next_after, Some(UserId::new(3)));
@@ -56,7 +56,7 @@ mod tests {
 
     #[test]
     fn a_full_last_page_has_no_cursor() {
-        let limit = Limit::parse("3").unwrap();
+        let limit = Limit::parse("limit", Some("3")).unwrap();
         let page = FriendList::page(UserId::new(9), ids(1..=3), limit);
         assert_eq!(page.friend_ids, ids(1..=3));
         assert_eq!(page.next_after, None);

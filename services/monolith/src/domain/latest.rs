@@ -1,8 +1,12 @@
 use kit::ids::UserId;
+use kit::params::Bounded;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Message;
+
+/// Latest messages per author in the bulk read: 1 to 10, 1 by default.
+pub type PerAuthor = Bounded<1, 10, 1>;
 
 /// One author's latest messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

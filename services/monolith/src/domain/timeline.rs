@@ -1,20 +1,22 @@
 use kit::ids::{MessageId, UserId};
+use kit::params::{Bounded, BoundedError};
 use kit::timestamp::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Default and bounds of `per_friend`.
-pub const PER_FRIEND: (u32, u32, u32) = (1, 1, 10);
-/// Default and bounds of `limit`.
-pub const LIMIT: (u32, u32, u32) = (50, 1, 500);
+/// Messages per friend: 1 to 10, 1 by default.
+pub type PerFriend = Bounded<1, 10, 1>;
 
-/// Validated query parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Entries (friends) at most: 1 to 500, 50 by default.
+pub type TimelineLimit = Bounded<1, 500, 50>;
+
+/// Validated query parameters; the default is what a query without them gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TimelineParams {
-    /// Messages per friend, 1..=10.
-    pub per_friend: u32,
-    /// Entries at most, 1..=500.
-    pub limit: u32,
+    /// Messages per friend.
+    pub per_friend: PerFriend,
+    /// Entries at most.
+    pub limit: TimelineLimit,
 }
 
 /// A user's timeline: each friend's latest messages, newest first.
@@ -87,4 +89,46 @@ pub enum Degradation {
     Messages,
     /// Some profiles shown are past their cache TTL (served because `users` failed).
     StaleProfiles,
+}
+
+// === impl TimelineParams ===
+
+impl TimelineParams {
+    /// Parses the raw `per_friend` and `limit` query values (absent: the defaults); the
+    /// first bad one, in that order, is the error.
+    pub fn parse(per_friend: Option<&str>, limit: Option<&str>) -> Result<Self, BoundedError> {
+        Ok(Self {
+            per_friend: PerFriend::parse("per_friend", per_friend)?,
+            limit: TimelineLimit::parse("limit", limit)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_parameters_take_their_defaults() {
+        let params = TimelineParams::parse(None, None).unwrap();
+        assert_eq!(params, TimelineParams::default());
+        assert_eq!((params.per_friend.get(), params.limit.get()), (1, 50));
+        let params = TimelineParams::parse(Some("10"), Some("500")).unwrap();
+        assert_eq!((params.per_friend.get(), params.limit.get()), (10, 500));
+    }
+
+    #[test]
+    fn the_first_bad_parameter_is_named_with_its_range() {
+        let per_friend = "`per_friend` must be an integer from 1 to 10 (default 1); got";
+        let limit = "`limit` must be an integer from 1 to 500 (default 50); got";
+        for (given, detail) in [
+            ((Some("0"), None), format!("{per_friend} `0`")),
+            ((Some("11"), Some("0")), format!("{per_friend} `11`")),
+            ((None, Some("501")), format!("{limit} `501`")),
+            ((Some("2"), Some("abc")), format!("{limit} `abc`")),
+        ] {
+            let err = TimelineParams::parse(given.0, given.1).unwrap_err();
+            assert_eq!(err.to_string(), detail, "{given:?}");
+        }
+    }
 }

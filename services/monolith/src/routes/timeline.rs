@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{LIMIT, PER_FRIEND, Timeline, TimelineParams};
+use crate::domain::{Timeline, TimelineParams};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,11 +20,12 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     /// Messages per friend, newest first.
-    #[param(minimum = 1, maximum = 10, default = 1)]
-    pub per_friend: Option<u32>,
+    // A string, so a value that is not a number gets the same wording as one out of range.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10, default = 1)]
+    pub per_friend: Option<String>,
     /// Most entries (friends) in the answer.
-    #[param(minimum = 1, maximum = 500, default = 50)]
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500, default = 50)]
+    pub limit: Option<String>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -56,7 +57,8 @@ async fn get_timeline(
     Path(user_id): Path<UserId>,
     Query(query): Query<TimelineQuery>,
 ) -> Result<Response, ApiError> {
-    let params = parse_params(&query)?;
+    let params = TimelineParams::parse(query.per_friend.as_deref(), query.limit.as_deref())
+        .map_err(Problem::from)?;
     let started = std::time::Instant::now();
     let entries = state
         .store
@@ -72,61 +74,4 @@ async fn get_timeline(
         generated_at: Timestamp::now(),
     };
     Ok(([("server-timing", timing)], Json(timeline)).into_response())
-}
-
-fn parse_params(query: &TimelineQuery) -> Result<TimelineParams, Problem> {
-    let check = |name: &str, value: Option<u32>, (default, min, max): (u32, u32, u32)| {
-        let value = value.unwrap_or(default);
-        if (min..=max).contains(&value) {
-            Ok(value)
-        } else {
-            Err(Problem::bad_request(format!(
-                "`{name}` must be between {min} and {max}, got {value}"
-            )))
-        }
-    };
-    Ok(TimelineParams {
-        per_friend: check("per_friend", query.per_friend, PER_FRIEND)?,
-        limit: check("limit", query.limit, LIMIT)?,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_and_bounds() {
-        let q = |per_friend, limit| TimelineQuery { per_friend, limit };
-        assert_eq!(
-            parse_params(&q(None, None)).unwrap(),
-            TimelineParams {
-                per_friend: 1,
-                limit: 50
-            }
-        );
-        assert!(parse_params(&q(Some(10), Some(500))).is_ok());
-        for (per_friend, limit, detail) in [
-            (
-                Some(0),
-                None,
-                "`per_friend` must be between 1 and 10, got 0",
-            ),
-            (
-                Some(11),
-                None,
-                "`per_friend` must be between 1 and 10, got 11",
-            ),
-            (None, Some(0), "`limit` must be between 1 and 500, got 0"),
-            (
-                None,
-                Some(501),
-                "`limit` must be between 1 and 500, got 501",
-            ),
-        ] {
-            let problem = parse_params(&q(per_friend, limit)).unwrap_err();
-            assert_eq!(problem.status, 400);
-            assert_eq!(problem.detail.as_deref(), Some(detail));
-        }
-    }
 }

@@ -110,8 +110,8 @@ async fn the_timeline_reads_every_table_through_an_index(database_url: &str) {
     let store = demo_store(database_url, MANY_USERS).await;
     let backend = store.db().backend();
     for user in [1, 2] {
-        for (per_friend, limit) in [(1, 50), (10, 500)] {
-            let params = TimelineParams { per_friend, limit };
+        for (per_friend, limit) in [("1", "50"), ("10", "500")] {
+            let params = TimelineParams::parse(Some(per_friend), Some(limit)).unwrap();
             let plan = store
                 .explain_timeline(UserId::new(user), params)
                 .await

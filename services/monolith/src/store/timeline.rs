@@ -102,8 +102,8 @@ impl Store {
     ) -> Result<Option<Vec<Entry>>, sqlx::Error> {
         let rows: Vec<TimelineRow> = sqlx::query_as(self.timeline_sql())
             .bind(user.get())
-            .bind(i64::from(params.limit))
-            .bind(i64::from(params.per_friend))
+            .bind(i64::from(params.limit.get()))
+            .bind(i64::from(params.per_friend.get()))
             .fetch_all(self.db.pool())
             .await?;
         if rows.is_empty() {
@@ -130,8 +130,8 @@ impl Store {
     ) -> Result<Vec<String>, sqlx::Error> {
         let args = vec![
             user.get(),
-            i64::from(params.limit),
-            i64::from(params.per_friend),
+            i64::from(params.limit.get()),
+            i64::from(params.per_friend.get()),
         ];
         self.explain(self.timeline_sql(), args).await
     }

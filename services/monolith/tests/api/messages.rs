@@ -309,14 +309,18 @@ async fn bad_page_and_latest_queries_are_400() {
         (
             "/users/1/messages?limit=0",
             "bad-request",
-            "`limit` must be an integer from 1 to 500, got `0`",
+            "`limit` must be an integer from 1 to 500 (default 50); got `0`",
         ),
         (
             "/users/1/messages?limit=501",
             "bad-request",
-            "`limit` must be an integer from 1 to 500, got `501`",
+            "`limit` must be an integer from 1 to 500 (default 50); got `501`",
         ),
-        ("/users/1/messages?limit=x", "bad-request", "got `x`"),
+        (
+            "/users/1/messages?limit=x",
+            "bad-request",
+            "`limit` must be an integer from 1 to 500 (default 50); got `x`",
+        ),
         (
             "/users/1/messages?before=0",
             "bad-request",
@@ -331,17 +335,17 @@ async fn bad_page_and_latest_queries_are_400() {
         (
             "/messages/latest?authors=1&per_author=0",
             "bad-request",
-            "`per_author` must be an integer from 1 to 10, got `0`",
+            "`per_author` must be an integer from 1 to 10 (default 1); got `0`",
         ),
         (
             "/messages/latest?authors=1&per_author=11",
             "bad-request",
-            "`per_author` must be an integer from 1 to 10, got `11`",
+            "`per_author` must be an integer from 1 to 10 (default 1); got `11`",
         ),
         (
             "/messages/latest?authors=1&per_author=x",
             "bad-request",
-            "got `x`",
+            "`per_author` must be an integer from 1 to 10 (default 1); got `x`",
         ),
         ("/messages/0", "bad-request", "path parameter"),
         ("/messages/abc", "bad-request", "path parameter"),

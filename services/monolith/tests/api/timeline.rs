@@ -224,19 +224,20 @@ async fn unknown_user_is_404_and_a_user_without_friends_has_an_empty_timeline(da
 async fn bad_parameters_are_400_naming_the_parameter_and_range() {
     let app = spawn_app("sqlite::memory:", None).await;
     let user = app.user_id("u").await;
-    for (query, needle) in [
-        (
-            "per_friend=0",
-            "`per_friend` must be between 1 and 10, got 0",
-        ),
-        (
-            "per_friend=11",
-            "`per_friend` must be between 1 and 10, got 11",
-        ),
-        ("limit=0", "`limit` must be between 1 and 500, got 0"),
-        ("limit=501", "`limit` must be between 1 and 500, got 501"),
-        ("per_friend=x", "per_friend"),
-        ("limit=-1", "limit"),
+    let per_friend = "`per_friend` must be an integer from 1 to 10 (default 1); got";
+    let limit = "`limit` must be an integer from 1 to 500 (default 50); got";
+    for (query, expected) in [
+        ("per_friend=0", format!("{per_friend} `0`")),
+        ("per_friend=11", format!("{per_friend} `11`")),
+        ("per_friend=x", format!("{per_friend} `x`")),
+        ("per_friend=", format!("{per_friend} ``")),
+        ("limit=0", format!("{limit} `0`")),
+        ("limit=501", format!("{limit} `501`")),
+        ("limit=abc", format!("{limit} `abc`")),
+        ("limit=-1", format!("{limit} `-1`")),
+        ("limit=99999999999", format!("{limit} `99999999999`")),
+        // The first bad parameter is the one named.
+        ("limit=abc&per_friend=0", format!("{per_friend} `0`")),
     ] {
         let problem = assert_problem(
             app.get(&format!("/timeline/{user}?{query}")).await,
@@ -245,7 +246,7 @@ async fn bad_parameters_are_400_naming_the_parameter_and_range() {
         )
         .await;
         assert_eq!(problem["instance"], format!("/timeline/{user}"));
-        assert!(detail(&problem).contains(needle), "{query}: {problem}");
+        assert_eq!(detail(&problem), expected, "{query}: {problem}");
     }
     for path in ["/timeline/0", "/timeline/abc", "/timeline/-1"] {
         assert_problem(app.get(path).await, 400, "bad-request").await;

@@ -92,20 +92,29 @@ async fn unknown_users_and_bad_parameters_are_problems() {
     let problem =
         kit::test_util::assert_problem(stack.get("/timeline/99999").await, 404, "not-found").await;
     assert!(problem["detail"].as_str().unwrap().contains("99999"));
-    for query in [
-        "per_friend=0",
-        "per_friend=11",
-        "limit=0",
-        "limit=501",
-        "limit=x",
-        "per_friend=-1",
+    let per_friend = "`per_friend` must be an integer from 1 to 10 (default 1); got";
+    let limit = "`limit` must be an integer from 1 to 500 (default 50); got";
+    for (query, expected) in [
+        ("per_friend=0", format!("{per_friend} `0`")),
+        ("per_friend=11", format!("{per_friend} `11`")),
+        ("per_friend=-1", format!("{per_friend} `-1`")),
+        ("per_friend=", format!("{per_friend} ``")),
+        ("limit=0", format!("{limit} `0`")),
+        ("limit=501", format!("{limit} `501`")),
+        ("limit=abc", format!("{limit} `abc`")),
+        ("limit=1.5", format!("{limit} `1.5`")),
+        ("limit=99999999999", format!("{limit} `99999999999`")),
+        // The first bad parameter is the one named.
+        ("limit=abc&per_friend=0", format!("{per_friend} `0`")),
     ] {
-        kit::test_util::assert_problem(
+        let problem = kit::test_util::assert_problem(
             stack.get(&format!("/timeline/1?{query}")).await,
             400,
             "bad-request",
         )
         .await;
+        assert_eq!(problem["detail"], expected, "{query}: {problem}");
+        assert_eq!(problem["instance"], "/timeline/1", "{problem}");
     }
     kit::test_util::assert_problem(stack.get("/timeline/abc").await, 400, "bad-request").await;
     kit::test_util::assert_problem(stack.get("/timeline/0").await, 400, "bad-request").await;

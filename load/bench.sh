@@ -1,0 +1,864 @@
+#!/usr/bin/env bash
+# The project's benchmark: one command, two parts, figures side by side from one run.
+#
+#   A. timeline  GET /timeline/{id} composed by the timeline service (friends, then users ∥
+#                messages, joined in memory) against the monolith's one SQL statement, for
+#                users with about 10, 100 and 1,000 friends, on a world of 1,000,000
+#                messages. The composed side runs four ways: profile cache cold (off) and
+#                warm (every profile a hit), each with `--profiles all` and `--profiles shown`.
+#   B. gateway   the same GET /users/1 straight to an upstream, through the gateway, and
+#                through nginx configured alike (when nginx can be had).
+#
+# Every compared target is measured in interleaved rounds (A B C A B C …, each round
+# starting one target later), each figure is the median over the rounds, and the ratios are
+# printed next to it. Speed is never asserted: the figures are for reading.
+#
+# Usage: load/bench.sh [--quick] [--rounds N] [--seconds S] [--connections C] …
+#        (load/bench.sh --help lists every option)
+# Environment: BENCH_PORT_BASE (default 18080) picks the loopback ports (BASE..BASE+23).
+#
+# Builds the release binaries once (`cargo build --release --locked`), installs wrk and jq
+# (and nginx-light) from Debian when missing, fills fresh SQLite stores in a temporary
+# directory with the same demo world, prints markdown tables and writes them with the
+# machine, the command and the method to docs/BENCHMARKS.md. Raw wrk output, metrics
+# snapshots and logs go to load/out/bench-DATE/ (ignored by git).
+set -euo pipefail
+# A failing command inside $(…) fails the script too, not just the substitution.
+shopt -s inherit_errexit
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ORIGINAL_COMMAND="load/bench.sh${*:+ $*}"
+
+usage() {
+  cat <<'EOF'
+Usage: load/bench.sh [OPTIONS]
+
+  --quick                 smoke test: a small world, 2 rounds of 1 s, short warm-ups
+                          (its report stays in load/out/ unless --doc is given)
+  --rounds N              interleaved rounds per part (default 5)
+  --seconds S             seconds per measured run (default 5)
+  --connections C         wrk connections for the timeline part (default 8)
+  --gateway-connections C wrk connections for the gateway part (default 32)
+  --threads T             wrk threads (default 2)
+  --warmup S              seconds of warm-up per target before the rounds (default 2)
+  --demo SPEC             demo world (default users=50000,friends=10,messages=20,seed=1,
+                          celebrities=100,celebrity_friends=90/980)
+  --ordinary N            ordinary users in the smallest friend class (default 200)
+  --query Q               query string of every timeline request (default
+                          ?per_friend=1&limit=50, the API's defaults spelled out)
+  --only PART             run one part: timeline or gateway (then no doc is written
+                          unless --doc is given)
+  --data-dir DIR          keep the SQLite stores in DIR and reuse them on the next run
+                          (default: a fresh temporary directory, removed at the end)
+  --doc FILE              where to write the report (default docs/BENCHMARKS.md; the
+                          report is always in load/out/bench-DATE/BENCHMARKS.md too)
+  --no-doc                print only; write no report
+  -h, --help              this text
+
+Environment: BENCH_PORT_BASE (default 18080): ports BASE..BASE+23 on 127.0.0.1 must be free.
+EOF
+}
+
+# --- options ------------------------------------------------------------------------------
+
+ROUNDS=5
+SECONDS_PER_ROUND=5
+CONNECTIONS=8
+GATEWAY_CONNECTIONS=32
+THREADS=2
+WARMUP=2
+DEMO="users=50000,friends=10,messages=20,seed=1,celebrities=100,celebrity_friends=90/980"
+ORDINARY=200
+QUERY="?per_friend=1&limit=50"
+QUICK=0
+ONLY=""
+DATA_DIR=""
+DOC="docs/BENCHMARKS.md"
+DOC_ASKED=0
+WRITE_DOC=1
+
+need_value() { [ $# -ge 2 ] && [ -n "$2" ] || { echo "bench: $1 needs a value (see --help)" >&2; exit 2; }; }
+positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "bench: $1 must be a positive integer, got \`$2\`" >&2; exit 2; }; }
+
+# --quick sets its defaults first, so options given with it still win wherever they stand.
+for arg in "$@"; do
+  if [ "$arg" = --quick ]; then
+    QUICK=1 ROUNDS=2 SECONDS_PER_ROUND=1 WARMUP=1 ORDINARY=50
+    DEMO="users=5000,friends=10,messages=10,seed=1,celebrities=16,celebrity_friends=90/980"
+  fi
+done
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) ;;
+    --rounds) need_value "$@"; positive "$1" "$2"; ROUNDS=$2; shift ;;
+    --seconds) need_value "$@"; positive "$1" "$2"; SECONDS_PER_ROUND=$2; shift ;;
+    --connections) need_value "$@"; positive "$1" "$2"; CONNECTIONS=$2; shift ;;
+    --gateway-connections) need_value "$@"; positive "$1" "$2"; GATEWAY_CONNECTIONS=$2; shift ;;
+    --threads) need_value "$@"; positive "$1" "$2"; THREADS=$2; shift ;;
+    --warmup) need_value "$@"; positive "$1" "$2"; WARMUP=$2; shift ;;
+    --demo) need_value "$@"; DEMO=$2; shift ;;
+    --ordinary) need_value "$@"; positive "$1" "$2"; ORDINARY=$2; shift ;;
+    --query) need_value "$@"; QUERY=$2; shift ;;
+    --only)
+      need_value "$@"
+      case "$2" in timeline | gateway) ONLY=$2 ;; *) echo "bench: --only takes timeline or gateway, got \`$2\`" >&2; exit 2 ;; esac
+      shift ;;
+    --data-dir) need_value "$@"; DATA_DIR=$2; shift ;;
+    --doc) need_value "$@"; DOC=$2; DOC_ASKED=1; shift ;;
+    --no-doc) WRITE_DOC=0 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench: unknown option \`$1\` (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+# A smoke test or a single part must not replace the figures of a whole run.
+if { [ -n "$ONLY" ] || [ "$QUICK" = 1 ]; } && [ "$DOC_ASKED" = 0 ]; then WRITE_DOC=0; fi
+[ "$THREADS" -le "$CONNECTIONS" ] && [ "$THREADS" -le "$GATEWAY_CONNECTIONS" ] ||
+  { echo "bench: --threads cannot exceed the connections (wrk needs one per thread)" >&2; exit 2; }
+case "$DOC" in /*) ;; *) DOC="$ROOT/$DOC" ;; esac
+
+BASE=${BENCH_PORT_BASE:-18080}
+[[ $BASE =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le 65500 ] ||
+  { echo "bench: BENCH_PORT_BASE must be a port from 1024 to 65500, got \`$BASE\`" >&2; exit 2; }
+GATEWAY_PORT=$BASE
+STUB_PORT=$((BASE + 1))
+NGINX_PORT=$((BASE + 2))
+ADMIN_PORT=$((BASE + 3))
+USERS_PORT=$((BASE + 11))
+FRIENDS_PORT=$((BASE + 12))
+MESSAGES_PORT=$((BASE + 13))
+MONOLITH_PORT=$((BASE + 15))
+# The four ways the timeline service runs; a port each (BASE+20…).
+VARIANTS=(all-cold shown-cold all-warm shown-warm)
+declare -A VARIANT_PORT=([all-cold]=$((BASE + 20)) [shown-cold]=$((BASE + 21)) [all-warm]=$((BASE + 22)) [shown-warm]=$((BASE + 23)))
+
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT="$ROOT/load/out/bench-$STAMP"
+mkdir -p "$OUT"
+STARTED_AT=$(date +%s)
+
+# --- processes ----------------------------------------------------------------------------
+
+PIDS=()
+TEMP_DATA=""
+
+# Whether a started process still runs (an exited child stays a zombie until waited for,
+# and `kill -0` would still find it).
+alive() { # pid
+  local state
+  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+stop_started() {
+  local pid
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+    # Each server finishes what is in flight and exits; a stuck one is killed after 5 s.
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+}
+
+cleanup() {
+  local status=$?
+  stop_started
+  if [ -n "$TEMP_DATA" ]; then rm -rf "$TEMP_DATA"; fi
+  if [ "$status" != 0 ]; then echo "bench: stopped (exit $status); logs and raw output in $OUT" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+require_free_ports() { # port…
+  local port
+  for port in "$@"; do
+    if port_taken "$port"; then
+      echo "bench: port $port on 127.0.0.1 is taken; stop what listens there or pick other ports with BENCH_PORT_BASE (now $BASE; the benchmark uses BASE..BASE+23)" >&2
+      exit 1
+    fi
+  done
+}
+
+# Starts a command in the background with its output in a log file; its pid goes to PIDS.
+start() { # name command…
+  local name=$1
+  shift
+  "$@" >"$OUT/$name.log" 2>&1 &
+  PIDS+=($!)
+  STARTED_PID=$!
+}
+
+# Waits until URL answers 200, failing with the log's tail when the process dies first.
+wait_ready() { # name pid url [seconds]
+  local name=$1 pid=$2 url=$3 limit=${4:-30} waited=0
+  until [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$url" || true)" = 200 ]; do
+    if ! alive "$pid"; then
+      echo "bench: $name exited before it was ready; the end of $OUT/$name.log:" >&2
+      tail -n 20 "$OUT/$name.log" >&2
+      exit 1
+    fi
+    if [ "$waited" -ge $((limit * 10)) ]; then
+      echo "bench: $name did not answer $url within ${limit}s; see $OUT/$name.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+}
+
+# --- tools --------------------------------------------------------------------------------
+
+install_if_missing() { # command package
+  if ! command -v "$1" >/dev/null 2>&1; then
+    log "installing $2 …"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    ($sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2") >"$OUT/apt-$2.log" 2>&1 || true
+  fi
+}
+
+install_if_missing wrk wrk
+install_if_missing jq jq
+for tool in wrk jq curl; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is required and could not be installed (see $OUT/apt-*.log)" >&2; exit 1; }
+done
+
+# Milliseconds from a wrk latency figure (123.45us, 1.23ms, 1.20s, 1.00m).
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    else printf "%s", v }'
+}
+
+# The median of the numbers on stdin, one a line.
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# One measured wrk run: appends "rps p50 p99 non2xx socket_errors" of FILE's run to stdout.
+wrk_run() { # file seconds connections url [wrk args…]
+  local file=$1 seconds=$2 connections=$3 url=$4
+  shift 4
+  wrk -t"$THREADS" -c"$connections" -d"${seconds}s" --timeout 10s --latency "$@" "$url" >"$file"
+  local rps p50 p99 non2xx errors
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$file")
+  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$file")")
+  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$file")")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$file")
+  errors=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$file")
+  echo "${rps:-0} ${p50:-nan} ${p99:-nan} ${non2xx:-0} ${errors:-0}"
+}
+
+# --- build --------------------------------------------------------------------------------
+
+PHASES=()
+phase_done() { # name started_at
+  PHASES+=("$1: $(($(date +%s) - $2)) s")
+}
+
+t=$(date +%s)
+log "building release binaries (cargo build --release --locked) …"
+(cd "$ROOT" && cargo build --release --locked --quiet \
+  -p gateway -p users -p friends -p messages -p timeline -p monolith --bins)
+TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+BIN="$TARGET_DIR/release"
+phase_done build "$t"
+
+# --- the machine --------------------------------------------------------------------------
+
+describe_machine() {
+  local commit dirty=""
+  commit=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+  if [ -n "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then dirty=" (with uncommitted changes)"; fi
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- git commit: $commit$dirty"
+  echo "- CPU: $(nproc) cores available, $(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)"
+  echo "- RAM: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+  echo "- kernel: $(uname -sr)"
+  echo "- rustc: $(cd "$ROOT" && rustc --version)"
+  # wrk -v prints its version and exits 1.
+  echo "- wrk: $({ wrk -v 2>&1 || true; } | head -n 1 | awk '{ print $1, $2 }')"
+  echo "- load average when the run started: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+MACHINE=$(describe_machine)
+# Other work on the machine bends every figure; say so in the report rather than hide it.
+BUSY=$(awk -v cores="$(nproc)" '{ if ($1 > cores / 2) printf "%s", $1 }' /proc/loadavg)
+echo "$MACHINE" >"$OUT/machine.md"
+
+# === A. timeline: composed against the monolith's SQL =======================================
+
+TIMELINE_MD=""
+TIMELINE_FRIENDS_MD=""
+TIMELINE_DECISION_MD=""
+TIMELINE_NOTES=""
+FILL_MD=""
+
+run_timeline_part() {
+  local t data
+  require_free_ports "$USERS_PORT" "$FRIENDS_PORT" "$MESSAGES_PORT" "$MONOLITH_PORT" \
+    "${VARIANT_PORT[@]}"
+
+  if [ -n "$DATA_DIR" ]; then
+    mkdir -p "$DATA_DIR"
+    data=$(cd "$DATA_DIR" && pwd)
+    # A store is filled only when empty, so a kept directory must hold this very world.
+    if [ -f "$data/demo-spec" ] && [ "$(cat "$data/demo-spec")" != "$DEMO" ]; then
+      echo "bench: $data holds the world \`$(cat "$data/demo-spec")\`, not \`$DEMO\`; empty it or pick another --data-dir" >&2
+      exit 1
+    fi
+  else
+    TEMP_DATA=$(mktemp -d "${TMPDIR:-/tmp}/bench-stores.XXXXXX")
+    data=$TEMP_DATA
+  fi
+  echo "$DEMO" >"$data/demo-spec"
+
+  # --- fill -----------------------------------------------------------------------------
+  t=$(date +%s)
+  log "filling four stores with the demo world $DEMO (users, friends, messages, monolith, in parallel) …"
+  declare -A pid_of url_of
+  local service port
+  for service in users friends messages monolith; do
+    case $service in
+      users) port=$USERS_PORT ;; friends) port=$FRIENDS_PORT ;;
+      messages) port=$MESSAGES_PORT ;; monolith) port=$MONOLITH_PORT ;;
+    esac
+    # Default log level (info) minus per-request noise: startup and the fill time only.
+    start "$service" env RUST_LOG="info,sqlx=warn,hyper=warn" "$BIN/$service" \
+      --listen "127.0.0.1:$port" --database "sqlite://$data/$service.db" --demo "$DEMO"
+    pid_of[$service]=$STARTED_PID
+    url_of[$service]="http://127.0.0.1:$port/readyz"
+  done
+  # Progress every 10 s while they fill; each answers /readyz once its store is full.
+  local pending=(users friends messages monolith) still elapsed
+  while [ ${#pending[@]} -gt 0 ]; do
+    still=()
+    for service in "${pending[@]}"; do
+      if ! alive "${pid_of[$service]}"; then
+        echo "bench: $service exited while filling its store; the end of $OUT/$service.log:" >&2
+        tail -n 20 "$OUT/$service.log" >&2
+        exit 1
+      fi
+      if [ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "${url_of[$service]}" || true)" = 200 ]; then
+        log "  $service ready after $(($(date +%s) - t)) s"
+      else
+        still+=("$service")
+      fi
+    done
+    pending=(${still[@]+"${still[@]}"})
+    elapsed=$(($(date +%s) - t))
+    if [ ${#pending[@]} -gt 0 ]; then
+      if [ $((elapsed % 10)) -eq 0 ] && [ "$elapsed" -gt 0 ]; then log "  still filling after ${elapsed} s: ${pending[*]}"; fi
+      if [ "$elapsed" -gt 1800 ]; then echo "bench: the stores were not filled within 30 min" >&2; exit 1; fi
+      sleep 1
+    fi
+  done
+  local fill_seconds=$(($(date +%s) - t))
+  phase_done "fill (four stores in parallel)" "$t"
+  FILL_MD="| store | filled in |"$'\n'"| --- | ---: |"
+  for service in users friends messages monolith; do
+    local took
+    took=$(grep -o 'took_ms=[0-9]*' "$OUT/$service.log" | tail -n 1 | cut -d= -f2 || true)
+    if [ -n "$took" ]; then
+      FILL_MD+=$'\n'"| $service | $(awk -v ms="$took" 'BEGIN { printf "%.1f s", ms / 1000 }') |"
+    else
+      FILL_MD+=$'\n'"| $service | kept from an earlier run |"
+    fi
+  done
+  FILL_MD+=$'\n'"| all four, in parallel, until every one answered | ${fill_seconds} s |"
+  log "stores ready in ${fill_seconds} s"
+
+  # --- the timeline service, four ways --------------------------------------------------
+  t=$(date +%s)
+  local variant strategy cache_args
+  for variant in "${VARIANTS[@]}"; do
+    strategy=${variant%-*}
+    if [ "${variant#*-}" = cold ]; then
+      # TTL 0 turns the cache off: every profile is read from users on every request.
+      cache_args=(--cache-ttl 0s)
+    else
+      # A TTL longer than the run and room for every profile: after priming, all hits.
+      cache_args=(--cache-ttl 1h --cache-capacity 10000000)
+    fi
+    start "timeline-$variant" env RUST_LOG="info,sqlx=warn,hyper=warn" "$BIN/timeline" \
+      --listen "127.0.0.1:${VARIANT_PORT[$variant]}" \
+      --users-url "http://127.0.0.1:$USERS_PORT" --friends-url "http://127.0.0.1:$FRIENDS_PORT" \
+      --messages-url "http://127.0.0.1:$MESSAGES_PORT" --profiles "$strategy" "${cache_args[@]}"
+    wait_ready "timeline-$variant" "$STARTED_PID" "http://127.0.0.1:${VARIANT_PORT[$variant]}/readyz"
+  done
+
+  # --- the users of each friend class ---------------------------------------------------
+  # Celebrity k has celebrity_friends[(k-1) % len] friends on top of the ordinary ones, so
+  # each distinct value is a class; ordinary users, spread evenly over the rest, are one more.
+  local spec_users spec_celebrities spec_fans
+  spec_users=$(echo ",$DEMO," | grep -o ',users=[0-9]*,' | tr -dc 0-9 || true)
+  spec_celebrities=$(echo ",$DEMO," | grep -o ',celebrities=[0-9]*,' | tr -dc 0-9 || true)
+  spec_fans=$(echo ",$DEMO," | grep -o ',celebrity_friends=[0-9/]*,' | sed 's/.*=//; s/,$//' || true)
+  spec_users=${spec_users:-1000} spec_celebrities=${spec_celebrities:-0} spec_fans=${spec_fans:-1000}
+  IFS=/ read -r -a fans <<<"$spec_fans"
+  CLASSES=(ordinary)
+  declare -gA CLASS_USERS=()
+  local first=$((spec_celebrities + 1)) span=$((spec_users - spec_celebrities)) count=$ORDINARY i
+  [ "$span" -ge 1 ] || { echo "bench: the world has no ordinary user (users=$spec_users, celebrities=$spec_celebrities)" >&2; exit 1; }
+  [ "$count" -le "$span" ] || count=$span
+  CLASS_USERS[ordinary]=$(for ((i = 0; i < count; i++)); do echo $((first + i * span / count)); done | paste -sd, -)
+  local k
+  for ((i = 0; i < ${#fans[@]}; i++)); do
+    local members=""
+    for ((k = i + 1; k <= spec_celebrities; k += ${#fans[@]})); do members+="${members:+,}$k"; done
+    if [ -n "$members" ]; then
+      CLASSES+=("celebrity-$i")
+      CLASS_USERS[celebrity-$i]=$members
+    fi
+  done
+
+  # Each benchmarked user's real friend count, from the friends service.
+  declare -gA CLASS_LABEL=()
+  TIMELINE_FRIENDS_MD="| class | users | friends per user: mean (min–max) | user ids |"$'\n'"| --- | ---: | --- | --- |"
+  local class ids stats
+  for class in "${CLASSES[@]}"; do
+    : >"$OUT/friends-$class.txt"
+    IFS=, read -r -a ids <<<"${CLASS_USERS[$class]}"
+    for id in "${ids[@]}"; do
+      curl -sf "http://127.0.0.1:$FRIENDS_PORT/users/$id/friends?limit=5000" |
+        jq -r --arg id "$id" '"\($id) \(.friend_ids | length) \(.next_after // "")"' >>"$OUT/friends-$class.txt"
+    done
+    if awk '$3 != "" { exit 1 }' "$OUT/friends-$class.txt"; then :; else
+      echo "bench: a user of class $class has more than 5000 friends; the count would be wrong" >&2
+      exit 1
+    fi
+    stats=$(awk '{ s += $2; if (NR == 1 || $2 < lo) lo = $2; if ($2 > hi) hi = $2 } END { printf "%d %.1f %d %d", NR, s / NR, lo, hi }' "$OUT/friends-$class.txt")
+    read -r n mean lo hi <<<"$stats"
+    CLASS_LABEL[$class]=$(awk -v m="$mean" 'BEGIN { printf "%.0f", m }')
+    local shown_ids=${CLASS_USERS[$class]}
+    if [ "$n" -gt 8 ]; then shown_ids="$(echo "$shown_ids" | cut -d, -f1-3),…,$(echo "$shown_ids" | awk -F, '{ print $NF }')"; fi
+    TIMELINE_FRIENDS_MD+=$'\n'"| ~${CLASS_LABEL[$class]} friends | $n | $mean ($lo–$hi) | ${shown_ids//,/, } |"
+    log "class ~${CLASS_LABEL[$class]} friends: $n users, friends per user mean $mean, min $lo, max $hi"
+  done
+
+  # --- the two sides answer alike -------------------------------------------------------
+  # One user per class: the composed timeline must equal the monolith's (generated_at
+  # aside), or the comparison would be between different work.
+  for class in "${CLASSES[@]}"; do
+    id=${CLASS_USERS[$class]%%,*}
+    curl -sf "http://127.0.0.1:$MONOLITH_PORT/timeline/$id$QUERY" | jq -S 'del(.generated_at)' >"$OUT/timeline-$id-monolith.json" ||
+      { echo "bench: the monolith did not answer GET /timeline/$id$QUERY" >&2; exit 1; }
+    for variant in all-cold shown-cold; do
+      curl -sf "http://127.0.0.1:${VARIANT_PORT[$variant]}/timeline/$id$QUERY" | jq -S 'del(.generated_at)' >"$OUT/timeline-$id-$variant.json" ||
+        { echo "bench: the timeline service ($variant) did not answer GET /timeline/$id$QUERY" >&2; exit 1; }
+      if ! diff "$OUT/timeline-$id-monolith.json" "$OUT/timeline-$id-$variant.json" >"$OUT/diff-$id-$variant.txt"; then
+        echo "bench: the monolith and the timeline service ($variant) answer user $id differently; see $OUT/diff-$id-$variant.txt" >&2
+        exit 1
+      fi
+    done
+  done
+  log "the composed timelines equal the monolith's (one user per class)"
+  phase_done "timeline services started, friend counts read, answers compared" "$t"
+
+  # --- warm-up --------------------------------------------------------------------------
+  TARGETS=(monolith "${VARIANTS[@]}")
+  declare -gA TARGET_PORT=([monolith]=$MONOLITH_PORT)
+  for variant in "${VARIANTS[@]}"; do TARGET_PORT[$variant]=${VARIANT_PORT[$variant]}; done
+  t=$(date +%s)
+  log "warming up: every user once on the warm caches, then ${WARMUP} s of load per target and class …"
+  for class in "${CLASSES[@]}"; do
+    IFS=, read -r -a ids <<<"${CLASS_USERS[$class]}"
+    for variant in all-warm shown-warm; do
+      for id in "${ids[@]}"; do
+        curl -sf -o /dev/null "http://127.0.0.1:${VARIANT_PORT[$variant]}/timeline/$id$QUERY"
+      done
+    done
+    for target in "${TARGETS[@]}"; do
+      BENCH_USERS=${CLASS_USERS[$class]} BENCH_QUERY=$QUERY \
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 10s -s "$ROOT/load/bench-timeline.lua" \
+        "http://127.0.0.1:${TARGET_PORT[$target]}" >"$OUT/warmup-$class-$target.txt"
+    done
+  done
+  phase_done "timeline warm-up" "$t"
+
+  # --- rounds ---------------------------------------------------------------------------
+  t=$(date +%s)
+  local results="$OUT/timeline-results.tsv" round offset n_targets=${#TARGETS[@]} j target file before after figures
+  echo -e "class\ttarget\tround\trps\tp50\tp99\tnon2xx\terrors\tserved\tcomplete\tfriends\tmessages\tusers\tnot_ok\thits\tmisses\tloads" >"$results"
+  for round in $(seq 1 "$ROUNDS"); do
+    for class in "${CLASSES[@]}"; do
+      # Each round starts one target later, so no target always follows the same one.
+      offset=$(((round - 1) % n_targets))
+      for ((j = 0; j < n_targets; j++)); do
+        target=${TARGETS[$(((j + offset) % n_targets))]}
+        file="$OUT/timeline-$class-$target-$round.txt"
+        before="$OUT/metrics-$class-$target-$round-before.txt"
+        after="$OUT/metrics-$class-$target-$round-after.txt"
+        if [ "$target" != monolith ]; then curl -sf "http://127.0.0.1:${TARGET_PORT[$target]}/metrics" >"$before"; fi
+        figures=$(BENCH_USERS=${CLASS_USERS[$class]} BENCH_QUERY=$QUERY wrk_run "$file" "$SECONDS_PER_ROUND" "$CONNECTIONS" \
+          "http://127.0.0.1:${TARGET_PORT[$target]}" -s "$ROOT/load/bench-timeline.lua")
+        local counters="0 0 0 0 0 0 0 0 0"
+        if [ "$target" != monolith ]; then
+          curl -sf "http://127.0.0.1:${TARGET_PORT[$target]}/metrics" >"$after"
+          counters=$(metrics_delta "$before" "$after")
+          # Renamed metrics would read as zero downstream requests: fail instead.
+          if [ "${counters%% *}" = 0 ]; then
+            echo "bench: $target served timelines but its /metrics counted none; were timeline_served_total or timeline_downstream_requests_total renamed? See $after" >&2
+            exit 1
+          fi
+        fi
+        read -r rps p50 p99 non2xx errors <<<"$figures"
+        echo -e "$class\t$target\t$round\t$rps\t$p50\t$p99\t$non2xx\t$errors\t${counters// /\\t}" >>"$results"
+        printf '[%s] round %d  ~%-5s friends  %-10s %9.0f req/s  p50 %8.3f ms  p99 %8.3f ms\n' \
+          "$(date +%H:%M:%S)" "$round" "${CLASS_LABEL[$class]}" "$target" "$rps" "$p50" "$p99" >&2
+      done
+    done
+  done
+  phase_done "timeline rounds" "$t"
+  summarize_timeline "$results"
+  stop_started
+}
+
+# Sums of one metric's samples in an OpenMetrics text: metric_sum FILE NAME [LABEL_REGEX].
+metric_sum() {
+  awk -v name="$2" -v labels="${3:-}" '
+    $1 == name || index($1, name "{") == 1 {
+      if (labels == "" || $1 ~ labels) s += $2
+    }
+    END { printf "%d", s }' "$1"
+}
+
+# "served complete friends messages users not_ok hits misses loads" between two snapshots.
+metrics_delta() { # before after
+  local out="" spec b a
+  for spec in \
+    "timeline_served_total" \
+    'timeline_served_total outcome="complete"' \
+    'timeline_downstream_requests_total service="friends"' \
+    'timeline_downstream_requests_total service="messages"' \
+    'timeline_downstream_requests_total service="users"' \
+    'timeline_downstream_requests_total outcome="(error|timeout|unreachable)"' \
+    "timeline_profile_cache_hits_total" \
+    "timeline_profile_cache_misses_total" \
+    "timeline_profile_loads_total"; do
+    read -r name labels <<<"$spec"
+    b=$(metric_sum "$1" "$name" "$labels")
+    a=$(metric_sum "$2" "$name" "$labels")
+    out+="${out:+ }$((a - b))"
+  done
+  echo "$out"
+}
+
+# Results files are tab-separated with a header line: group (a friend class, or "gateway"),
+# target, round, rps, p50, p99, non2xx, errors, then the timeline's metric deltas.
+
+# Column K of one group's target, one value a line.
+values() { # file group target k
+  awk -F'\t' -v g="$2" -v t="$3" -v k="$4" 'NR > 1 && $1 == g && $2 == t { print $k }' "$1"
+}
+
+# Sum of column K of one group's target.
+total_of() { # file group target k
+  awk -F'\t' -v g="$2" -v t="$3" -v k="$4" 'NR > 1 && $1 == g && $2 == t { s += $k } END { printf "%d", s }' "$1"
+}
+
+# Median over the rounds of TARGET ÷ REFERENCE (op /) or TARGET − REFERENCE (op -), each
+# pair taken from the same round: the machine's drift between rounds, which moves both,
+# cancels out, which a ratio of the two medians would not do.
+paired() { # file group target reference k op
+  awk -F'\t' -v g="$2" -v t="$3" -v r="$4" -v k="$5" -v op="$6" '
+    NR > 1 && $1 == g { if ($2 == t) a[$3] = $k; if ($2 == r) b[$3] = $k }
+    END { for (i in a) if (i in b) { if (op == "-") print a[i] - b[i]; else if (b[i] > 0) print a[i] / b[i] } }' "$1" | median
+}
+
+summarize_timeline() { # results.tsv
+  local results=$1 class target rps p50 p99 r_rps r_p50
+  declare -A LABEL=([monolith]="monolith, one SQL statement" [all-cold]="composed, profiles all, cache cold"
+    [shown-cold]="composed, profiles shown, cache cold" [all-warm]="composed, profiles all, cache warm"
+    [shown-warm]="composed, profiles shown, cache warm")
+  TIMELINE_MD="| friends | timeline | req/s | p50 ms | p99 ms | req/s ÷ monolith | p50 ÷ monolith | downstream requests per timeline: total (friends + messages + users) | profiles loaded per timeline | profile cache hits |"
+  TIMELINE_MD+=$'\n'"| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
+  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed ÷ monolith, req/s, cold (all) | composed ÷ monolith, req/s, warm (all) |"
+  TIMELINE_DECISION_MD+=$'\n'"| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  TIMELINE_NOTES=""
+  for class in "${CLASSES[@]}"; do
+    for target in "${TARGETS[@]}"; do
+      rps=$(values "$results" "$class" "$target" 4 | median)
+      p50=$(values "$results" "$class" "$target" 5 | median)
+      p99=$(values "$results" "$class" "$target" 6 | median)
+      r_rps=$(paired "$results" "$class" "$target" monolith 4 /)
+      r_p50=$(paired "$results" "$class" "$target" monolith 5 /)
+      local down="—" loads="—" hits="—" served
+      served=$(total_of "$results" "$class" "$target" 9)
+      if [ "$target" != monolith ] && [ "$served" -gt 0 ]; then
+        down=$(awk -v s="$served" -v f="$(total_of "$results" "$class" "$target" 11)" \
+          -v m="$(total_of "$results" "$class" "$target" 12)" -v u="$(total_of "$results" "$class" "$target" 13)" \
+          'BEGIN { printf "%.2f (%.2f + %.2f + %.2f)", (f + m + u) / s, f / s, m / s, u / s }')
+        loads=$(awk -v s="$served" -v l="$(total_of "$results" "$class" "$target" 17)" 'BEGIN { printf "%.1f", l / s }')
+        hits=$(awk -v h="$(total_of "$results" "$class" "$target" 15)" -v m="$(total_of "$results" "$class" "$target" 16)" \
+          'BEGIN { if (h + m == 0) print "—"; else printf "%.1f %%", 100 * h / (h + m) }')
+        local incomplete=$((served - $(total_of "$results" "$class" "$target" 10))) not_ok
+        not_ok=$(total_of "$results" "$class" "$target" 14)
+        if [ "$incomplete" -gt 0 ] || [ "$not_ok" -gt 0 ]; then
+          TIMELINE_NOTES+="- ~${CLASS_LABEL[$class]} friends, ${LABEL[$target]}: $incomplete of $served timelines were not complete (degraded or failed) and $not_ok downstream requests failed or timed out; its figures flatter it."$'\n'
+        fi
+      fi
+      local non2xx errors
+      non2xx=$(total_of "$results" "$class" "$target" 7)
+      errors=$(total_of "$results" "$class" "$target" 8)
+      if [ "$non2xx" -gt 0 ] || [ "$errors" -gt 0 ]; then
+        TIMELINE_NOTES+="- ~${CLASS_LABEL[$class]} friends, ${LABEL[$target]}: $non2xx non-2xx answers and $errors socket errors (see load/out/)."$'\n'
+      fi
+      TIMELINE_MD+=$'\n'"$(awk -v f="${CLASS_LABEL[$class]}" -v l="${LABEL[$target]}" -v r="$rps" -v a="$p50" -v b="$p99" \
+        -v rr="$r_rps" -v ra="$r_p50" -v d="$down" -v lo="$loads" -v h="$hits" 'BEGIN {
+          printf "| %s | %s | %.0f | %.2f | %.2f | %.2fx | %.2fx | %s | %s | %s |", f, l, r, a, b, rr, ra, d, lo, h }')"
+    done
+    TIMELINE_DECISION_MD+=$'\n'"$(awk -v f="${CLASS_LABEL[$class]}" \
+      -v a="$(paired "$results" "$class" shown-cold all-cold 4 /)" -v b="$(paired "$results" "$class" shown-cold all-cold 5 /)" \
+      -v c="$(paired "$results" "$class" shown-warm all-warm 4 /)" -v d="$(paired "$results" "$class" shown-warm all-warm 5 /)" \
+      -v e="$(paired "$results" "$class" all-cold monolith 4 /)" -v g="$(paired "$results" "$class" all-warm monolith 4 /)" 'BEGIN {
+        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx |", f, a, b, c, d, e, g }')"
+  done
+}
+
+# === B. gateway: direct, through the gateway, through nginx ================================
+
+GATEWAY_MD=""
+GATEWAY_NOTES=""
+NGINX_VERSION=""
+
+run_gateway_part() {
+  local t request_path=/users/1
+  require_free_ports "$GATEWAY_PORT" "$STUB_PORT" "$NGINX_PORT" "$ADMIN_PORT"
+  # nginx-light installs the binary only; its service is never started here (our own
+  # instance runs in the foreground on loopback and is stopped at the end).
+  if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then install_if_missing nginx nginx-light; fi
+  local nginx
+  nginx=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+
+  start stub-upstream "$BIN/stub-upstream" --name users --listen "127.0.0.1:$STUB_PORT"
+  wait_ready stub-upstream "$STARTED_PID" "http://127.0.0.1:$STUB_PORT$request_path"
+  start gateway env RUST_LOG=warn "$BIN/gateway" serve --routes "$ROOT/routes.yaml" \
+    --listen "127.0.0.1:$GATEWAY_PORT" --admin "127.0.0.1:$ADMIN_PORT" --no-watch \
+    --upstream "users=http://127.0.0.1:$STUB_PORT"
+  wait_ready gateway "$STARTED_PID" "http://127.0.0.1:$GATEWAY_PORT$request_path"
+
+  local targets=(direct gateway)
+  declare -A url=([direct]="http://127.0.0.1:$STUB_PORT$request_path" [gateway]="http://127.0.0.1:$GATEWAY_PORT$request_path")
+  if [ -n "$nginx" ]; then
+    # Equivalent to the gateway: the same match (one path segment after /users), keep-alive
+    # to the upstream, hop-by-hop headers dropped, X-Forwarded-* and a request id set,
+    # x-upstream added, no access log, one worker per core (the gateway runs one per core).
+    mkdir -p "$OUT/nginx"
+    cat >"$OUT/nginx/nginx.conf" <<EOF
+worker_processes $(nproc);
+daemon off;
+pid $OUT/nginx/nginx.pid;
+error_log $OUT/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $OUT/nginx/body;
+  proxy_temp_path $OUT/nginx/proxy;
+  fastcgi_temp_path $OUT/nginx/fastcgi;
+  uwsgi_temp_path $OUT/nginx/uwsgi;
+  scgi_temp_path $OUT/nginx/scgi;
+  client_max_body_size 1m;
+  large_client_header_buffers 4 16k;
+  upstream users { server 127.0.0.1:$STUB_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location ~ ^/users/[^/]+\$ {
+      proxy_pass http://users;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Request-Id \$request_id;
+      proxy_connect_timeout 1s;
+      proxy_read_timeout 10s;
+      add_header x-upstream users always;
+      add_header x-request-id \$request_id always;
+    }
+  }
+}
+EOF
+    start nginx "$nginx" -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf"
+    wait_ready nginx "$STARTED_PID" "http://127.0.0.1:$NGINX_PORT$request_path"
+    targets+=(nginx)
+    url[nginx]="http://127.0.0.1:$NGINX_PORT$request_path"
+    NGINX_VERSION=$("$nginx" -v 2>&1 | sed 's/^nginx version: nginx\//nginx /')
+    log "nginx: $NGINX_VERSION"
+  else
+    GATEWAY_NOTES+="- nginx could not be had on this machine: direct and gateway only."$'\n'
+    log "nginx not available: measuring direct and gateway only"
+  fi
+
+  t=$(date +%s)
+  local target
+  for target in "${targets[@]}"; do
+    wrk -t"$THREADS" -c"$GATEWAY_CONNECTIONS" -d"${WARMUP}s" "${url[$target]}" >"$OUT/warmup-gateway-$target.txt"
+  done
+  local results="$OUT/gateway-results.tsv" round offset n=${#targets[@]} j figures
+  echo -e "group\ttarget\tround\trps\tp50\tp99\tnon2xx\terrors" >"$results"
+  for round in $(seq 1 "$ROUNDS"); do
+    offset=$(((round - 1) % n))
+    for ((j = 0; j < n; j++)); do
+      target=${targets[$(((j + offset) % n))]}
+      figures=$(wrk_run "$OUT/gateway-$target-$round.txt" "$SECONDS_PER_ROUND" "$GATEWAY_CONNECTIONS" "${url[$target]}")
+      read -r rps p50 p99 non2xx errors <<<"$figures"
+      echo -e "gateway\t$target\t$round\t$rps\t$p50\t$p99\t$non2xx\t$errors" >>"$results"
+      printf '[%s] round %d  %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$(date +%H:%M:%S)" "$round" "$target" "$rps" "$p50" "$p99" >&2
+    done
+  done
+  phase_done "gateway warm-up and rounds" "$t"
+
+  local rps p50 p99 r_rps a_p50 a_p99 name bad
+  GATEWAY_MD="| target | req/s | p50 ms | p99 ms | req/s ÷ direct | p50 added ms | p99 added ms |"$'\n'"| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for target in "${targets[@]}"; do
+    rps=$(values "$results" gateway "$target" 4 | median)
+    p50=$(values "$results" gateway "$target" 5 | median)
+    p99=$(values "$results" gateway "$target" 6 | median)
+    r_rps=$(paired "$results" gateway "$target" direct 4 /)
+    a_p50=$(paired "$results" gateway "$target" direct 5 -)
+    a_p99=$(paired "$results" gateway "$target" direct 6 -)
+    name=$target
+    if [ "$target" = nginx ]; then name=$NGINX_VERSION; fi
+    GATEWAY_MD+=$'\n'"$(awk -v t="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v rr="$r_rps" -v aa="$a_p50" -v ab="$a_p99" \
+      -v direct="$([ "$target" = direct ] && echo 1)" 'BEGIN {
+      if (direct) printf "| %s | %.0f | %.3f | %.3f | 1.00x | | |", t, r, a, b
+      else printf "| %s | %.0f | %.3f | %.3f | %.2fx | %+.3f | %+.3f |", t, r, a, b, rr, aa, ab }')"
+    bad=$(( $(total_of "$results" gateway "$target" 7) + $(total_of "$results" gateway "$target" 8) ))
+    if [ "$bad" -gt 0 ]; then GATEWAY_NOTES+="- $name: $bad non-2xx answers or socket errors (see load/out/)."$'\n'; fi
+  done
+  if [ -n "$nginx" ]; then
+    GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway nginx 4 /)" 'BEGIN { printf "Gateway ÷ nginx throughput: **%.2fx**.", x }')"
+  fi
+  stop_started
+}
+
+# === run ====================================================================================
+
+if [ "$ONLY" != gateway ]; then run_timeline_part; fi
+if [ "$ONLY" != timeline ]; then run_gateway_part; fi
+TOTAL_SECONDS=$(($(date +%s) - STARTED_AT))
+PHASES+=("total: $TOTAL_SECONDS s")
+
+# --- the report -----------------------------------------------------------------------------
+
+report() {
+  echo "# Benchmarks"
+  echo
+  echo "Produced by \`$ORIGINAL_COMMAND\`; every figure below comes from that one run."
+  if [ "$QUICK" = 1 ]; then
+    echo
+    echo "**This is a \`--quick\` run: a small world and rounds of ${SECONDS_PER_ROUND} s, a smoke test of the"
+    echo "driver. Its figures are noise; take real ones with \`load/bench.sh\` on a quiet machine.**"
+  fi
+  echo
+  echo "## Machine"
+  echo
+  echo "$MACHINE"
+  echo
+  echo "wrk, the servers and their databases all share these cores, so every figure is bounded"
+  echo "by that contention: read the ratios within a run, not the absolutes across machines."
+  if [ -n "$BUSY" ]; then
+    echo
+    echo "**The machine was busy when this run started (load average $BUSY on $(nproc) cores): other"
+    echo "work shared the cores, so these figures are noisy; compare them only within this run.**"
+  fi
+  echo
+  echo "## How measured"
+  echo
+  echo "Release binaries (\`cargo build --release --locked\`), each started by the script on"
+  echo "127.0.0.1 (ports from \`BENCH_PORT_BASE\`, default 18080), each store a fresh SQLite file"
+  echo "in a temporary directory. Load comes from wrk (${THREADS} threads, \`--latency\`, closed loop: each"
+  echo "connection sends its next request when the last answer arrives). The compared targets"
+  echo "are measured in interleaved rounds, A B C … then again, each round starting one target"
+  echo "later, ${ROUNDS} rounds of ${SECONDS_PER_ROUND} s after ${WARMUP} s of warm-up per target. req/s, p50 and p99 are"
+  echo "medians over the rounds (p50 and p99 are wrk's, over every request of a run). Ratios and"
+  echo "differences are medians of per-round ones, each target against its reference measured in"
+  echo "the same round, so drift of the machine between rounds cancels out; they need not equal"
+  echo "the ratio of the two medians shown."
+  if [ "$ONLY" != gateway ]; then
+    echo
+    echo "## Timeline: composed against the monolith's SQL"
+    echo
+    echo "World: \`--demo $DEMO\`, the same in the users, friends and messages services and in"
+    echo "the monolith, so both sides answer the same timelines (checked before measuring: one"
+    echo "user per class, the two bodies equal but for \`generated_at\`)."
+    echo "Request: \`GET /timeline/{id}$QUERY\`, \`{id}\` drawn at random by each wrk"
+    echo "thread from the users of one class (\`load/bench-timeline.lua\`), ${CONNECTIONS} connections."
+    echo
+    echo "- **monolith**: one SQL statement on its own SQLite file (docs/monolith.md)."
+    echo "- **composed**: the timeline service calling the users, friends and messages services,"
+    echo "  each on its own SQLite file. Cache **cold**: \`--cache-ttl 0s\`, the cache off, so"
+    echo "  every profile is read from users on every request (concurrent loads of the same id"
+    echo "  still coalesce, as in production): the honest cost of composing. Cache **warm**:"
+    echo "  \`--cache-ttl 1h\`, every user's timeline requested once before the rounds, so every"
+    echo "  profile is a hit; the friends list and the latest messages are read on every request"
+    echo "  either way (only profiles are cached). **all**: every friend's profile read in"
+    echo "  parallel with the messages (the default); **shown**: messages first, then only the"
+    echo "  profiles of the friends shown (docs/timeline.md)."
+    echo "- Downstream requests, profiles loaded and cache hits come from the timeline service's"
+    echo "  \`/metrics\`, read before and after each run, summed over the rounds and divided by"
+    echo "  the timelines it served."
+    echo
+    echo "Users benchmarked (friend counts read from \`GET /users/{id}/friends\`):"
+    echo
+    echo "$TIMELINE_FRIENDS_MD"
+    echo
+    echo "$TIMELINE_MD"
+    echo
+    echo "The comparisons that matter, as medians of per-round ratios: which \`--profiles\` to choose,"
+    echo "and what composing costs against the one SQL statement:"
+    echo
+    echo "$TIMELINE_DECISION_MD"
+    if [ -n "$TIMELINE_NOTES" ]; then
+      echo
+      echo "Warnings:"
+      echo
+      printf '%s' "$TIMELINE_NOTES"
+    fi
+    echo
+    echo "Filling the stores (each logs the time its fill took):"
+    echo
+    echo "$FILL_MD"
+  fi
+  if [ "$ONLY" != timeline ]; then
+    echo
+    echo "## Gateway: direct, through the gateway, through nginx"
+    echo
+    echo "\`GET /users/1\` answered by \`stub-upstream\` (\`{\"upstream\":\"users\"}\`): straight to it,"
+    echo "through \`gateway serve\` with the shipped \`routes.yaml\` (its \`users\` upstream pointed at"
+    echo "the stub), and through nginx configured alike (the same match, keep-alive upstream,"
+    echo "\`X-Forwarded-*\`, a request id, \`x-upstream\`, no access log, one worker per core;"
+    echo "docs/gateway.md), ${GATEWAY_CONNECTIONS} connections."
+    echo
+    echo "$GATEWAY_MD"
+    if [ -n "$GATEWAY_NOTES" ]; then
+      echo
+      printf '%s' "$GATEWAY_NOTES"
+    fi
+  fi
+  echo
+  echo "## Run time"
+  echo
+  local p
+  for p in "${PHASES[@]}"; do echo "- $p"; done
+  echo
+  echo "Raw wrk output, metrics snapshots and logs: \`load/out/bench-$STAMP/\` (not committed)."
+}
+
+report >"$OUT/BENCHMARKS.md"
+echo
+cat "$OUT/BENCHMARKS.md"
+if [ "$WRITE_DOC" = 1 ]; then
+  mkdir -p "$(dirname "$DOC")"
+  cp "$OUT/BENCHMARKS.md" "$DOC"
+  log "report written to ${DOC#"$ROOT"/}"
+fi
+log "raw output: ${OUT#"$ROOT"/}"
