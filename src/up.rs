@@ -113,7 +113,16 @@ pub async fn run(args: UpArgs, stop: CancellationToken) -> anyhow::Result<()> {
     let data = fresh.as_ref().map_or(args.data.as_path(), |dir| dir.path());
     let data = absolute(data)?;
 
-    // Every service's port first: a taken one fails here, before anything runs.
+    // Every port first: a taken one fails here, before anything runs. The gateway binds its
+    // own listeners when it starts, last; its ports are tried now and let go.
+    for (name, port) in [
+        ("gateway", args.gateway_port),
+        ("gateway admin", args.admin_port),
+    ] {
+        if port != 0 {
+            drop(bind(SocketAddr::new(args.host, port)).context(name)?);
+        }
+    }
     let mut bound = Vec::with_capacity(Service::ALL.len());
     for service in Service::ALL {
         let addr = SocketAddr::new(args.host, service.port(&args));

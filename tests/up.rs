@@ -227,16 +227,26 @@ async fn up_serves_a_timeline_through_the_gateway_and_stops_on_sigint() {
 
 #[test]
 fn a_taken_port_is_one_clear_line_and_nothing_runs() {
+    for (flag, part) in [
+        ("--users-port", "users"),
+        ("--gateway-port", "gateway"),
+        ("--admin-port", "gateway admin"),
+    ] {
+        taken_port_is_refused(flag, part);
+    }
+}
+
+fn taken_port_is_refused(flag: &str, part: &str) {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     // The last of a repeated flag wins: this one overrides the free port.
-    let mut up = Up::start(SMALL, &["--users-port", &port]);
+    let mut up = Up::start(SMALL, &[flag, &port]);
     let status = up.wait();
-    assert_eq!(status.code(), Some(1));
+    assert_eq!(status.code(), Some(1), "{flag}");
     let stderr = up.stderr();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains(&format!("users: cannot listen on 127.0.0.1:{port}"))
+        stderr.starts_with(&format!("up: {part}: cannot listen on 127.0.0.1:{port}"))
             && stderr.contains("already in use"),
         "{stderr}"
     );
