@@ -7,36 +7,46 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use gateway::cli::{Cli, Command};
 
+/// Every failure ends as one `gateway: …` (or `up: …`) message on stderr and exit 1.
 #[tokio::main]
-async fn main() -> anyhow::Result<ExitCode> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
             kit::telemetry::init();
-            let running = gateway::startup::start(args.into()).await?;
-            running.serve_until(kit::shutdown::signal()).await;
-            Ok(ExitCode::SUCCESS)
+            let served = async {
+                let running = gateway::startup::start(args.into()).await?;
+                running.serve_until(kit::shutdown::signal()).await;
+                Ok(())
+            };
+            kit::cli::exit_code("gateway", served.await)
         }
         Command::Check(args) => {
             match gateway::check::check(&args.file, &args.upstreams.overrides()) {
                 Ok(summary) => {
                     print!("{summary}");
-                    Ok(ExitCode::SUCCESS)
+                    ExitCode::SUCCESS
                 }
                 Err(errors) => {
                     eprint!("{errors}");
-                    Ok(ExitCode::FAILURE)
+                    ExitCode::FAILURE
                 }
             }
         }
-        Command::Openapi(args) => gateway::openapi::run(&args),
+        Command::Openapi(args) => match gateway::openapi::run(&args) {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("gateway: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Up(args) => {
             gateway::up::init_logs();
-            let stop = gateway::up::on_signal()?;
-            Ok(kit::cli::exit_code(
-                "up",
-                gateway::up::run(args, stop).await,
-            ))
+            let upped = async {
+                let stop = gateway::up::on_signal()?;
+                gateway::up::run(args, stop).await
+            };
+            kit::cli::exit_code("up", upped.await)
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The `gateway` binary itself: `check` on every shipped file, and `serve` configured from
-//! the environment, reloading on SIGHUP and stopping cleanly on SIGTERM.
+//! The `gateway` binary itself: `check` on every shipped file, `serve` refusing an invalid
+//! one, and `serve` configured from the environment, reloading on SIGHUP and stopping
+//! cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -86,6 +87,31 @@ fn check_lists_every_error_at_line_and_column_and_fails() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /no/such/routes.yaml"));
+}
+
+#[test]
+fn serve_refuses_an_invalid_file_with_its_errors_and_starts_nothing() {
+    let file = "testdata/routes/invalid-many.yaml";
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args(["serve", "--routes", file])
+        .args(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("gateway: the routes file is invalid; nothing was started"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("9:9") && stderr.contains("unknown upstream `userz`"),
+        "{stderr}"
+    );
+    // An error for the operator, not a crash report.
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
 }
 
 #[tokio::test]
