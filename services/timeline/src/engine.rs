@@ -132,18 +132,20 @@ impl Engine {
                 (latest, resolved)
             }
             ProfileStrategy::Shown | ProfileStrategy::Auto => {
-                let owner = [user];
-                let ((latest, latest_took), (owner, owner_took)) = tokio::join!(
-                    timed(self.latest(&friends, params.per_friend.get(), propagate, deadline)),
-                    timed(self.profiles.resolve(&owner, propagate, deadline)),
-                );
+                let (latest, latest_took) =
+                    timed(self.latest(&friends, params.per_friend.get(), propagate, deadline))
+                        .await;
                 timing.stage("messages", latest_took);
                 let ranked = rank(&friends, latest.as_ref().map(|l| &l.by_friend));
-                let (mut resolved, users_took) =
-                    timed(self.resolve_shown(&ranked, params.limit.get(), propagate, deadline))
-                        .await;
-                merge(&mut resolved, owner);
-                timing.stage("users", owner_took + users_took);
+                let (resolved, users_took) = timed(self.resolve_shown(
+                    user,
+                    &ranked,
+                    params.limit.get(),
+                    propagate,
+                    deadline,
+                ))
+                .await;
+                timing.stage("users", users_took);
                 (latest, resolved)
             }
         };
@@ -228,30 +230,41 @@ impl Engine {
         answered.then_some(latest)
     }
 
-    /// Resolves profiles in timeline order until `limit` friends can be shown, skipping the
-    /// missing ones; every round asks only for as many as are still needed.
+    /// The owner's profile and those of the first `limit` friends of `ranked` that exist,
+    /// in rounds: the owner rides in the first, and each further round asks for as many
+    /// friends as deleted ones left places.
     async fn resolve_shown(
         &self,
+        owner: UserId,
         ranked: &[UserId],
         limit: u32,
         propagate: &Propagate,
         deadline: Instant,
     ) -> Resolved {
+        let limit = limit as usize;
         let mut all = Resolved::default();
-        let mut shown = 0;
-        let mut examined = 0;
-        while shown < limit as usize && examined < ranked.len() {
-            let wanted = (limit as usize - shown).min(ranked.len() - examined);
-            let batch = &ranked[examined..examined + wanted];
+        let mut owner = Some(owner);
+        let (mut shown, mut examined) = (0, 0);
+        loop {
+            let wanted = if shown < limit {
+                (limit - shown).min(ranked.len() - examined)
+            } else {
+                0
+            };
+            if wanted == 0 && owner.is_none() {
+                return all;
+            }
+            let friends = &ranked[examined..examined + wanted];
             examined += wanted;
-            let round = self.profiles.resolve(batch, propagate, deadline).await;
-            shown += batch
+            let mut batch = friends.to_vec();
+            batch.extend(owner.take());
+            let round = self.profiles.resolve(&batch, propagate, deadline).await;
+            shown += friends
                 .iter()
                 .filter(|id| round.lookups.get(id) != Some(&Lookup::Missing))
                 .count();
             merge(&mut all, round);
         }
-        all
     }
 }
 
