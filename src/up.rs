@@ -124,24 +124,21 @@ pub async fn run(args: UpArgs, stop: CancellationToken) -> anyhow::Result<()> {
         }
     }
     let mut bound = Vec::with_capacity(Service::ALL.len());
+    let mut urls = Urls::default();
     for service in Service::ALL {
         let addr = SocketAddr::new(args.host, service.port(&args));
         let listener = bind(addr).with_context(|| service.to_string())?;
         let addr = listener.local_addr().context("listener address")?;
+        match service {
+            Service::Users => urls.users = url(addr),
+            Service::Friends => urls.friends = url(addr),
+            Service::Messages => urls.messages = url(addr),
+            Service::Monolith | Service::Timeline => {}
+        }
         bound.push((service, listener, addr));
     }
-    let addr_of = |wanted: Service| {
-        bound
-            .iter()
-            .find(|(service, _, _)| *service == wanted)
-            .map_or_else(|| SocketAddr::new(args.host, 0), |(_, _, addr)| *addr)
-    };
-    let urls = Urls {
-        users: url(addr_of(Service::Users)),
-        friends: url(addr_of(Service::Friends)),
-        messages: url(addr_of(Service::Messages)),
-    };
 
+    let demo = args.demo.to_string();
     let services_stop = CancellationToken::new();
     let mut parts = Vec::with_capacity(bound.len());
     let mut table = Vec::with_capacity(bound.len() + 1);
@@ -153,7 +150,7 @@ pub async fn run(args: UpArgs, stop: CancellationToken) -> anyhow::Result<()> {
             listener,
             addr,
             database.as_deref(),
-            &args.demo.to_string(),
+            &demo,
             &urls,
             services_stop.clone(),
         )?;
@@ -225,6 +222,7 @@ pub async fn run(args: UpArgs, stop: CancellationToken) -> anyhow::Result<()> {
 }
 
 /// The base URLs the timeline service calls.
+#[derive(Default)]
 struct Urls {
     users: String,
     friends: String,
