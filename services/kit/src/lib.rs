@@ -10,7 +10,8 @@
 //! - [`layers`]: the tower stack (request id, tracing, timeout, load shedding, body limit).
 //! - [`server`], [`shutdown`]: binding with clear errors; graceful SIGINT/SIGTERM shutdown.
 //! - [`cli`]: flags that also read `PREFIX_FLAG` environment variables.
-//! - [`store`]: SQLite/PostgreSQL URLs, pools and embedded migrations.
+//! - `store` (feature `db`, on by default): SQLite/PostgreSQL URLs, pools and embedded
+//!   migrations.
 //! - [`demo`]: the deterministic demo world every store can be filled with.
 //! - [`timestamp`]: instants as stored (microseconds) and shown (RFC 3339).
 //! - [`openapi`]: the generic error responses every operation documents.
@@ -32,6 +33,7 @@ pub mod params;
 pub mod problem;
 pub mod server;
 pub mod shutdown;
+#[cfg(feature = "db")]
 pub mod store;
 pub mod telemetry;
 pub mod timestamp;

@@ -45,6 +45,7 @@ impl Readiness {
     }
 
     /// Ready while `db` answers a trivial query; `what` names it in the 503's detail.
+    #[cfg(feature = "db")]
     pub fn database(db: crate::store::Db, what: &'static str) -> Self {
         Self::new(move || {
             let db = db.clone();
