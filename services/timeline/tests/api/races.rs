@@ -64,7 +64,7 @@ async fn deletions_during_load_never_fail_a_timeline() {
         }
     }
 
-    tokio::time::sleep(ttl * 2).await;
+    stack.pass_time(ttl * 2).await;
     let after = stack.timeline_of(owner, "limit=500").await;
     let shown: Vec<i64> = after["entries"]
         .as_array()

@@ -113,6 +113,16 @@ impl Stack {
             .store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
+    /// Moves the tokio clock, which every service here runs on, `by` ahead: what the
+    /// timeline caches ages by that much at once. Call it between requests only: time stays
+    /// paused just for the jump, because a paused clock with sockets in use would jump to
+    /// the next timer (a call's timeout) instead of waiting for the answer.
+    pub(crate) async fn pass_time(&self, by: Duration) {
+        tokio::time::pause();
+        tokio::time::advance(by).await;
+        tokio::time::resume();
+    }
+
     pub(crate) async fn stop_messages(&mut self) {
         if let Some(messages) = self.messages.take() {
             messages.stop().await;
