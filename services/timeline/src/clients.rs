@@ -8,8 +8,8 @@ mod users;
 
 pub use call::{CallError, Downstream, Propagate};
 pub use friends::friend_ids;
-pub use messages::{AuthorMessagesView, latest_messages};
-pub use users::{ProfileView, UsersView, users_by_ids};
+pub use messages::latest_messages;
+pub use users::{Answers, users_by_ids};
 
 use futures_util::StreamExt;
 use kit::ids::UserId;

@@ -8,9 +8,7 @@ use kit::ids::UserId;
 use kit::timestamp::Timestamp;
 use tokio::time::Instant;
 
-use crate::clients::{
-    AuthorMessagesView, CallError, Downstream, Propagate, friend_ids, in_chunks, latest_messages,
-};
+use crate::clients::{CallError, Downstream, Propagate, friend_ids, in_chunks, latest_messages};
 use crate::domain::{Degradation, EntryMessage, Lookup, Timeline, TimelineParams, assemble, rank};
 use crate::metrics::{Metrics, Served};
 use crate::profiles::{Profiles, Resolved};
@@ -218,11 +216,11 @@ impl Engine {
         })
         .await;
         let mut answered = false;
-        for (chunk, answer) in answers {
+        for (_, answer) in answers {
             match answer {
-                Ok(authors) => {
+                Ok(found) => {
                     answered = true;
-                    collect_messages(&mut latest.by_friend, &chunk, authors, per_friend);
+                    latest.by_friend.extend(found);
                 }
                 Err(_) => latest.failed = true,
             }
@@ -283,32 +281,6 @@ fn distinct_others(friends: Vec<UserId>, user: UserId) -> Vec<UserId> {
         .into_iter()
         .filter(|id| *id != user && seen.insert(*id))
         .collect()
-}
-
-/// Keeps, for each friend of `chunk`, at most `per_friend` of their own messages.
-fn collect_messages(
-    by_friend: &mut HashMap<UserId, Vec<EntryMessage>>,
-    chunk: &[UserId],
-    authors: Vec<AuthorMessagesView>,
-    per_friend: u32,
-) {
-    let asked: HashSet<&UserId> = chunk.iter().collect();
-    for author in authors {
-        if !asked.contains(&author.author_id) {
-            continue;
-        }
-        let messages = author
-            .messages
-            .into_iter()
-            .take(per_friend as usize)
-            .map(|m| EntryMessage {
-                id: m.id,
-                text: m.text,
-                created_at: m.created_at,
-            })
-            .collect();
-        by_friend.insert(author.author_id, messages);
-    }
 }
 
 async fn timed<T>(future: impl Future<Output = T>) -> (T, Duration) {

@@ -9,7 +9,7 @@
 //!   cache) even when the request that started it gives up.
 //! - A TTL of zero turns the cache off; loads still coalesce.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use moka::sync::Cache;
 use tokio::time::Instant;
 
 use crate::clients::{Downstream, Propagate, in_chunks, users_by_ids};
-use crate::domain::Lookup;
+use crate::domain::{Lookup, Profile};
 use crate::metrics::Metrics;
 
 /// Cache settings.
@@ -60,25 +60,19 @@ pub struct Profiles {
     metrics: Metrics,
 }
 
-/// A cached answer of the users service about one id.
+/// A cached answer of the users service about one id: the profile, or `None` for no such
+/// user.
 #[derive(Debug, Clone)]
 struct Cached {
-    known: Known,
+    profile: Option<Arc<Profile>>,
     fetched_at: Instant,
 }
 
-/// What the users service said about an id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Known {
-    Found {
-        name: Arc<str>,
-        avatar_url: Option<Arc<str>>,
-    },
-    Missing,
-}
-
 /// A bulk load in flight: what it learned, by id; ids absent from the map failed.
-type Load = Shared<BoxFuture<'static, Arc<HashMap<UserId, Known>>>>;
+type Load = Shared<BoxFuture<'static, Arc<Learned>>>;
+
+/// What a load learned: each answered id's profile, or `None` for no such user.
+type Learned = HashMap<UserId, Option<Arc<Profile>>>;
 
 // === impl Profiles ===
 
@@ -117,15 +111,17 @@ impl Profiles {
     ) -> Resolved {
         let now = Instant::now();
         let mut resolved = Resolved::default();
-        let mut stale: HashMap<UserId, Known> = HashMap::new();
+        let mut stale: Learned = HashMap::new();
         let mut misses = Vec::new();
         for id in ids {
             match self.cached(*id) {
                 Some(entry) if now.duration_since(entry.fetched_at) < self.ttl => {
-                    resolved.lookups.insert(*id, entry.known.into());
+                    resolved
+                        .lookups
+                        .insert(*id, Lookup::answered(entry.profile));
                 }
                 Some(entry) => {
-                    stale.insert(*id, entry.known);
+                    stale.insert(*id, entry.profile);
                     misses.push(*id);
                 }
                 None => misses.push(*id),
@@ -142,22 +138,20 @@ impl Profiles {
         for (load, ids) in loads {
             let learned = tokio::time::timeout_at(deadline, load).await.ok();
             for id in ids {
-                match learned.as_ref().and_then(|l| l.get(&id)) {
-                    Some(known) => {
-                        resolved.lookups.insert(id, known.clone().into());
-                    }
+                let lookup = match learned.as_ref().and_then(|l| l.get(&id)) {
+                    Some(answer) => Lookup::answered(answer.clone()),
                     None => {
                         resolved.users_failed = true;
-                        let fallback = match stale.remove(&id) {
-                            Some(known) => {
+                        match stale.remove(&id) {
+                            Some(answer) => {
                                 resolved.stale_served = true;
-                                known.into()
+                                Lookup::answered(answer)
                             }
                             None => Lookup::Unknown,
-                        };
-                        resolved.lookups.insert(id, fallback);
+                        }
                     }
-                }
+                };
+                resolved.lookups.insert(id, lookup);
             }
         }
         resolved
@@ -191,7 +185,9 @@ impl Profiles {
                 .cached(*id)
                 .filter(|e| e.fetched_at.elapsed() < self.ttl)
             {
-                resolved.lookups.insert(*id, entry.known.into());
+                resolved
+                    .lookups
+                    .insert(*id, Lookup::answered(entry.profile));
                 resolved.misses -= 1;
                 resolved.hits += 1;
             } else {
@@ -221,31 +217,13 @@ impl Profiles {
             })
             .await;
             let fetched_at = Instant::now();
-            // A tolerant reader keeps only what it asked about.
-            let asked: HashSet<UserId> = ids.iter().copied().collect();
-            let mut learned = HashMap::with_capacity(ids.len());
-            for (_, answer) in answers {
-                let Ok(view) = answer else { continue };
-                for user in view.users.into_iter().filter(|u| asked.contains(&u.id)) {
-                    let known = Known::Found {
-                        name: Arc::from(user.name),
-                        avatar_url: user.avatar_url.map(Arc::from),
-                    };
-                    learned.insert(user.id, known);
-                }
-                for id in view.missing.into_iter().filter(|id| asked.contains(id)) {
-                    learned.insert(id, Known::Missing);
-                }
-            }
-            if let Some(cache) = &this.cache {
-                for (id, known) in &learned {
-                    let entry = Cached {
-                        known: known.clone(),
-                        fetched_at,
-                    };
-                    cache.insert(*id, entry);
-                }
-            }
+            let learned: Learned = answers
+                .into_iter()
+                .filter_map(|(_, answer)| answer.ok())
+                .flatten()
+                .map(|(id, profile)| (id, profile.map(Arc::new)))
+                .collect();
+            this.remember(&learned, fetched_at);
             let mut inflight = this.inflight.lock().unwrap_or_else(PoisonError::into_inner);
             for id in &ids {
                 inflight.remove(id);
@@ -256,6 +234,17 @@ impl Profiles {
             .boxed()
             .shared()
     }
+
+    fn remember(&self, learned: &Learned, fetched_at: Instant) {
+        let Some(cache) = &self.cache else { return };
+        for (id, profile) in learned {
+            let entry = Cached {
+                profile: profile.clone(),
+                fetched_at,
+            };
+            cache.insert(*id, entry);
+        }
+    }
 }
 
 impl std::fmt::Debug for Profiles {
@@ -264,17 +253,5 @@ impl std::fmt::Debug for Profiles {
             .field("ttl", &self.ttl)
             .field("cached", &self.cache.as_ref().map(Cache::entry_count))
             .finish_non_exhaustive()
-    }
-}
-
-impl From<Known> for Lookup {
-    fn from(known: Known) -> Self {
-        match known {
-            Known::Found { name, avatar_url } => Lookup::Found {
-                name: name.to_string(),
-                avatar_url: avatar_url.map(|a| a.to_string()),
-            },
-            Known::Missing => Lookup::Missing,
-        }
     }
 }

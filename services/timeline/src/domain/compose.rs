@@ -2,23 +2,7 @@ use std::collections::HashMap;
 
 use kit::ids::UserId;
 
-use super::{Entry, EntryMessage, Friend};
-
-/// What is known of a friend's profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
-    /// The profile: name and avatar.
-    Found {
-        /// Display name.
-        name: String,
-        /// Avatar URL, if any.
-        avatar_url: Option<String>,
-    },
-    /// The users service says there is no such user (deleted a moment ago).
-    Missing,
-    /// Unknown: the users service failed and nothing is cached.
-    Unknown,
-}
+use super::{Entry, EntryMessage, Friend, Lookup};
 
 /// Friends in timeline order: those with messages by their newest message (newest first,
 /// ties by higher message id), then those without by ascending id.
@@ -63,7 +47,9 @@ pub fn assemble(
             }
             None => continue,
             Some(_) if entries.len() == limit => continue,
-            Some(Lookup::Found { name, avatar_url }) => (Some(name.clone()), avatar_url.clone()),
+            Some(Lookup::Found(profile)) => {
+                (Some(profile.name.clone()), profile.avatar_url.clone())
+            }
             Some(Lookup::Unknown) => (None, None),
         };
         let messages = latest.and_then(|l| l.get(id)).cloned().unwrap_or_default();
@@ -83,8 +69,10 @@ pub fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Profile;
     use kit::ids::MessageId;
     use kit::timestamp::Timestamp;
+    use std::sync::Arc;
 
     fn uid(n: i64) -> UserId {
         UserId::new(n)
@@ -98,11 +86,12 @@ mod tests {
         }
     }
 
-    fn found(name: &str) -> Lookup {
-        Lookup::Found {
+    fn found(id: i64, name: &str) -> Lookup {
+        Lookup::Found(Arc::new(Profile {
+            id: uid(id),
             name: name.into(),
             avatar_url: None,
-        }
+        }))
     }
 
     #[test]
@@ -128,11 +117,11 @@ mod tests {
     fn assemble_drops_missing_keeps_unknown_and_limits() {
         let ranked = [3, 1, 4, 2, 5].map(uid);
         let profiles = HashMap::from([
-            (uid(1), found("one")),
+            (uid(1), found(1, "one")),
             (uid(2), Lookup::Missing),
             (uid(3), Lookup::Missing),
             (uid(4), Lookup::Unknown),
-            (uid(5), found("five")),
+            (uid(5), found(5, "five")),
         ]);
         let latest = HashMap::from([(uid(1), vec![msg(1, 1)]), (uid(3), vec![msg(3, 3)])]);
         let (entries, missing) = assemble(&ranked, &profiles, Some(&latest), 2);
@@ -155,7 +144,7 @@ mod tests {
     #[test]
     fn assemble_skips_friends_not_examined() {
         let ranked = [1, 2, 3].map(uid);
-        let profiles = HashMap::from([(uid(1), found("a")), (uid(3), found("c"))]);
+        let profiles = HashMap::from([(uid(1), found(1, "a")), (uid(3), found(3, "c"))]);
         let (entries, missing) = assemble(&ranked, &profiles, None, 10);
         assert_eq!(entries.len(), 2);
         assert!(missing.is_empty());

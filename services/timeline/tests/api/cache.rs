@@ -1,11 +1,12 @@
 //! The profile cache against a controllable users service.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kit::ids::UserId;
 use timeline::clients::{Downstream, Propagate};
-use timeline::domain::Lookup;
+use timeline::domain::{Lookup, Profile};
 use timeline::metrics::{Metrics, Service};
 use timeline::profiles::{CacheConfig, Profiles};
 use tokio::time::Instant;
@@ -144,10 +145,11 @@ async fn stale_profiles_are_served_when_users_fails() {
     assert!(resolved.stale_served);
     assert_eq!(
         resolved.lookups[&UserId::new(1)],
-        Lookup::Found {
+        Lookup::Found(Arc::new(Profile {
+            id: UserId::new(1),
             name: "user 1".into(),
             avatar_url: None
-        },
+        })),
         "stale beats absent"
     );
     assert_eq!(
