@@ -1,7 +1,6 @@
-//! Composing a timeline: the friends list first, then latest messages and profiles, joined
-//! in memory within the request's deadline.
+//! Composing a timeline: the friends list first, then latest messages and profiles as the
+//! [`Plan`] says, joined in memory within the request's deadline.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use kit::ids::UserId;
@@ -9,9 +8,12 @@ use kit::timestamp::Timestamp;
 use tokio::time::Instant;
 
 use crate::clients::{CallError, Downstream, Propagate, friend_ids, in_chunks, latest_messages};
-use crate::domain::{Degradation, EntryMessage, Lookup, Timeline, TimelineParams, assemble, rank};
+use crate::domain::{
+    Latest, Plan, Resolved, Timeline, TimelineParams, assemble, degraded, distinct_friends,
+    next_round, rank,
+};
 use crate::metrics::{Metrics, Served};
-use crate::profiles::{Profiles, Resolved};
+use crate::profiles::Profiles;
 use crate::timing::ServerTiming;
 
 /// Time kept back from the deadline to join, serialize and send the answer.
@@ -31,20 +33,6 @@ pub enum ProfileStrategy {
     /// most cannot: one round trip less for small friend lists, far fewer profiles read for
     /// large ones.
     Auto,
-}
-
-// === impl ProfileStrategy ===
-
-impl ProfileStrategy {
-    /// The strategy for a timeline of `friends` friends showing at most `limit` entries:
-    /// `Auto` resolved, the others as they are.
-    pub fn for_friends(self, friends: usize, limit: u32) -> Self {
-        match self {
-            Self::Auto if friends <= limit as usize => Self::All,
-            Self::Auto => Self::Shown,
-            chosen => chosen,
-        }
-    }
 }
 
 /// Why there is no timeline.
@@ -86,10 +74,33 @@ pub struct Engine {
     pub metrics: Metrics,
 }
 
-/// Latest messages by friend, and whether any chunk failed.
-struct Latest {
-    by_friend: HashMap<UserId, Vec<EntryMessage>>,
-    failed: bool,
+/// One timeline request, as every step reads it.
+struct Request<'a> {
+    user: UserId,
+    params: TimelineParams,
+    propagate: &'a Propagate,
+    deadline: Instant,
+}
+
+/// What the reads after the friends list gave.
+struct Reads {
+    latest: Latest,
+    /// The friends in timeline order.
+    ranked: Vec<UserId>,
+    profiles: Resolved,
+}
+
+// === impl ProfileStrategy ===
+
+impl ProfileStrategy {
+    /// The plan for a timeline of `friends` friends showing at most `limit` entries.
+    pub fn plan(self, friends: usize, limit: u32) -> Plan {
+        match self {
+            Self::All => Plan::All,
+            Self::Shown => Plan::Shown,
+            Self::Auto => Plan::fitting(friends, limit),
+        }
+    }
 }
 
 // === impl Engine ===
@@ -103,184 +114,148 @@ impl Engine {
         params: TimelineParams,
         propagate: &Propagate,
     ) -> Result<Composed, EngineError> {
-        let deadline = Instant::now() + self.deadline.saturating_sub(ANSWER_MARGIN);
+        let request = Request {
+            user,
+            params,
+            propagate,
+            deadline: Instant::now() + self.deadline.saturating_sub(ANSWER_MARGIN),
+        };
         let mut timing = ServerTiming::default();
-
-        let (friends, took) = timed(friend_ids(&self.friends, user, propagate, deadline)).await;
-        timing.stage("friends", took);
-        let friends = match friends {
-            Ok(friends) => distinct_others(friends, user),
-            Err(err) => {
-                self.metrics.served(Served::Unavailable);
-                return Err(EngineError::FriendsUnavailable(err));
-            }
+        let friends = self.friends_of(&request, &mut timing).await?;
+        let reads = match self.strategy.plan(friends.len(), params.limit.get()) {
+            Plan::All => self.read_all(&request, &friends, &mut timing).await,
+            Plan::Shown => self.read_shown(&request, &friends, &mut timing).await,
         };
-
-        let (latest, resolved) = match self.strategy.for_friends(friends.len(), params.limit.get())
-        {
-            ProfileStrategy::All => {
-                let mut ids = friends.clone();
-                ids.push(user);
-                let ((latest, latest_took), (resolved, users_took)) = tokio::join!(
-                    timed(self.latest(&friends, params.per_friend.get(), propagate, deadline)),
-                    timed(self.profiles.resolve(&ids, propagate, deadline)),
-                );
-                timing.stage("messages", latest_took);
-                timing.stage("users", users_took);
-                (latest, resolved)
-            }
-            ProfileStrategy::Shown | ProfileStrategy::Auto => {
-                let (latest, latest_took) =
-                    timed(self.latest(&friends, params.per_friend.get(), propagate, deadline))
-                        .await;
-                timing.stage("messages", latest_took);
-                let ranked = rank(&friends, latest.as_ref().map(|l| &l.by_friend));
-                let (resolved, users_took) = timed(self.resolve_shown(
-                    user,
-                    &ranked,
-                    params.limit.get(),
-                    propagate,
-                    deadline,
-                ))
-                .await;
-                timing.stage("users", users_took);
-                (latest, resolved)
-            }
-        };
-
-        if resolved.lookups.get(&user) == Some(&Lookup::Missing) {
+        if reads.profiles.is_missing(user) {
             self.metrics.served(Served::NotFound);
             return Err(EngineError::UserNotFound(user));
         }
-
-        let started = Instant::now();
-        let by_friend = latest.as_ref().map(|l| &l.by_friend);
-        let ranked = rank(&friends, by_friend);
-        let (entries, missing_friends) = assemble(
-            &ranked,
-            &resolved.lookups,
-            by_friend,
-            params.limit.get() as usize,
-        );
-        let mut degraded = Vec::new();
-        if latest.as_ref().is_none_or(|l| l.failed) {
-            degraded.push(Degradation::Messages);
-        }
-        if resolved.users_failed {
-            degraded.push(Degradation::Users);
-        }
-        if resolved.stale_served {
-            degraded.push(Degradation::StaleProfiles);
-        }
-        degraded.sort_unstable();
-        timing.stage("compose", started.elapsed());
-        timing.note(
-            "cache",
-            format!("hit={} miss={}", resolved.hits, resolved.misses),
-        );
-        self.metrics.served(if degraded.is_empty() {
-            Served::Complete
-        } else {
-            Served::Degraded
-        });
-        Ok(Composed {
-            timeline: Timeline {
-                user_id: user,
-                entries,
-                missing_friends,
-                degraded,
-                generated_at: Timestamp::now(),
-            },
-            timing,
-        })
+        let timeline = self.answer(&request, &reads, &mut timing);
+        Ok(Composed { timeline, timing })
     }
 
-    /// The latest messages of every friend, in chunks of 500; `None` when no chunk answered.
-    async fn latest(
+    /// The user's friends, each once; without them there is no timeline.
+    async fn friends_of(
         &self,
-        friends: &[UserId],
-        per_friend: u32,
-        propagate: &Propagate,
-        deadline: Instant,
-    ) -> Option<Latest> {
-        let mut latest = Latest {
-            by_friend: HashMap::with_capacity(friends.len()),
-            failed: false,
-        };
-        if friends.is_empty() {
-            return Some(latest);
-        }
-        let answers = in_chunks(friends, self.concurrency, |chunk| {
-            let messages = self.messages.clone();
-            async move { latest_messages(&messages, &chunk, per_friend, propagate, deadline).await }
-        })
-        .await;
-        let mut answered = false;
-        for (_, answer) in answers {
-            match answer {
-                Ok(found) => {
-                    answered = true;
-                    latest.by_friend.extend(found);
-                }
-                Err(_) => latest.failed = true,
+        request: &Request<'_>,
+        timing: &mut ServerTiming,
+    ) -> Result<Vec<UserId>, EngineError> {
+        let (user, propagate, deadline) = (request.user, request.propagate, request.deadline);
+        let (friends, took) = timed(friend_ids(&self.friends, user, propagate, deadline)).await;
+        timing.stage("friends", took);
+        match friends {
+            Ok(friends) => Ok(distinct_friends(friends, user)),
+            Err(err) => {
+                self.metrics.served(Served::Unavailable);
+                Err(EngineError::FriendsUnavailable(err))
             }
         }
-        answered.then_some(latest)
+    }
+
+    /// [`Plan::All`]: messages and every profile (the owner's too) at the same time.
+    async fn read_all(
+        &self,
+        request: &Request<'_>,
+        friends: &[UserId],
+        timing: &mut ServerTiming,
+    ) -> Reads {
+        let mut ids = friends.to_vec();
+        ids.push(request.user);
+        let ((latest, latest_took), (profiles, users_took)) = tokio::join!(
+            timed(self.latest(request, friends)),
+            timed(
+                self.profiles
+                    .resolve(&ids, request.propagate, request.deadline)
+            ),
+        );
+        timing.stage("messages", latest_took);
+        timing.stage("users", users_took);
+        let ranked = rank(friends, &latest.by_friend);
+        Reads {
+            latest,
+            ranked,
+            profiles,
+        }
+    }
+
+    /// [`Plan::Shown`]: messages, then the profiles of the friends they put first.
+    async fn read_shown(
+        &self,
+        request: &Request<'_>,
+        friends: &[UserId],
+        timing: &mut ServerTiming,
+    ) -> Reads {
+        let (latest, took) = timed(self.latest(request, friends)).await;
+        timing.stage("messages", took);
+        let ranked = rank(friends, &latest.by_friend);
+        let (profiles, took) = timed(self.profiles_shown(request, &ranked)).await;
+        timing.stage("users", took);
+        Reads {
+            latest,
+            ranked,
+            profiles,
+        }
+    }
+
+    /// The latest messages of every friend, in chunks of 500.
+    async fn latest(&self, request: &Request<'_>, friends: &[UserId]) -> Latest {
+        let per_friend = request.params.per_friend.get();
+        let answers = in_chunks(friends, self.concurrency, |chunk| async move {
+            let (propagate, deadline) = (request.propagate, request.deadline);
+            latest_messages(&self.messages, &chunk, per_friend, propagate, deadline).await
+        })
+        .await;
+        Latest::from_parts(answers.into_iter().map(|(_, answer)| answer))
     }
 
     /// The owner's profile and those of the first `limit` friends of `ranked` that exist,
     /// in rounds: the owner rides in the first, and each further round asks for as many
     /// friends as deleted ones left places.
-    async fn resolve_shown(
-        &self,
-        owner: UserId,
-        ranked: &[UserId],
-        limit: u32,
-        propagate: &Propagate,
-        deadline: Instant,
-    ) -> Resolved {
-        let limit = limit as usize;
-        let mut all = Resolved::default();
-        let mut owner = Some(owner);
-        let (mut shown, mut examined) = (0, 0);
+    async fn profiles_shown(&self, request: &Request<'_>, ranked: &[UserId]) -> Resolved {
+        let limit = request.params.limit.get() as usize;
+        let mut resolved = Resolved::default();
+        let mut owner = Some(request.user);
+        let mut examined = 0;
         loop {
-            let wanted = if shown < limit {
-                (limit - shown).min(ranked.len() - examined)
-            } else {
-                0
-            };
-            if wanted == 0 && owner.is_none() {
-                return all;
+            let round = next_round(ranked, examined, &resolved.lookups, limit);
+            if round.is_empty() && owner.is_none() {
+                return resolved;
             }
-            let friends = &ranked[examined..examined + wanted];
-            examined += wanted;
-            let mut batch = friends.to_vec();
+            examined += round.len();
+            let mut batch = round.to_vec();
             batch.extend(owner.take());
-            let round = self.profiles.resolve(&batch, propagate, deadline).await;
-            shown += friends
-                .iter()
-                .filter(|id| round.lookups.get(id) != Some(&Lookup::Missing))
-                .count();
-            merge(&mut all, round);
+            let (propagate, deadline) = (request.propagate, request.deadline);
+            resolved.absorb(self.profiles.resolve(&batch, propagate, deadline).await);
         }
     }
-}
 
-fn merge(into: &mut Resolved, from: Resolved) {
-    into.lookups.extend(from.lookups);
-    into.hits += from.hits;
-    into.misses += from.misses;
-    into.users_failed |= from.users_failed;
-    into.stale_served |= from.stale_served;
-}
-
-/// Each friend once, never the user themself, in the order given.
-fn distinct_others(friends: Vec<UserId>, user: UserId) -> Vec<UserId> {
-    let mut seen = HashSet::with_capacity(friends.len());
-    friends
-        .into_iter()
-        .filter(|id| *id != user && seen.insert(*id))
-        .collect()
+    /// The join, its degradations, and the answer's last timing figures and metric.
+    fn answer(&self, request: &Request<'_>, reads: &Reads, timing: &mut ServerTiming) -> Timeline {
+        let started = Instant::now();
+        let limit = request.params.limit.get() as usize;
+        let (entries, missing_friends) = assemble(
+            &reads.ranked,
+            &reads.profiles.lookups,
+            &reads.latest.by_friend,
+            limit,
+        );
+        let degraded = degraded(&reads.latest, &reads.profiles);
+        timing.stage("compose", started.elapsed());
+        let (hits, misses) = (reads.profiles.hits, reads.profiles.misses);
+        timing.note("cache", format!("hit={hits} miss={misses}"));
+        self.metrics.served(if degraded.is_empty() {
+            Served::Complete
+        } else {
+            Served::Degraded
+        });
+        Timeline {
+            user_id: request.user,
+            entries,
+            missing_friends,
+            degraded,
+            generated_at: Timestamp::now(),
+        }
+    }
 }
 
 async fn timed<T>(future: impl Future<Output = T>) -> (T, Duration) {
@@ -294,22 +269,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn friends_are_distinct_and_never_the_user() {
-        let ids = [3, 1, 3, 7, 1].map(UserId::new).to_vec();
-        assert_eq!(
-            distinct_others(ids, UserId::new(7)),
-            [3, 1].map(UserId::new)
-        );
-    }
-
-    #[test]
     fn auto_reads_every_profile_only_when_every_friend_can_be_shown() {
         use ProfileStrategy::{All, Auto, Shown};
-        assert_eq!(Auto.for_friends(0, 50), All);
-        assert_eq!(Auto.for_friends(50, 50), All);
-        assert_eq!(Auto.for_friends(51, 50), Shown);
-        assert_eq!(Auto.for_friends(1000, 500), Shown);
-        assert_eq!(All.for_friends(1000, 1), All);
-        assert_eq!(Shown.for_friends(1, 50), Shown);
+        assert_eq!(Auto.plan(0, 50), Plan::All);
+        assert_eq!(Auto.plan(50, 50), Plan::All);
+        assert_eq!(Auto.plan(51, 50), Plan::Shown);
+        assert_eq!(Auto.plan(1000, 500), Plan::Shown);
+        assert_eq!(All.plan(1000, 1), Plan::All);
+        assert_eq!(Shown.plan(1, 50), Plan::Shown);
     }
 }

@@ -20,7 +20,7 @@ use moka::sync::Cache;
 use tokio::time::Instant;
 
 use crate::clients::{Downstream, Propagate, in_chunks, users_by_ids};
-use crate::domain::{Lookup, Profile};
+use crate::domain::{Lookup, Profile, Resolved};
 use crate::metrics::Metrics;
 
 /// Cache settings.
@@ -32,21 +32,6 @@ pub struct CacheConfig {
     pub ttl: Duration,
     /// How long past its TTL a profile is kept for when the users service fails.
     pub stale_for: Duration,
-}
-
-/// What resolving a set of ids found.
-#[derive(Debug, Default)]
-pub struct Resolved {
-    /// One lookup per requested id.
-    pub lookups: HashMap<UserId, Lookup>,
-    /// Fresh cache hits.
-    pub hits: u64,
-    /// Ids that were not fresh in the cache.
-    pub misses: u64,
-    /// Some ids could not be loaded (users failed or was late).
-    pub users_failed: bool,
-    /// Some lookups are stale cache entries served because the users service failed.
-    pub stale_served: bool,
 }
 
 /// The profile resolver. Cloning is shallow.
