@@ -9,7 +9,7 @@ mod users;
 pub use call::{CallError, Downstream, Propagate};
 pub use friends::friend_ids;
 pub use messages::latest_messages;
-pub use users::{Answers, users_by_ids};
+pub use users::{Answers, ProfileSource, UsersClient, users_by_ids};
 
 use futures_util::StreamExt;
 use kit::ids::UserId;

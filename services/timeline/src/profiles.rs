@@ -1,8 +1,12 @@
 //! Profiles with a cache in front of the users service.
 //!
 //! - moka holds profiles and known-missing ids, bounded in number. An entry is *fresh* for
-//!   the TTL and is only served as fresh then; after it, it is kept a while longer to be
-//!   served as *stale* when the users service fails (stale beats absent).
+//!   the TTL and is only served as fresh then; after it, it is kept for the stale window to
+//!   be served as *stale* when the users service fails (stale beats absent), and is
+//!   *expired* after that.
+//! - Every entry carries the tokio [`Instant`] it was fetched at, and freshness is decided
+//!   against `tokio::time::Instant::now()`, so tests drive it with paused time. moka's own
+//!   TTL (the TTL plus the stale window, on moka's clock) only reclaims memory.
 //! - Concurrent misses coalesce: an id being loaded is in the in-flight map, and every
 //!   request that misses it waits for that load instead of starting its own. Each load is
 //!   one bulk request per 500 ids, spawned as its own task so it finishes (and fills the
@@ -19,7 +23,7 @@ use kit::ids::UserId;
 use moka::sync::Cache;
 use tokio::time::Instant;
 
-use crate::clients::{Downstream, Propagate, in_chunks, users_by_ids};
+use crate::clients::{ProfileSource, Propagate, in_chunks};
 use crate::domain::{Lookup, Profile, Resolved};
 use crate::metrics::Metrics;
 
@@ -39,8 +43,9 @@ pub struct CacheConfig {
 pub struct Profiles {
     cache: Option<Cache<UserId, Cached>>,
     ttl: Duration,
+    stale_for: Duration,
     inflight: Arc<Mutex<HashMap<UserId, Load>>>,
-    users: Downstream,
+    source: Arc<dyn ProfileSource>,
     concurrency: usize,
     metrics: Metrics,
 }
@@ -53,19 +58,34 @@ struct Cached {
     fetched_at: Instant,
 }
 
+/// How a cached entry stands against the TTL and the stale window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Age {
+    Fresh,
+    Stale,
+    Expired,
+}
+
 /// A bulk load in flight: what it learned, by id; ids absent from the map failed.
 type Load = Shared<BoxFuture<'static, Arc<Learned>>>;
 
 /// What a load learned: each answered id's profile, or `None` for no such user.
 type Learned = HashMap<UserId, Option<Arc<Profile>>>;
 
+/// The first look into the cache: what it answered, stale stand-ins, and what to load.
+struct FirstLook {
+    resolved: Resolved,
+    stale: Learned,
+    misses: Vec<UserId>,
+}
+
 // === impl Profiles ===
 
 impl Profiles {
-    /// A resolver reading from `users`, `concurrency` bulk requests at a time.
+    /// A resolver loading from `source`, `concurrency` bulk requests at a time.
     pub fn new(
         config: CacheConfig,
-        users: Downstream,
+        source: Arc<dyn ProfileSource>,
         concurrency: usize,
         metrics: Metrics,
     ) -> Self {
@@ -78,8 +98,9 @@ impl Profiles {
         Self {
             cache,
             ttl: config.ttl,
+            stale_for: config.stale_for,
             inflight: Arc::default(),
-            users,
+            source,
             concurrency,
             metrics,
         }
@@ -94,33 +115,16 @@ impl Profiles {
         propagate: &Propagate,
         deadline: Instant,
     ) -> Resolved {
-        let now = Instant::now();
-        let mut resolved = Resolved::default();
-        let mut stale: Learned = HashMap::new();
-        let mut misses = Vec::new();
-        for id in ids {
-            match self.cached(*id) {
-                Some(entry) if now.duration_since(entry.fetched_at) < self.ttl => {
-                    resolved
-                        .lookups
-                        .insert(*id, Lookup::answered(entry.profile));
-                }
-                Some(entry) => {
-                    stale.insert(*id, entry.profile);
-                    misses.push(*id);
-                }
-                None => misses.push(*id),
-            }
-        }
-        resolved.hits = (ids.len() - misses.len()) as u64;
-        resolved.misses = misses.len() as u64;
+        let FirstLook {
+            mut resolved,
+            mut stale,
+            misses,
+        } = self.first_look(ids);
         self.metrics.cache(resolved.hits, resolved.misses);
         if misses.is_empty() {
             return resolved;
         }
-
-        let loads = self.join_or_start(&misses, propagate, &mut resolved);
-        for (load, ids) in loads {
+        for (load, ids) in self.join_or_start(&misses, propagate, &mut resolved) {
             let learned = tokio::time::timeout_at(deadline, load).await.ok();
             for id in ids {
                 let lookup = match learned.as_ref().and_then(|l| l.get(&id)) {
@@ -142,8 +146,46 @@ impl Profiles {
         resolved
     }
 
-    fn cached(&self, id: UserId) -> Option<Cached> {
-        self.cache.as_ref().and_then(|c| c.get(&id))
+    /// Fresh entries answer; stale ones are kept to stand in if their load fails.
+    fn first_look(&self, ids: &[UserId]) -> FirstLook {
+        let now = Instant::now();
+        let mut look = FirstLook {
+            resolved: Resolved::default(),
+            stale: HashMap::new(),
+            misses: Vec::new(),
+        };
+        for id in ids {
+            match self.cached(*id, now) {
+                Some((Age::Fresh, entry)) => {
+                    let lookup = Lookup::answered(entry.profile);
+                    look.resolved.lookups.insert(*id, lookup);
+                }
+                Some((Age::Stale, entry)) => {
+                    look.stale.insert(*id, entry.profile);
+                    look.misses.push(*id);
+                }
+                Some((Age::Expired, _)) | None => look.misses.push(*id),
+            }
+        }
+        look.resolved.hits = (ids.len() - look.misses.len()) as u64;
+        look.resolved.misses = look.misses.len() as u64;
+        look
+    }
+
+    fn cached(&self, id: UserId, now: Instant) -> Option<(Age, Cached)> {
+        let entry = self.cache.as_ref()?.get(&id)?;
+        Some((self.age(entry.fetched_at, now), entry))
+    }
+
+    fn age(&self, fetched_at: Instant, now: Instant) -> Age {
+        let age = now.saturating_duration_since(fetched_at);
+        if age < self.ttl {
+            Age::Fresh
+        } else if age < self.ttl + self.stale_for {
+            Age::Stale
+        } else {
+            Age::Expired
+        }
     }
 
     /// Groups `misses` by the load that will answer them: loads already in flight, and one
@@ -157,6 +199,7 @@ impl Profiles {
     ) -> Vec<(Load, Vec<UserId>)> {
         let mut waits: Vec<(Load, Vec<UserId>)> = Vec::new();
         let mut mine = Vec::new();
+        let now = Instant::now();
         // No await while the lock is held. A load fills the cache *before* it leaves this
         // map, so an id found in neither place under the lock has no load in flight.
         let mut inflight = self.inflight.lock().unwrap_or_else(PoisonError::into_inner);
@@ -166,10 +209,7 @@ impl Profiles {
                     Some((_, ids)) => ids.push(*id),
                     None => waits.push((load.clone(), vec![*id])),
                 }
-            } else if let Some(entry) = self
-                .cached(*id)
-                .filter(|e| e.fetched_at.elapsed() < self.ttl)
-            {
+            } else if let Some((Age::Fresh, entry)) = self.cached(*id, now) {
                 resolved
                     .lookups
                     .insert(*id, Lookup::answered(entry.profile));
@@ -196,9 +236,8 @@ impl Profiles {
             // A shared load is not bound to one request's deadline, only to the call timeout.
             let deadline = Instant::now() + Duration::from_secs(3600);
             let answers = in_chunks(&ids, this.concurrency, |chunk| {
-                let users = this.users.clone();
-                let propagate = propagate.clone();
-                async move { users_by_ids(&users, &chunk, &propagate, deadline).await }
+                let (source, propagate) = (&this.source, &propagate);
+                async move { source.profiles(&chunk, propagate, deadline).await }
             })
             .await;
             let fetched_at = Instant::now();
@@ -236,6 +275,7 @@ impl std::fmt::Debug for Profiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Profiles")
             .field("ttl", &self.ttl)
+            .field("stale_for", &self.stale_for)
             .field("cached", &self.cache.as_ref().map(Cache::entry_count))
             .finish_non_exhaustive()
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::clients::Downstream;
+use crate::clients::{Downstream, UsersClient};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::metrics::{Metrics, Service};
@@ -40,7 +40,7 @@ impl AppState {
             messages: client(Service::Messages, &config.messages_url)?,
             profiles: Profiles::new(
                 cache,
-                client(Service::Users, &config.users_url)?,
+                Arc::new(UsersClient(client(Service::Users, &config.users_url)?)),
                 config.fanout_concurrency,
                 metrics.clone(),
             ),

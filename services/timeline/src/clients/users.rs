@@ -1,5 +1,7 @@
 use std::collections::{HashMap, HashSet};
 
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use kit::ids::UserId;
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -10,6 +12,23 @@ use crate::domain::Profile;
 /// What a source says of the ids it was asked about: each one's profile, or `None` when
 /// there is no such user. Ids it gave no answer about are absent.
 pub type Answers = HashMap<UserId, Option<Profile>>;
+
+/// Where the profile cache loads profiles from: the users service ([`UsersClient`]), or a
+/// stand-in in tests.
+pub trait ProfileSource: Send + Sync {
+    /// What the source says of `ids`, at most `kit::ids::MAX_IDS` of them, within
+    /// `deadline`.
+    fn profiles<'a>(
+        &'a self,
+        ids: &'a [UserId],
+        propagate: &'a Propagate,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Answers, CallError>>;
+}
+
+/// The users service over HTTP. Cloning is shallow.
+#[derive(Debug, Clone)]
+pub struct UsersClient(pub Downstream);
 
 /// The bulk read's answer.
 #[derive(Debug, Deserialize)]
@@ -43,6 +62,19 @@ fn answers(view: UsersView, asked: &[UserId]) -> Answers {
         answers.insert(id, None);
     }
     answers
+}
+
+// === impl UsersClient ===
+
+impl ProfileSource for UsersClient {
+    fn profiles<'a>(
+        &'a self,
+        ids: &'a [UserId],
+        propagate: &'a Propagate,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Answers, CallError>> {
+        users_by_ids(&self.0, ids, propagate, deadline).boxed()
+    }
 }
 
 #[cfg(test)]

@@ -1,33 +1,27 @@
-//! The profile cache against a controllable users service.
+//! The profile cache against an in-process users service, under paused (virtual) time:
+//! TTLs, stale windows, stalls and deadlines pass in tokio time, exactly and instantly.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kit::ids::UserId;
-use timeline::clients::{Downstream, Propagate};
+use timeline::clients::Propagate;
 use timeline::domain::{Lookup, Profile};
-use timeline::metrics::{Metrics, Service};
+use timeline::metrics::Metrics;
 use timeline::profiles::{CacheConfig, Profiles};
 use tokio::time::Instant;
 
 use crate::fakes::FakeUsers;
 
-fn profiles(users: &FakeUsers, ttl: Duration, metrics: &Metrics) -> Profiles {
-    let downstream = Downstream::new(
-        Service::Users,
-        &users.url(),
-        Duration::from_millis(250),
-        Duration::from_millis(800),
-        metrics.clone(),
-    )
-    .unwrap();
+const STALE_FOR: Duration = Duration::from_secs(600);
+
+fn profiles(users: &Arc<FakeUsers>, ttl: Duration, metrics: &Metrics) -> Profiles {
     let config = CacheConfig {
         capacity: 10_000,
         ttl,
-        stale_for: Duration::from_secs(600),
+        stale_for: STALE_FOR,
     };
-    Profiles::new(config, downstream, 4, metrics.clone())
+    Profiles::new(config, users.clone(), 4, metrics.clone())
 }
 
 fn ids(range: std::ops::RangeInclusive<i64>) -> Vec<UserId> {
@@ -38,11 +32,19 @@ fn soon() -> Instant {
     Instant::now() + Duration::from_secs(5)
 }
 
-#[tokio::test]
+fn found(id: i64) -> Lookup {
+    Lookup::Found(Arc::new(Profile {
+        id: UserId::new(id),
+        name: format!("user {id}"),
+        avatar_url: None,
+    }))
+}
+
+#[tokio::test(start_paused = true)]
 async fn concurrent_misses_for_the_same_ids_cost_one_load_per_profile() {
-    let users = FakeUsers::start(1..=1200).await;
-    // Slow answers make the concurrent lookups overlap the load in flight.
-    users.behaviour.stall_ms.store(50, Ordering::SeqCst);
+    let users = Arc::new(FakeUsers::new(1..=1200));
+    // Answers that take a while make the concurrent lookups overlap the load in flight.
+    users.stall(Duration::from_millis(50));
     let metrics = Metrics::new();
     let profiles = profiles(&users, Duration::from_secs(60), &metrics);
     let wanted = ids(1..=1200);
@@ -73,15 +75,17 @@ async fn concurrent_misses_for_the_same_ids_cost_one_load_per_profile() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn fresh_within_the_ttl() {
-    let users = FakeUsers::start(1..=10).await;
+    let users = Arc::new(FakeUsers::new(1..=10));
     let metrics = Metrics::new();
-    let profiles = profiles(&users, Duration::from_secs(60), &metrics);
+    let ttl = Duration::from_secs(60);
+    let profiles = profiles(&users, ttl, &metrics);
     let first = profiles
         .resolve(&ids(1..=10), &Propagate::default(), soon())
         .await;
     assert_eq!((first.hits, first.misses), (0, 10));
+    tokio::time::advance(ttl - Duration::from_millis(1)).await;
     let again = profiles
         .resolve(&ids(1..=10), &Propagate::default(), soon())
         .await;
@@ -89,16 +93,16 @@ async fn fresh_within_the_ttl() {
     assert_eq!(users.ids_asked(), 10, "the second lookup asked nothing");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn never_served_as_fresh_past_the_ttl() {
-    let users = FakeUsers::start(1..=10).await;
+    let users = Arc::new(FakeUsers::new(1..=10));
     let metrics = Metrics::new();
     let ttl = Duration::from_millis(50);
     let profiles = profiles(&users, ttl, &metrics);
     profiles
         .resolve(&ids(1..=10), &Propagate::default(), soon())
         .await;
-    tokio::time::sleep(ttl * 2).await;
+    tokio::time::advance(ttl).await;
     let expired = profiles
         .resolve(&ids(1..=10), &Propagate::default(), soon())
         .await;
@@ -110,9 +114,9 @@ async fn never_served_as_fresh_past_the_ttl() {
     assert_eq!(users.ids_asked(), 20, "reloaded");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn deleted_users_are_missing_and_the_cache_remembers_it() {
-    let users = FakeUsers::start([1, 2]).await;
+    let users = Arc::new(FakeUsers::new([1, 2]));
     let metrics = Metrics::new();
     let profiles = profiles(&users, Duration::from_secs(60), &metrics);
     let resolved = profiles
@@ -126,17 +130,17 @@ async fn deleted_users_are_missing_and_the_cache_remembers_it() {
     assert_eq!(users.ids_asked(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn stale_profiles_are_served_when_users_fails() {
-    let users = FakeUsers::start(1..=5).await;
+    let users = Arc::new(FakeUsers::new(1..=5));
     let metrics = Metrics::new();
     let ttl = Duration::from_millis(50);
     let profiles = profiles(&users, ttl, &metrics);
     profiles
         .resolve(&ids(1..=5), &Propagate::default(), soon())
         .await;
-    tokio::time::sleep(ttl * 2).await;
-    users.behaviour.failing.store(true, Ordering::SeqCst);
+    tokio::time::advance(ttl * 2).await;
+    users.fail();
 
     let resolved = profiles
         .resolve(&ids(1..=6), &Propagate::default(), soon())
@@ -145,11 +149,7 @@ async fn stale_profiles_are_served_when_users_fails() {
     assert!(resolved.stale_served);
     assert_eq!(
         resolved.lookups[&UserId::new(1)],
-        Lookup::Found(Arc::new(Profile {
-            id: UserId::new(1),
-            name: "user 1".into(),
-            avatar_url: None
-        })),
+        found(1),
         "stale beats absent"
     );
     assert_eq!(
@@ -159,10 +159,38 @@ async fn stale_profiles_are_served_when_users_fails() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
+async fn never_served_past_the_stale_window() {
+    let users = Arc::new(FakeUsers::new(1..=5));
+    let metrics = Metrics::new();
+    let ttl = Duration::from_millis(50);
+    let profiles = profiles(&users, ttl, &metrics);
+    profiles
+        .resolve(&ids(1..=5), &Propagate::default(), soon())
+        .await;
+    users.fail();
+
+    tokio::time::advance(ttl + STALE_FOR - Duration::from_millis(1)).await;
+    let last_moment = profiles
+        .resolve(&ids(1..=1), &Propagate::default(), soon())
+        .await;
+    assert!(last_moment.stale_served);
+    assert_eq!(last_moment.lookups[&UserId::new(1)], found(1));
+
+    tokio::time::advance(Duration::from_millis(1)).await;
+    let past = profiles
+        .resolve(&ids(1..=1), &Propagate::default(), soon())
+        .await;
+    assert!(past.users_failed);
+    assert!(!past.stale_served, "nothing stale is left to stand in");
+    assert_eq!(past.lookups[&UserId::new(1)], Lookup::Unknown);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_stalled_users_service_costs_no_more_than_the_deadline() {
-    let users = FakeUsers::start(1..=5).await;
-    users.behaviour.stall_ms.store(5_000, Ordering::SeqCst);
+    let users = Arc::new(FakeUsers::new(1..=5));
+    let stall = Duration::from_secs(5);
+    users.stall(stall);
     let metrics = Metrics::new();
     let profiles = profiles(&users, Duration::from_secs(60), &metrics);
     let started = Instant::now();
@@ -170,17 +198,28 @@ async fn a_stalled_users_service_costs_no_more_than_the_deadline() {
     let resolved = profiles
         .resolve(&ids(1..=5), &Propagate::default(), deadline)
         .await;
+    // tokio's timers tick in milliseconds: virtual time stops within one tick of the
+    // deadline, nowhere near the 5 s users would take.
+    let waited = started.elapsed();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "gave up at the deadline"
+        waited >= Duration::from_millis(200) && waited < Duration::from_millis(201),
+        "gave up at the deadline: {waited:?}"
     );
     assert!(resolved.users_failed);
     assert_eq!(resolved.lookups[&UserId::new(1)], Lookup::Unknown);
+
+    // The load goes on without the request, and fills the cache when users answers.
+    tokio::time::sleep_until(started + stall + Duration::from_millis(1)).await;
+    let later = profiles
+        .resolve(&ids(1..=5), &Propagate::default(), soon())
+        .await;
+    assert_eq!((later.hits, later.misses), (5, 0));
+    assert_eq!(users.requests(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ttl_zero_turns_the_cache_off() {
-    let users = FakeUsers::start(1..=4).await;
+    let users = Arc::new(FakeUsers::new(1..=4));
     let metrics = Metrics::new();
     let profiles = profiles(&users, Duration::ZERO, &metrics);
     for _ in 0..3 {

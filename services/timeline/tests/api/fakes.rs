@@ -1,81 +1,86 @@
-//! A users service whose behaviour a test controls: which ids exist, whether it fails or
-//! stalls, and how many ids it was asked for.
+//! A users service in-process, as a [`ProfileSource`] whose behaviour a test controls: which
+//! ids exist, whether it fails or stalls, and how many requests and ids it was asked for.
+//! Its stalls are tokio sleeps, so under paused time they take virtual time only.
 
 use std::collections::HashSet;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use kit::test_util::TestServer;
-use serde_json::json;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use kit::ids::UserId;
+use timeline::clients::{Answers, CallError, ProfileSource, Propagate};
+use timeline::domain::Profile;
+use tokio::time::Instant;
 
 #[derive(Default)]
-pub(crate) struct Behaviour {
-    pub(crate) existing: Mutex<HashSet<i64>>,
-    pub(crate) failing: AtomicBool,
-    pub(crate) stall_ms: AtomicU64,
-    pub(crate) requests: AtomicU64,
-    pub(crate) ids_asked: AtomicU64,
-}
-
 pub(crate) struct FakeUsers {
-    pub(crate) server: TestServer,
-    pub(crate) behaviour: Arc<Behaviour>,
+    existing: Mutex<HashSet<i64>>,
+    failing: AtomicBool,
+    stall_ms: AtomicU64,
+    requests: AtomicU64,
+    ids_asked: AtomicU64,
 }
 
 impl FakeUsers {
-    pub(crate) async fn start(existing: impl IntoIterator<Item = i64>) -> Self {
-        let behaviour = Arc::new(Behaviour::default());
-        behaviour.existing.lock().unwrap().extend(existing);
-        let app = Router::new()
-            .route("/users", get(bulk))
-            .with_state(behaviour.clone());
-        Self {
-            server: TestServer::start(app).await,
-            behaviour,
-        }
+    pub(crate) fn new(existing: impl IntoIterator<Item = i64>) -> Self {
+        let users = Self::default();
+        users.existing.lock().unwrap().extend(existing);
+        users
     }
 
-    pub(crate) fn url(&self) -> String {
-        self.server.url("")
+    /// Answers 500 from now on.
+    pub(crate) fn fail(&self) {
+        self.failing.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers only after `stall` from now on.
+    pub(crate) fn stall(&self, stall: Duration) {
+        self.stall_ms
+            .store(stall.as_millis() as u64, Ordering::SeqCst);
     }
 
     pub(crate) fn ids_asked(&self) -> u64 {
-        self.behaviour.ids_asked.load(Ordering::SeqCst)
+        self.ids_asked.load(Ordering::SeqCst)
     }
 
     pub(crate) fn requests(&self) -> u64 {
-        self.behaviour.requests.load(Ordering::SeqCst)
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    async fn answer(&self, ids: &[UserId]) -> Result<Answers, CallError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.ids_asked.fetch_add(ids.len() as u64, Ordering::SeqCst);
+        let stall = self.stall_ms.load(Ordering::SeqCst);
+        if stall > 0 {
+            tokio::time::sleep(Duration::from_millis(stall)).await;
+        }
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(CallError::Status(500));
+        }
+        let existing = self.existing.lock().unwrap();
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let profile = existing.contains(&id.get()).then(|| Profile {
+                    id: *id,
+                    name: format!("user {id}"),
+                    avatar_url: None,
+                });
+                (*id, profile)
+            })
+            .collect())
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Ids {
-    ids: String,
-}
-
-async fn bulk(State(b): State<Arc<Behaviour>>, Query(q): Query<Ids>) -> Response {
-    let ids: Vec<i64> = q.ids.split(',').map(|t| t.parse().unwrap()).collect();
-    b.requests.fetch_add(1, Ordering::SeqCst);
-    b.ids_asked.fetch_add(ids.len() as u64, Ordering::SeqCst);
-    let stall = b.stall_ms.load(Ordering::SeqCst);
-    if stall > 0 {
-        tokio::time::sleep(Duration::from_millis(stall)).await;
+impl ProfileSource for FakeUsers {
+    fn profiles<'a>(
+        &'a self,
+        ids: &'a [UserId],
+        _propagate: &'a Propagate,
+        _deadline: Instant,
+    ) -> BoxFuture<'a, Result<Answers, CallError>> {
+        self.answer(ids).boxed()
     }
-    if b.failing.load(Ordering::SeqCst) {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
-    let existing = b.existing.lock().unwrap().clone();
-    let (found, missing): (Vec<i64>, Vec<i64>) =
-        ids.into_iter().partition(|id| existing.contains(id));
-    let users: Vec<_> = found
-        .iter()
-        .map(|id| json!({"id": id, "name": format!("user {id}"), "avatar_url": null, "extra": "ignored"}))
-        .collect();
-    axum::Json(json!({"users": users, "missing": missing})).into_response()
 }

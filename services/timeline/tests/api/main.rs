@@ -1,4 +1,5 @@
-//! The timeline service over real HTTP on ephemeral ports.
+//! The timeline service over real HTTP on ephemeral ports, and its profile cache against an
+//! in-process users service under virtual time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
