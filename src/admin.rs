@@ -26,7 +26,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::reload::{Rejection, Reloaded, Reloader, Snapshot, Trigger};
-use crate::routes::{Route, RouteTable, Sticky, Target};
+use crate::table::{Route, RouteTable, Sticky, Target};
 
 /// What admin handlers share.
 #[derive(Debug, Clone)]

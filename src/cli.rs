@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use kit::demo::DemoSpec;
 use secrecy::SecretString;
 
-use crate::routes::{Overrides, UpstreamOverride};
+use crate::table::{Overrides, UpstreamOverride};
 
 /// Strangler-Fig gateway: routes.yaml decides, route by route, whether the monolith or a
 /// new service answers.

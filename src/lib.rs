@@ -11,9 +11,9 @@
 //! - [`proxy`]: resolve against the active table, forward through a pooled client, map
 //!   the gateway's own failures to problem+json ([`proxy::error`]), header policy
 //!   ([`proxy::headers`]), one client pool per upstream ([`proxy::client`]).
-//! - [`routes`]: routes.yaml parsed, validated with every error at line:column, compiled
-//!   into an immutable [`routes::RouteTable`]; path hygiene and matching in
-//!   [`routes::matcher`].
+//! - [`table`]: the route table: routes.yaml parsed, validated with every error at
+//!   line:column, compiled into an immutable [`table::RouteTable`]; path hygiene and
+//!   matching in [`table::matcher`].
 //! - [`reload`]: file watch, SIGHUP and admin reloads, one code path, atomic swaps.
 //! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`.
 //! - [`check`]: the one-screen summary of `gateway check`.
@@ -29,7 +29,7 @@ pub mod cli;
 pub mod openapi;
 pub mod proxy;
 pub mod reload;
-pub mod routes;
 pub mod server;
 pub mod startup;
+pub mod table;
 pub mod up;

@@ -24,7 +24,7 @@ use http_body_util::{Either, Full};
 use serde_json::Value;
 
 use crate::proxy::ProxyBody;
-use crate::routes::{self, Overrides, RouteTable};
+use crate::table::{self, Overrides, RouteTable};
 
 pub mod admin;
 pub mod compare;
@@ -103,7 +103,7 @@ pub fn embedded() -> &'static [(&'static str, Value)] {
 /// Every checked-in spec as generated from code, by file stem: the services', the admin
 /// API's, and the merged spec of the routes file `routes` (read from disk).
 pub fn generate(routes: &Path) -> anyhow::Result<Vec<(String, Value)>> {
-    let loaded = routes::load_file(routes, &Overrides::default())
+    let loaded = table::load_file(routes, &Overrides::default())
         .map_err(|errors| anyhow::anyhow!("{}:\n{errors}", routes.display()))?;
     let services = upstream_specs();
     let gateway = merge(&loaded.table, &services);

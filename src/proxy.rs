@@ -22,8 +22,8 @@ pub use error::ProxyError;
 pub use headers::Peer;
 
 use crate::reload::Snapshot;
-use crate::routes::table::UpstreamId;
-use crate::routes::{PathError, Resolution, Route, RouteTable, Upstream, check_path};
+use crate::table::UpstreamId;
+use crate::table::{PathError, Resolution, Route, RouteTable, Upstream, check_path};
 
 /// A response body: the upstream's, streamed, or one of the gateway's own problems.
 pub type ProxyBody = Either<Incoming, Full<Bytes>>;

@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::proxy::client::{ClientCache, UpstreamClient};
-use crate::routes::table::UpstreamId;
-use crate::routes::{self, ConfigError, LoadErrors, Overrides, RouteTable};
+use crate::table::UpstreamId;
+use crate::table::{self, ConfigError, LoadErrors, Overrides, RouteTable};
 
 /// What asked for a load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -89,7 +89,7 @@ pub struct Reloader {
 // === impl Snapshot ===
 
 impl Snapshot {
-    fn build(loaded: routes::Loaded, clients: &mut ClientCache, trigger: Trigger) -> Self {
+    fn build(loaded: table::Loaded, clients: &mut ClientCache, trigger: Trigger) -> Self {
         let upstream_clients = loaded
             .table
             .upstreams()
@@ -127,7 +127,7 @@ impl Reloader {
         overrides: Overrides,
         workers: usize,
     ) -> Result<Arc<Self>, LoadErrors> {
-        let loaded = routes::load_file(&path, &overrides)?;
+        let loaded = table::load_file(&path, &overrides)?;
         let mut clients = ClientCache::new(workers);
         let snapshot = Snapshot::build(loaded, &mut clients, Trigger::Startup);
         Ok(Arc::new(Self {
@@ -189,7 +189,7 @@ impl Reloader {
             }
             text = again;
         }
-        let version = routes::version(&text);
+        let version = table::version(&text);
         if trigger == Trigger::File && text.is_empty() {
             // Truncated and not yet written: the writer's next event brings the content.
             // (An empty file is never a valid table; SIGHUP and the admin API report it.)
@@ -206,7 +206,7 @@ impl Reloader {
             });
         }
         let parsed = match std::str::from_utf8(&text) {
-            Ok(text) => routes::parse(text, &self.overrides),
+            Ok(text) => table::parse(text, &self.overrides),
             Err(_) => Err(LoadErrors(vec![ConfigError::new(
                 0,
                 0,

@@ -25,10 +25,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::proxy::{Peer, Proxy};
 use crate::reload::Snapshot;
+use crate::table::validate::MAX_HEADER_BYTES_LIMIT;
 
 /// The connection read buffer, and so the largest request head hyper itself accepts; it
-/// sits above the highest `settings.max_header_bytes` so the gateway's own 431 answers.
-pub const MAX_HEAD_BUFFER: usize = 64 * 1024 + 8 * 1024;
+/// sits above the highest `settings.max_header_bytes` a table may set, so the gateway's
+/// own 431 answers.
+pub const MAX_HEAD_BUFFER: usize = MAX_HEADER_BYTES_LIMIT as usize + 8 * 1024;
 
 /// How long a client may take to send a request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);

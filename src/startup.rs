@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::reload::Reloader;
-use crate::routes::Overrides;
+use crate::table::Overrides;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]

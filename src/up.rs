@@ -30,8 +30,8 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::cli::UpArgs;
-use crate::routes::{Overrides, UpstreamOverride};
 use crate::startup::{self, ServeConfig};
+use crate::table::{Overrides, UpstreamOverride};
 
 /// The five parts behind the gateway, in the order they start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

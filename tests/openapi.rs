@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gateway::openapi::{self, compare, merge::METHODS};
-use gateway::routes::Overrides;
 use gateway::startup::{Running, ServeConfig};
+use gateway::table::Overrides;
 use serde_json::{Value, json};
 
 fn root() -> &'static Path {
@@ -299,7 +299,7 @@ fn every_migration_phase_exposes_the_same_contract() {
 
 /// The merged spec the gateway serves for the routes file `file`.
 fn merged_spec(file: &Path) -> Value {
-    let loaded = gateway::routes::load_file(file, &Overrides::default()).unwrap();
+    let loaded = gateway::table::load_file(file, &Overrides::default()).unwrap();
     openapi::merge(&loaded.table, openapi::embedded())
 }
 

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::routes::Upstream;
+use crate::table::Upstream;
 
 /// The client type of the proxy path: request bodies stream through, capped.
 pub type UpstreamClient = Client<HttpConnector, Limited<Incoming>>;

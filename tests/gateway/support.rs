@@ -11,8 +11,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use gateway::routes::Overrides;
 use gateway::startup::{Running, ServeConfig};
+use gateway::table::Overrides;
 use kit::test_util::TestServer;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -321,7 +321,7 @@ pub(crate) fn shipped(path: &str) -> String {
 
 /// The version the gateway will report for `text`.
 pub(crate) fn version_of(text: &str) -> String {
-    gateway::routes::version(text.as_bytes())
+    gateway::table::version(text.as_bytes())
 }
 
 /// A URL where nothing listens: connections are refused.
