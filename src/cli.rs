@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use kit::demo::DemoSpec;
 use secrecy::SecretString;
 
+use crate::startup::{self, ServeConfig};
 use crate::table::{Overrides, UpstreamOverride};
 
 /// Strangler-Fig gateway: routes.yaml decides, route by route, whether the monolith or a
@@ -177,6 +178,24 @@ pub struct UpstreamArgs {
         value_delimiter = ','
     )]
     pub overrides: Vec<UpstreamOverride>,
+}
+
+// === impl ServeConfig ===
+
+impl From<ServeArgs> for ServeConfig {
+    fn from(args: ServeArgs) -> Self {
+        Self {
+            overrides: args.upstreams.overrides(),
+            routes: args.routes,
+            listen: args.listen,
+            admin: args.admin,
+            admin_token: args.admin_token,
+            watch: !args.no_watch,
+            sighup: true,
+            shutdown_grace: args.shutdown_grace,
+            workers: args.workers.unwrap_or_else(startup::default_workers),
+        }
+    }
 }
 
 // === impl UpstreamArgs ===

@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Openapi(args) => match gateway::openapi::run(&args) {
+        Command::Openapi(args) => match gateway::specs::run(&args) {
             Ok(code) => code,
             Err(err) => {
                 eprintln!("gateway: {err:#}");

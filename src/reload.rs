@@ -10,45 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::proxy::client::{ClientCache, UpstreamClient};
-use crate::table::UpstreamId;
-use crate::table::{self, ConfigError, LoadErrors, Overrides, RouteTable};
-
-/// What asked for a load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    /// The first load, at start.
-    Startup,
-    /// The file changed on disk.
-    File,
-    /// SIGHUP.
-    Sighup,
-    /// `POST /admin/reload`.
-    Admin,
-}
-
-/// An active table with the clients of its upstreams.
-#[derive(Debug)]
-pub struct Snapshot {
-    /// The compiled table.
-    pub table: RouteTable,
-    /// Clients by upstream (indexed like `table.upstreams()`), then by worker thread.
-    clients: Box<[Box<[UpstreamClient]>]>,
-    /// Content hash of the file.
-    pub version: String,
-    /// When it was swapped in.
-    pub loaded_at: OffsetDateTime,
-    /// What loaded it.
-    pub trigger: Trigger,
-    /// The merged OpenAPI spec of `table`, as served at `/openapi.json`.
-    pub openapi: Bytes,
-}
+use crate::snapshot::{ClientCache, Snapshot, Trigger};
+use crate::table::{self, ConfigError, LoadErrors, Overrides};
 
 /// A load that was refused.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -84,37 +51,6 @@ pub struct Reloader {
     rejected: Mutex<Option<Rejection>>,
     /// One load at a time, so concurrent triggers cannot swap in an older file last.
     serial: tokio::sync::Mutex<()>,
-}
-
-// === impl Snapshot ===
-
-impl Snapshot {
-    fn build(loaded: table::Loaded, clients: &mut ClientCache, trigger: Trigger) -> Self {
-        let upstream_clients = loaded
-            .table
-            .upstreams()
-            .iter()
-            .map(|u| clients.clients_for(u))
-            .collect();
-        clients.retain(loaded.table.upstreams());
-        let openapi = crate::openapi::served_bytes(&loaded.table);
-        Self {
-            openapi,
-            table: loaded.table,
-            clients: upstream_clients,
-            version: loaded.version,
-            loaded_at: OffsetDateTime::now_utc(),
-            trigger,
-        }
-    }
-
-    /// The client worker `worker` uses for upstream `id`.
-    pub fn client(&self, worker: usize, id: UpstreamId) -> &UpstreamClient {
-        let per_worker = &self.clients[id.index()];
-        // Every upstream has one client per worker (built together); the modulo only
-        // guards against a worker count that changed, which it never does while running.
-        &per_worker[worker % per_worker.len()]
-    }
 }
 
 // === impl Reloader ===

@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::proxy::{Peer, Proxy};
-use crate::reload::Snapshot;
+use crate::snapshot::Snapshot;
 use crate::table::validate::MAX_HEADER_BYTES_LIMIT;
 
 /// The connection read buffer, and so the largest request head hyper itself accepts; it

@@ -11,7 +11,6 @@ use secrecy::SecretString;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::ServeArgs;
 use crate::reload::Reloader;
 use crate::table::Overrides;
 
@@ -110,24 +109,6 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
 /// One worker per core the process may use.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-}
-
-// === impl ServeConfig ===
-
-impl From<ServeArgs> for ServeConfig {
-    fn from(args: ServeArgs) -> Self {
-        Self {
-            overrides: args.upstreams.overrides(),
-            routes: args.routes,
-            listen: args.listen,
-            admin: args.admin,
-            admin_token: args.admin_token,
-            watch: !args.no_watch,
-            sighup: true,
-            shutdown_grace: args.shutdown_grace,
-            workers: args.workers.unwrap_or_else(default_workers),
-        }
-    }
 }
 
 // === impl Running ===
