@@ -1,11 +1,15 @@
-//! The command line: `gateway serve`, `gateway check FILE`, `gateway openapi` and
-//! `gateway up`. Every `serve` flag can also come from a `GATEWAY_*` environment variable.
+//! The command line: `gateway serve`, `gateway check FILE`, and with the `services`
+//! feature `gateway openapi` and `gateway up`. Every `serve` flag can also come from a
+//! `GATEWAY_*` environment variable.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+#[cfg(feature = "services")]
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+#[cfg(feature = "services")]
 use kit::demo::DemoSpec;
 use secrecy::SecretString;
 
@@ -31,10 +35,12 @@ pub enum Command {
     Check(CheckArgs),
     /// The OpenAPI specs: rewrite the checked-in ones from the code (`--write`), check them
     /// (`--check`), or print the merged spec of a routes file.
+    #[cfg(feature = "services")]
     Openapi(OpenapiArgs),
     /// The whole system in one process, for one machine: the monolith, the users, friends,
     /// messages and timeline services and the gateway, on their default ports, with demo
     /// data. Ctrl-C stops them all.
+    #[cfg(feature = "services")]
     Up(UpArgs),
 }
 
@@ -97,6 +103,7 @@ pub struct CheckArgs {
 }
 
 /// `gateway openapi`.
+#[cfg(feature = "services")]
 #[derive(Debug, Clone, Args)]
 pub struct OpenapiArgs {
     /// Rewrite every checked-in spec from the code.
@@ -115,6 +122,7 @@ pub struct OpenapiArgs {
 }
 
 /// `gateway up`. A flag given twice takes its last value.
+#[cfg(feature = "services")]
 #[derive(Debug, Clone, Args)]
 #[command(args_override_self = true)]
 pub struct UpArgs {
@@ -251,6 +259,7 @@ mod tests {
         assert!(Cli::try_parse_from(["gateway", "up", "--users-port", "70000"]).is_err());
     }
 
+    #[cfg(feature = "services")]
     #[test]
     fn up_defaults_are_the_default_ports_and_demo_world() {
         let cli = Cli::try_parse_from(["gateway", "up"]).unwrap();
@@ -272,6 +281,7 @@ mod tests {
         assert!(!args.fresh);
     }
 
+    #[cfg(feature = "services")]
     #[test]
     fn openapi_write_and_check_exclude_each_other() {
         let cli = Cli::try_parse_from(["gateway", "openapi", "--check"]).unwrap();

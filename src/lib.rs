@@ -22,8 +22,10 @@
 //! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`, and the admin API's own spec.
 //! - [`check`]: the one-screen summary of `gateway check`.
 //! - [`startup`]: wires `serve` together; [`cli`]: the command line.
-//! - [`up`]: `gateway up`, the whole system in one process for one machine, and [`specs`]:
-//!   `gateway openapi`, every checked-in spec generated from the code.
+//! - `up`: `gateway up`, the whole system in one process for one machine, and `specs`:
+//!   `gateway openapi`, every checked-in spec generated from the code. Both need the
+//!   service crates and exist only with the `services` feature (on by default); without
+//!   it the crate is the proxy alone.
 
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -35,7 +37,9 @@ pub mod proxy;
 pub mod reload;
 pub mod server;
 pub mod snapshot;
+#[cfg(feature = "services")]
 pub mod specs;
 pub mod startup;
 pub mod table;
+#[cfg(feature = "services")]
 pub mod up;

@@ -33,6 +33,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        #[cfg(feature = "services")]
         Command::Openapi(args) => match gateway::specs::run(&args) {
             Ok(code) => code,
             Err(err) => {
@@ -40,6 +41,7 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        #[cfg(feature = "services")]
         Command::Up(args) => {
             gateway::up::init_logs();
             let upped = async {
