@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// one per core).
     #[arg(long, env = "GATEWAY_WORKERS", value_name = "N", value_parser = clap::value_parser!(usize))]
     pub workers: Option<usize>,
+    /// Requests the proxy handles at once, over all workers; each one more is answered 503
+    /// with `Retry-After` at once, never queued (default: 1024 per worker thread).
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_REQUESTS", value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_concurrent_requests: Option<usize>,
     /// How long to let requests in flight finish on shutdown.
     #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE", value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
     pub shutdown_grace: Duration,
@@ -192,6 +196,7 @@ pub struct UpstreamArgs {
 
 impl From<ServeArgs> for ServeConfig {
     fn from(args: ServeArgs) -> Self {
+        let workers = args.workers.unwrap_or_else(startup::default_workers);
         Self {
             overrides: args.upstreams.overrides(),
             routes: args.routes,
@@ -201,7 +206,10 @@ impl From<ServeArgs> for ServeConfig {
             watch: !args.no_watch,
             sighup: true,
             shutdown_grace: args.shutdown_grace,
-            workers: args.workers.unwrap_or_else(startup::default_workers),
+            workers,
+            max_concurrent_requests: args
+                .max_concurrent_requests
+                .unwrap_or_else(|| startup::default_max_concurrent_requests(workers)),
         }
     }
 }
@@ -246,6 +254,39 @@ mod tests {
         let o = args.upstreams.overrides();
         assert_eq!(o.url("friends"), Some("http://127.0.0.1:2"));
         assert_eq!(o.url("monolith"), Some("http://127.0.0.1:3"));
+    }
+
+    #[test]
+    fn the_concurrency_bound_is_a_positive_count_from_a_flag_or_the_environment() {
+        let parse = |n: &str| {
+            let cli = Cli::try_parse_from(["gateway", "serve", "--max-concurrent-requests", n])?;
+            let Command::Serve(args) = cli.command else {
+                panic!()
+            };
+            Ok::<_, clap::Error>(ServeConfig::from(args).max_concurrent_requests)
+        };
+        assert_eq!(parse("3").unwrap(), 3);
+        assert!(parse("0").is_err());
+        assert!(parse("many").is_err());
+        let cli = Cli::try_parse_from(["gateway", "serve", "--workers", "3"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            ServeConfig::from(args).max_concurrent_requests,
+            3 * startup::MAX_CONCURRENT_PER_WORKER,
+            "the default grows with the workers"
+        );
+        let command = <Cli as clap::CommandFactory>::command();
+        let serve = command.find_subcommand("serve").unwrap();
+        let flag = serve
+            .get_arguments()
+            .find(|a| a.get_id() == "max_concurrent_requests")
+            .unwrap();
+        assert_eq!(
+            flag.get_env().and_then(|e| e.to_str()),
+            Some("GATEWAY_MAX_CONCURRENT_REQUESTS")
+        );
     }
 
     #[test]

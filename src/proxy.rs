@@ -1,6 +1,9 @@
 //! The proxy path: resolve a request against the table active at its arrival, forward it
 //! through that upstream's pooled client with bodies streaming both ways, and pass the
 //! answer back untouched except for hop-by-hop headers, `x-upstream` and `x-request-id`.
+//!
+//! Every request reaches [`Proxy`] through the [`stack`] (request id, span, concurrency
+//! bound, panic catcher), which the listener puts around it.
 
 use std::error::Error as _;
 use std::sync::Arc;
@@ -17,10 +20,12 @@ pub mod answer;
 pub mod error;
 pub mod headers;
 pub mod spec;
+pub mod stack;
 
 pub use answer::ProxyBody;
 pub use error::ProxyError;
 pub use headers::Peer;
+pub use stack::{Bound, Handler, RequestContext, Stack};
 
 use crate::snapshot::Snapshot;
 use crate::table::{PathError, Resolution, Route, RouteTable, Upstream, UpstreamId, check_path};
@@ -42,39 +47,17 @@ impl Proxy {
         Self { tables, worker }
     }
 
-    /// Serves one request from `peer`.
-    pub async fn handle(&self, mut request: Request<Incoming>, peer: &Peer) -> Response<ProxyBody> {
-        // Held to the end of the request: a swap meanwhile does not affect it.
-        let snapshot = self.tables.load_full();
-        // First, so a client's `Connection` header cannot name away the headers the
-        // gateway sets below (request id, forwarding headers).
-        headers::strip_hop_by_hop(request.headers_mut());
-        let request_id = headers::ensure_request_id(request.headers_mut());
-        // The gateway's own path: it wins over every route, `prefix: /` included.
-        let mut response = if request.uri().path() == crate::openapi::PATH {
-            spec::respond(&snapshot.openapi, request.method())
-        } else {
-            match self.forward(&snapshot, request, peer).await {
-                Ok(response) => response,
-                Err((error, path)) => problem_response(&error, &request_id, path),
-            }
-        };
-        response
-            .headers_mut()
-            .entry(kit::layers::REQUEST_ID)
-            .or_insert(request_id);
-        response
-    }
-
     async fn forward(
         &self,
         snapshot: &Snapshot,
         mut request: Request<Incoming>,
-        peer: &Peer,
+        context: &RequestContext<'_>,
     ) -> Result<Response<ProxyBody>, (ProxyError, String)> {
         let table = &snapshot.table;
         let (route, upstream, id) =
             admit(table, &request).map_err(|e| (e, request.uri().path().to_owned()))?;
+        context.span.record("route", route.pattern.source());
+        let peer = context.peer;
         headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
         // A reference-counted handle; turned into text only if the request fails.
         let original = request.uri().path_and_query().cloned();
@@ -107,6 +90,28 @@ impl Proxy {
                 .insert(headers::X_UPSTREAM, upstream.name_header.clone());
         }
         Ok(response.map(Either::Left))
+    }
+}
+
+impl Handler<Incoming> for Proxy {
+    /// Serves one request on the snapshot active at its arrival; the stack around it has
+    /// settled its request id and removed its hop-by-hop headers.
+    async fn handle(
+        &self,
+        request: Request<Incoming>,
+        context: &RequestContext<'_>,
+    ) -> Response<ProxyBody> {
+        // Held to the end of the request: a swap meanwhile does not affect it.
+        let snapshot = self.tables.load_full();
+        // The gateway's own path: it wins over every route, `prefix: /` included.
+        if request.uri().path() == crate::openapi::PATH {
+            context.span.record("route", crate::openapi::PATH);
+            return spec::respond(&snapshot.openapi, request.method());
+        }
+        match self.forward(&snapshot, request, context).await {
+            Ok(response) => response,
+            Err((error, path)) => problem_response(&error, context.request_id, path),
+        }
     }
 }
 

@@ -491,6 +491,10 @@ async fn start_gateway(
         sighup: true,
         shutdown_grace: Duration::from_secs(10),
         workers: startup::default_workers(),
+        // What the five parts behind it accept at once together (each sheds beyond kit's
+        // limit): the gateway refuses only what would be refused anyway, and sooner.
+        max_concurrent_requests: Service::ALL.len()
+            * kit::layers::Limits::default().max_concurrency,
     };
     let runtime = runtime("gateway")?;
     let started = runtime.spawn(startup::start(config)).await;

@@ -351,6 +351,7 @@ impl Gateway {
             sighup: false,
             shutdown_grace: Duration::from_secs(5),
             workers: 1,
+            max_concurrent_requests: 1024,
         })
         .await
         .unwrap();

@@ -69,6 +69,21 @@ pub(crate) struct Gateway {
 pub(crate) struct Options {
     pub(crate) watch: bool,
     pub(crate) sighup: bool,
+    /// `--max-concurrent-requests`.
+    pub(crate) max_concurrent_requests: usize,
+}
+
+// === impl Options ===
+
+impl Default for Options {
+    /// Every reload path armed, and the bound of a two-core machine.
+    fn default() -> Self {
+        Self {
+            watch: true,
+            sighup: true,
+            max_concurrent_requests: 2048,
+        }
+    }
 }
 
 // === impl Upstream ===
@@ -198,15 +213,7 @@ impl Upstreams {
 impl Gateway {
     /// Serves `routes` (YAML text) with every reload path armed.
     pub(crate) async fn start(routes: &str, overrides: Overrides) -> Self {
-        Self::start_with(
-            routes,
-            overrides,
-            Options {
-                watch: true,
-                sighup: true,
-            },
-        )
-        .await
+        Self::start_with(routes, overrides, Options::default()).await
     }
 
     pub(crate) async fn start_with(routes: &str, overrides: Overrides, options: Options) -> Self {
@@ -291,6 +298,7 @@ pub(crate) async fn serve_file(
         sighup: options.sighup,
         shutdown_grace: Duration::from_secs(5),
         workers: 2,
+        max_concurrent_requests: options.max_concurrent_requests,
     })
     .await
     .unwrap()
