@@ -14,8 +14,10 @@
 //! - [`snapshot`]: what the proxy reads: a [`snapshot::Snapshot`] of one table with its
 //!   upstreams' pooled clients ([`snapshot::client`]) and its served spec.
 //! - [`proxy`]: one request against the snapshot active at its arrival: resolve, forward,
-//!   answer; the gateway's own failures as problem+json ([`proxy::error`]), header policy
-//!   ([`proxy::headers`]), `/openapi.json` ([`proxy::spec`]).
+//!   answer, behind the stack every request passes ([`proxy::stack`]: request id, span,
+//!   concurrency bound, panic catcher); the gateway's own failures as problem+json
+//!   ([`proxy::error`]), header policy ([`proxy::headers`]), `/openapi.json`
+//!   ([`proxy::spec`]).
 //! - [`reload`]: builds and swaps snapshots: file watch, SIGHUP and admin reloads, one
 //!   code path.
 //! - [`server`]: the proxy listener (thread per core, hyper HTTP/1.1, graceful stop).
