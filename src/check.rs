@@ -3,12 +3,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::routes::{self, LoadErrors, Loaded, Overrides, Route, RouteTable, Sticky, Target};
+use crate::table::{self, LoadErrors, Loaded, Overrides, Route, RouteTable, Sticky, Target};
 
 /// Checks `file`: `Ok(summary)` or `Err(one line per error)`.
 pub fn check(file: &Path, overrides: &Overrides) -> Result<String, String> {
     let name = file.display();
-    match routes::load_file(file, overrides) {
+    match table::load_file(file, overrides) {
         Ok(loaded) => Ok(summary(&name.to_string(), &loaded)),
         Err(LoadErrors(errors)) => {
             let mut out = String::new();

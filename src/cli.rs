@@ -1,15 +1,20 @@
-//! The command line: `gateway serve`, `gateway check FILE`, `gateway openapi` and
-//! `gateway up`. Every `serve` flag can also come from a `GATEWAY_*` environment variable.
+//! The command line: `gateway serve`, `gateway check FILE`, and with the `services`
+//! feature `gateway openapi` and `gateway up`. Every `serve` flag can also come from a
+//! `GATEWAY_*` environment variable.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+#[cfg(feature = "services")]
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+#[cfg(feature = "services")]
 use kit::demo::DemoSpec;
 use secrecy::SecretString;
 
-use crate::routes::{Overrides, UpstreamOverride};
+use crate::startup::{self, ServeConfig};
+use crate::table::{Overrides, UpstreamOverride};
 
 /// Strangler-Fig gateway: routes.yaml decides, route by route, whether the monolith or a
 /// new service answers.
@@ -30,10 +35,12 @@ pub enum Command {
     Check(CheckArgs),
     /// The OpenAPI specs: rewrite the checked-in ones from the code (`--write`), check them
     /// (`--check`), or print the merged spec of a routes file.
+    #[cfg(feature = "services")]
     Openapi(OpenapiArgs),
     /// The whole system in one process, for one machine: the monolith, the users, friends,
     /// messages and timeline services and the gateway, on their default ports, with demo
     /// data. Ctrl-C stops them all.
+    #[cfg(feature = "services")]
     Up(UpArgs),
 }
 
@@ -81,6 +88,10 @@ pub struct ServeArgs {
     /// one per core).
     #[arg(long, env = "GATEWAY_WORKERS", value_name = "N", value_parser = clap::value_parser!(usize))]
     pub workers: Option<usize>,
+    /// Requests the proxy handles at once, over all workers; each one more is answered 503
+    /// with `Retry-After` at once, never queued (default: 1024 per worker thread).
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_REQUESTS", value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_concurrent_requests: Option<usize>,
     /// How long to let requests in flight finish on shutdown.
     #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE", value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "10s")]
     pub shutdown_grace: Duration,
@@ -96,6 +107,7 @@ pub struct CheckArgs {
 }
 
 /// `gateway openapi`.
+#[cfg(feature = "services")]
 #[derive(Debug, Clone, Args)]
 pub struct OpenapiArgs {
     /// Rewrite every checked-in spec from the code.
@@ -114,6 +126,7 @@ pub struct OpenapiArgs {
 }
 
 /// `gateway up`. A flag given twice takes its last value.
+#[cfg(feature = "services")]
 #[derive(Debug, Clone, Args)]
 #[command(args_override_self = true)]
 pub struct UpArgs {
@@ -179,6 +192,28 @@ pub struct UpstreamArgs {
     pub overrides: Vec<UpstreamOverride>,
 }
 
+// === impl ServeConfig ===
+
+impl From<ServeArgs> for ServeConfig {
+    fn from(args: ServeArgs) -> Self {
+        let workers = args.workers.unwrap_or_else(startup::default_workers);
+        Self {
+            overrides: args.upstreams.overrides(),
+            routes: args.routes,
+            listen: args.listen,
+            admin: args.admin,
+            admin_token: args.admin_token,
+            watch: !args.no_watch,
+            sighup: true,
+            shutdown_grace: args.shutdown_grace,
+            workers,
+            max_concurrent_requests: args
+                .max_concurrent_requests
+                .unwrap_or_else(|| startup::default_max_concurrent_requests(workers)),
+        }
+    }
+}
+
 // === impl UpstreamArgs ===
 
 impl UpstreamArgs {
@@ -222,6 +257,39 @@ mod tests {
     }
 
     #[test]
+    fn the_concurrency_bound_is_a_positive_count_from_a_flag_or_the_environment() {
+        let parse = |n: &str| {
+            let cli = Cli::try_parse_from(["gateway", "serve", "--max-concurrent-requests", n])?;
+            let Command::Serve(args) = cli.command else {
+                panic!()
+            };
+            Ok::<_, clap::Error>(ServeConfig::from(args).max_concurrent_requests)
+        };
+        assert_eq!(parse("3").unwrap(), 3);
+        assert!(parse("0").is_err());
+        assert!(parse("many").is_err());
+        let cli = Cli::try_parse_from(["gateway", "serve", "--workers", "3"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            ServeConfig::from(args).max_concurrent_requests,
+            3 * startup::MAX_CONCURRENT_PER_WORKER,
+            "the default grows with the workers"
+        );
+        let command = <Cli as clap::CommandFactory>::command();
+        let serve = command.find_subcommand("serve").unwrap();
+        let flag = serve
+            .get_arguments()
+            .find(|a| a.get_id() == "max_concurrent_requests")
+            .unwrap();
+        assert_eq!(
+            flag.get_env().and_then(|e| e.to_str()),
+            Some("GATEWAY_MAX_CONCURRENT_REQUESTS")
+        );
+    }
+
+    #[test]
     fn bad_flags_are_errors() {
         assert!(Cli::try_parse_from(["gateway", "serve", "--listen", "nope"]).is_err());
         assert!(Cli::try_parse_from(["gateway", "serve", "--upstream", "users"]).is_err());
@@ -232,6 +300,7 @@ mod tests {
         assert!(Cli::try_parse_from(["gateway", "up", "--users-port", "70000"]).is_err());
     }
 
+    #[cfg(feature = "services")]
     #[test]
     fn up_defaults_are_the_default_ports_and_demo_world() {
         let cli = Cli::try_parse_from(["gateway", "up"]).unwrap();
@@ -253,6 +322,7 @@ mod tests {
         assert!(!args.fresh);
     }
 
+    #[cfg(feature = "services")]
     #[test]
     fn openapi_write_and_check_exclude_each_other() {
         let cli = Cli::try_parse_from(["gateway", "openapi", "--check"]).unwrap();

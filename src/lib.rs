@@ -4,22 +4,30 @@
 //!
 //! # Layout
 //!
-//! A request's path through the code, in order:
+//! Bottom to top; a module uses only those listed before it.
 //!
-//! - [`cli`]: `gateway serve` and `gateway check`; [`startup`] wires `serve` together.
-//! - [`server`]: the proxy listener (hyper HTTP/1.1, keep-alive, graceful stop).
-//! - [`proxy`]: resolve against the active table, forward through a pooled client, map
-//!   the gateway's own failures to problem+json ([`proxy::error`]), header policy
-//!   ([`proxy::headers`]), one client pool per upstream ([`proxy::client`]).
-//! - [`routes`]: routes.yaml parsed, validated with every error at line:column, compiled
-//!   into an immutable [`routes::RouteTable`]; path hygiene and matching in
-//!   [`routes::matcher`].
-//! - [`reload`]: file watch, SIGHUP and admin reloads, one code path, atomic swaps.
-//! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`.
+//! - [`table`]: the route table: routes.yaml parsed, validated with every error at
+//!   line:column, compiled into an immutable [`table::RouteTable`]; path hygiene and
+//!   matching in [`table::matcher`].
+//! - [`openapi`]: the specs as plain data: the checked-in service specs embedded in the
+//!   binary, merging them for a table, comparing, rendering, checking files.
+//! - [`snapshot`]: what the proxy reads: a [`snapshot::Snapshot`] of one table with its
+//!   upstreams' pooled clients ([`snapshot::client`]) and its served spec.
+//! - [`proxy`]: one request against the snapshot active at its arrival: resolve, forward,
+//!   answer, behind the stack every request passes ([`proxy::stack`]: request id, span,
+//!   concurrency bound, panic catcher); the gateway's own failures as problem+json
+//!   ([`proxy::error`]), header policy ([`proxy::headers`]), `/openapi.json`
+//!   ([`proxy::spec`]).
+//! - [`reload`]: builds and swaps snapshots: file watch, SIGHUP and admin reloads, one
+//!   code path.
+//! - [`server`]: the proxy listener (thread per core, hyper HTTP/1.1, graceful stop).
+//! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`, and the admin API's own spec.
 //! - [`check`]: the one-screen summary of `gateway check`.
-//! - [`up`]: `gateway up`, the whole system in one process for one machine.
-//! - [`openapi`]: the checked-in specs (`gateway openapi`), the admin API's spec, and the
-//!   merged spec of the active table served at `/openapi.json`.
+//! - [`startup`]: wires `serve` together; [`cli`]: the command line.
+//! - `up`: `gateway up`, the whole system in one process for one machine, and `specs`:
+//!   `gateway openapi`, every checked-in spec generated from the code. Both need the
+//!   service crates and exist only with the `services` feature (on by default); without
+//!   it the crate is the proxy alone.
 
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
@@ -29,7 +37,11 @@ pub mod cli;
 pub mod openapi;
 pub mod proxy;
 pub mod reload;
-pub mod routes;
 pub mod server;
+pub mod snapshot;
+#[cfg(feature = "services")]
+pub mod specs;
 pub mod startup;
+pub mod table;
+#[cfg(feature = "services")]
 pub mod up;

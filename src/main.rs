@@ -33,13 +33,15 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        Command::Openapi(args) => match gateway::openapi::run(&args) {
+        #[cfg(feature = "services")]
+        Command::Openapi(args) => match gateway::specs::run(&args) {
             Ok(code) => code,
             Err(err) => {
                 eprintln!("gateway: {err:#}");
                 ExitCode::FAILURE
             }
         },
+        #[cfg(feature = "services")]
         Command::Up(args) => {
             gateway::up::init_logs();
             let upped = async {

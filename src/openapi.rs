@@ -1,14 +1,16 @@
-//! The OpenAPI specs client teams generate SDKs from.
+//! The OpenAPI specs client teams generate SDKs from, as plain data: no listener, proxy or
+//! admin type appears here.
 //!
 //! - Each service's spec is generated from its code (`utoipa`) and checked in as
 //!   `openapi/NAME.json`; so is the admin API's (`gateway-admin.json`) and the merged spec
-//!   of `routes.yaml` (`gateway.json`). [`generate`] builds them all from code;
-//!   `gateway openapi --write` writes them and `gateway openapi --check` (and a test) fails
-//!   when a checked-in file differs.
+//!   of `routes.yaml` (`gateway.json`). [`write()`] writes such specs, [`check()`] compares them
+//!   with the checked-in files and [`stale_report`] says how to fix a difference; the
+//!   `gateway openapi` command feeds them what the code generates.
 //! - The gateway serves at `/openapi.json` one merged spec of what its active route table
-//!   exposes ([`merge()`]), rebuilt on every table swap from the checked-in service specs
-//!   compiled into the binary ([`embedded`]), so it needs no upstream to answer and is the
-//!   same on every replica.
+//!   exposes ([`merge()`]), rebuilt on every table swap ([`served_bytes`]) from the
+//!   checked-in service specs compiled into the binary ([`embedded`]), so it needs no
+//!   upstream and no service crate to answer and is the same on every replica.
+//! - [`compare`]: operations two specs share, and where they disagree.
 //!
 //! Files are pretty-printed JSON with keys in sorted order and a trailing newline, so a
 //! regenerated file differs from the checked-in one only where the contract changed.
@@ -18,15 +20,10 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE};
-use http::{HeaderValue, Method, Response, StatusCode};
-use http_body_util::{Either, Full};
 use serde_json::Value;
 
-use crate::proxy::ProxyBody;
-use crate::routes::{self, Overrides, RouteTable};
+use crate::table::RouteTable;
 
-pub mod admin;
 pub mod compare;
 pub mod merge;
 
@@ -81,39 +78,9 @@ pub struct Stale {
 
 // === the specs ===
 
-/// Every upstream's spec generated from code, by upstream name, in [`UPSTREAMS`] order.
-pub fn upstream_specs() -> Vec<(&'static str, Value)> {
-    [
-        ("users", users::openapi()),
-        ("friends", friends::openapi()),
-        ("messages", messages::openapi()),
-        ("timeline", timeline::openapi()),
-        ("monolith", monolith::openapi()),
-    ]
-    .into_iter()
-    .map(|(name, spec)| (name, to_value(&spec)))
-    .collect()
-}
-
 /// The upstreams' specs as checked in and compiled into this binary.
 pub fn embedded() -> &'static [(&'static str, Value)] {
     &EMBEDDED
-}
-
-/// Every checked-in spec as generated from code, by file stem: the services', the admin
-/// API's, and the merged spec of the routes file `routes` (read from disk).
-pub fn generate(routes: &Path) -> anyhow::Result<Vec<(String, Value)>> {
-    let loaded = routes::load_file(routes, &Overrides::default())
-        .map_err(|errors| anyhow::anyhow!("{}:\n{errors}", routes.display()))?;
-    let services = upstream_specs();
-    let gateway = merge(&loaded.table, &services);
-    let mut all: Vec<(String, Value)> = services
-        .into_iter()
-        .map(|(name, spec)| (name.to_owned(), spec))
-        .collect();
-    all.push((GATEWAY_ADMIN.to_owned(), to_value(&admin::openapi())));
-    all.push((GATEWAY.to_owned(), gateway));
-    Ok(all)
 }
 
 /// The file text of a spec: pretty-printed, keys sorted, trailing newline.
@@ -196,79 +163,11 @@ pub fn to_value(spec: &utoipa::openapi::OpenApi) -> Value {
     serde_json::to_value(spec).unwrap_or_default()
 }
 
-/// `gateway openapi`: write, check, or print; the exit code says whether the checked-in
-/// specs are current.
-pub fn run(args: &crate::cli::OpenapiArgs) -> anyhow::Result<std::process::ExitCode> {
-    use std::process::ExitCode;
-    let specs = generate(&args.routes)?;
-    if args.write {
-        let changed = write(&args.dir, &specs)?;
-        for file in &changed {
-            println!("wrote {}", file.display());
-        }
-        println!(
-            "{} spec(s) in {}, {} changed",
-            specs.len(),
-            args.dir.display(),
-            changed.len()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.check {
-        let stale = check(&args.dir, &specs);
-        if stale.is_empty() {
-            println!(
-                "{} spec(s) in {} are current",
-                specs.len(),
-                args.dir.display()
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        eprint!("{}", stale_report(&stale));
-        return Ok(ExitCode::FAILURE);
-    }
-    let merged = specs
-        .iter()
-        .find(|(name, _)| name == GATEWAY)
-        .map(|(_, spec)| render(spec))
-        .unwrap_or_default();
-    print!("{merged}");
-    Ok(ExitCode::SUCCESS)
-}
-
 // === serving ===
 
 /// The merged spec of `table` from the embedded service specs, as served.
 pub fn served_bytes(table: &RouteTable) -> Bytes {
     Bytes::from(render(&merge(table, embedded())))
-}
-
-/// The answer to a request for [`PATH`] on the proxy listener: the spec on `GET` and
-/// `HEAD` (hyper drops the body of a `HEAD` answer), 405 otherwise.
-pub fn respond(spec: &Bytes, method: &Method, request_id: &HeaderValue) -> Response<ProxyBody> {
-    let mut response = if method == Method::GET || method == Method::HEAD {
-        let mut response = Response::new(Either::Right(Full::new(spec.clone())));
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
-    } else {
-        let problem = kit::problem::Problem::method_not_allowed(method, PATH);
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
-        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        let headers = response.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(kit::problem::CONTENT_TYPE_PROBLEM),
-        );
-        headers.insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-        response
-    };
-    response
-        .headers_mut()
-        .insert(kit::layers::REQUEST_ID, request_id.clone());
-    response
 }
 
 #[cfg(test)]

@@ -1,32 +1,34 @@
 //! The proxy path: resolve a request against the table active at its arrival, forward it
 //! through that upstream's pooled client with bodies streaming both ways, and pass the
 //! answer back untouched except for hop-by-hop headers, `x-upstream` and `x-request-id`.
+//!
+//! Every request reaches [`Proxy`] through the [`stack`] (request id, span, concurrency
+//! bound, panic catcher), which the listener puts around it.
 
 use std::error::Error as _;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HOST, RETRY_AFTER};
+use http::header::{ALLOW, CONTENT_LENGTH, HOST};
 use http::uri::{PathAndQuery, Uri};
-use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{Either, Full, LengthLimitError, Limited};
+use http::{HeaderValue, Request, Response};
+use http_body_util::{Either, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use kit::problem::{CONTENT_TYPE_PROBLEM, Problem};
+use kit::problem::Problem;
 
-pub mod client;
+pub mod answer;
 pub mod error;
 pub mod headers;
+pub mod spec;
+pub mod stack;
 
+pub use answer::ProxyBody;
 pub use error::ProxyError;
 pub use headers::Peer;
+pub use stack::{Bound, Handler, RequestContext, Stack};
 
-use crate::reload::Snapshot;
-use crate::routes::table::UpstreamId;
-use crate::routes::{PathError, Resolution, Route, RouteTable, Upstream, check_path};
-
-/// A response body: the upstream's, streamed, or one of the gateway's own problems.
-pub type ProxyBody = Either<Incoming, Full<Bytes>>;
+use crate::snapshot::Snapshot;
+use crate::table::{PathError, Resolution, Route, RouteTable, Upstream, UpstreamId, check_path};
 
 /// The proxy of one worker thread: cheap to clone, one per connection.
 #[derive(Debug, Clone)]
@@ -45,39 +47,17 @@ impl Proxy {
         Self { tables, worker }
     }
 
-    /// Serves one request from `peer`.
-    pub async fn handle(&self, mut request: Request<Incoming>, peer: &Peer) -> Response<ProxyBody> {
-        // Held to the end of the request: a swap meanwhile does not affect it.
-        let snapshot = self.tables.load_full();
-        // First, so a client's `Connection` header cannot name away the headers the
-        // gateway sets below (request id, forwarding headers).
-        headers::strip_hop_by_hop(request.headers_mut());
-        let request_id = headers::ensure_request_id(request.headers_mut());
-        // The gateway's own path: it wins over every route, `prefix: /` included.
-        if request.uri().path() == crate::openapi::PATH {
-            return crate::openapi::respond(&snapshot.openapi, request.method(), &request_id);
-        }
-        match self.forward(&snapshot, request, peer).await {
-            Ok(mut response) => {
-                response
-                    .headers_mut()
-                    .entry(kit::layers::REQUEST_ID)
-                    .or_insert(request_id);
-                response
-            }
-            Err((error, path)) => problem_response(&error, &request_id, path),
-        }
-    }
-
     async fn forward(
         &self,
         snapshot: &Snapshot,
         mut request: Request<Incoming>,
-        peer: &Peer,
+        context: &RequestContext<'_>,
     ) -> Result<Response<ProxyBody>, (ProxyError, String)> {
         let table = &snapshot.table;
         let (route, upstream, id) =
             admit(table, &request).map_err(|e| (e, request.uri().path().to_owned()))?;
+        context.span.record("route", route.pattern.source());
+        let peer = context.peer;
         headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
         // A reference-counted handle; turned into text only if the request fails.
         let original = request.uri().path_and_query().cloned();
@@ -110,6 +90,28 @@ impl Proxy {
                 .insert(headers::X_UPSTREAM, upstream.name_header.clone());
         }
         Ok(response.map(Either::Left))
+    }
+}
+
+impl Handler<Incoming> for Proxy {
+    /// Serves one request on the snapshot active at its arrival; the stack around it has
+    /// settled its request id and removed its hop-by-hop headers.
+    async fn handle(
+        &self,
+        request: Request<Incoming>,
+        context: &RequestContext<'_>,
+    ) -> Response<ProxyBody> {
+        // Held to the end of the request: a swap meanwhile does not affect it.
+        let snapshot = self.tables.load_full();
+        // The gateway's own path: it wins over every route, `prefix: /` included.
+        if request.uri().path() == crate::openapi::PATH {
+            context.span.record("route", crate::openapi::PATH);
+            return spec::respond(&snapshot.openapi, request.method());
+        }
+        match self.forward(&snapshot, request, context).await {
+            Ok(response) => response,
+            Err((error, path)) => problem_response(&error, context.request_id, path),
+        }
     }
 }
 
@@ -214,29 +216,20 @@ fn problem_response(
     let mut problem: Problem = error.problem(&path);
     problem.request_id = request_id.to_str().ok().map(str::to_owned);
     problem.instance = Some(path);
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
+    if problem.status >= 500 {
         tracing::warn!(
-            status = status.as_u16(),
+            status = problem.status,
             request_id = problem.request_id.as_deref().unwrap_or_default(),
             error = %error,
             cause = ?error.source(),
             "proxy failure"
         );
     }
-    let body = serde_json::to_vec(&problem).unwrap_or_default();
-    let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_PROBLEM));
-    headers.insert(kit::layers::REQUEST_ID, request_id.clone());
-    if let Some(seconds) = problem.retry_after {
-        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-    }
+    let mut response = answer::problem(&problem);
     if let ProxyError::MethodNotAllowed(allowed) = error
         && let Ok(value) = HeaderValue::from_str(&allowed.names().collect::<Vec<_>>().join(", "))
     {
-        headers.insert(ALLOW, value);
+        response.headers_mut().insert(ALLOW, value);
     }
     response
 }

@@ -10,45 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::proxy::client::{ClientCache, UpstreamClient};
-use crate::routes::table::UpstreamId;
-use crate::routes::{self, ConfigError, LoadErrors, Overrides, RouteTable};
-
-/// What asked for a load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    /// The first load, at start.
-    Startup,
-    /// The file changed on disk.
-    File,
-    /// SIGHUP.
-    Sighup,
-    /// `POST /admin/reload`.
-    Admin,
-}
-
-/// An active table with the clients of its upstreams.
-#[derive(Debug)]
-pub struct Snapshot {
-    /// The compiled table.
-    pub table: RouteTable,
-    /// Clients by upstream (indexed like `table.upstreams()`), then by worker thread.
-    clients: Box<[Box<[UpstreamClient]>]>,
-    /// Content hash of the file.
-    pub version: String,
-    /// When it was swapped in.
-    pub loaded_at: OffsetDateTime,
-    /// What loaded it.
-    pub trigger: Trigger,
-    /// The merged OpenAPI spec of `table`, as served at `/openapi.json`.
-    pub openapi: Bytes,
-}
+use crate::snapshot::{ClientCache, Snapshot, Trigger};
+use crate::table::{self, ConfigError, LoadErrors, Overrides};
 
 /// A load that was refused.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -86,37 +53,6 @@ pub struct Reloader {
     serial: tokio::sync::Mutex<()>,
 }
 
-// === impl Snapshot ===
-
-impl Snapshot {
-    fn build(loaded: routes::Loaded, clients: &mut ClientCache, trigger: Trigger) -> Self {
-        let upstream_clients = loaded
-            .table
-            .upstreams()
-            .iter()
-            .map(|u| clients.clients_for(u))
-            .collect();
-        clients.retain(loaded.table.upstreams());
-        let openapi = crate::openapi::served_bytes(&loaded.table);
-        Self {
-            openapi,
-            table: loaded.table,
-            clients: upstream_clients,
-            version: loaded.version,
-            loaded_at: OffsetDateTime::now_utc(),
-            trigger,
-        }
-    }
-
-    /// The client worker `worker` uses for upstream `id`.
-    pub fn client(&self, worker: usize, id: UpstreamId) -> &UpstreamClient {
-        let per_worker = &self.clients[id.index()];
-        // Every upstream has one client per worker (built together); the modulo only
-        // guards against a worker count that changed, which it never does while running.
-        &per_worker[worker % per_worker.len()]
-    }
-}
-
 // === impl Reloader ===
 
 impl Reloader {
@@ -127,7 +63,7 @@ impl Reloader {
         overrides: Overrides,
         workers: usize,
     ) -> Result<Arc<Self>, LoadErrors> {
-        let loaded = routes::load_file(&path, &overrides)?;
+        let loaded = table::load_file(&path, &overrides)?;
         let mut clients = ClientCache::new(workers);
         let snapshot = Snapshot::build(loaded, &mut clients, Trigger::Startup);
         Ok(Arc::new(Self {
@@ -189,7 +125,7 @@ impl Reloader {
             }
             text = again;
         }
-        let version = routes::version(&text);
+        let version = table::version(&text);
         if trigger == Trigger::File && text.is_empty() {
             // Truncated and not yet written: the writer's next event brings the content.
             // (An empty file is never a valid table; SIGHUP and the admin API report it.)
@@ -206,7 +142,7 @@ impl Reloader {
             });
         }
         let parsed = match std::str::from_utf8(&text) {
-            Ok(text) => routes::parse(text, &self.overrides),
+            Ok(text) => table::parse(text, &self.overrides),
             Err(_) => Err(LoadErrors(vec![ConfigError::new(
                 0,
                 0,

@@ -23,12 +23,14 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::proxy::{Peer, Proxy};
-use crate::reload::Snapshot;
+use crate::proxy::{Bound, Peer, Proxy, Stack};
+use crate::snapshot::Snapshot;
+use crate::table::validate::MAX_HEADER_BYTES_LIMIT;
 
 /// The connection read buffer, and so the largest request head hyper itself accepts; it
-/// sits above the highest `settings.max_header_bytes` so the gateway's own 431 answers.
-pub const MAX_HEAD_BUFFER: usize = 64 * 1024 + 8 * 1024;
+/// sits above the highest `settings.max_header_bytes` a table may set, so the gateway's
+/// own 431 answers.
+pub const MAX_HEAD_BUFFER: usize = MAX_HEADER_BYTES_LIMIT as usize + 8 * 1024;
 
 /// How long a client may take to send a request head.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,10 +67,12 @@ fn bind_one(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 }
 
 /// Starts one worker thread per listener; each serves until `stop`, then waits up to
-/// `grace` for its connections to finish their requests.
+/// `grace` for its connections to finish their requests. Every worker puts the proxy
+/// behind the same stack, sharing one `bound` on the requests in flight.
 pub fn spawn_workers(
     listeners: Vec<std::net::TcpListener>,
     tables: &Arc<ArcSwap<Snapshot>>,
+    bound: &Arc<Bound>,
     stop: &CancellationToken,
     grace: Duration,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
@@ -77,14 +81,14 @@ pub fn spawn_workers(
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let proxy = Proxy::new(Arc::clone(tables), worker);
+        let stack = Stack::new(Proxy::new(Arc::clone(tables), worker), Arc::clone(bound));
         let stop = stop.clone();
         let handle = std::thread::Builder::new()
             .name(format!("gateway-worker-{worker}"))
             .spawn(move || {
                 runtime.block_on(async move {
                     match TcpListener::from_std(listener) {
-                        Ok(listener) => serve(listener, proxy, stop, grace).await,
+                        Ok(listener) => serve(listener, stack, stop, grace).await,
                         Err(err) => tracing::error!(worker, %err, "cannot register the listener"),
                     }
                 });
@@ -94,9 +98,14 @@ pub fn spawn_workers(
     Ok(handles)
 }
 
-/// Serves `proxy` on `listener` until `stop`, then waits up to `grace` for open
+/// Serves `stack` on `listener` until `stop`, then waits up to `grace` for open
 /// connections to finish their requests.
-pub async fn serve(listener: TcpListener, proxy: Proxy, stop: CancellationToken, grace: Duration) {
+pub async fn serve(
+    listener: TcpListener,
+    stack: Stack<Proxy>,
+    stop: CancellationToken,
+    grace: Duration,
+) {
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -121,12 +130,12 @@ pub async fn serve(listener: TcpListener, proxy: Proxy, stop: CancellationToken,
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(%err, "cannot set TCP_NODELAY");
         }
-        let context = Arc::new((proxy.clone(), Peer::new(addr.ip())));
+        let context = Arc::new((stack.clone(), Peer::new(addr.ip())));
         let service = service_fn(move |request| {
             let context = Arc::clone(&context);
             async move {
-                let (proxy, peer) = &*context;
-                Ok::<_, Infallible>(proxy.handle(request, peer).await)
+                let (stack, peer) = &*context;
+                Ok::<_, Infallible>(stack.serve(request, peer).await)
             }
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
@@ -142,3 +151,6 @@ pub async fn serve(listener: TcpListener, proxy: Proxy, stop: CancellationToken,
         () = tokio::time::sleep(grace) => tracing::warn!(?grace, "proxy worker stopped with requests still in flight"),
     }
 }
+
+#[cfg(test)]
+mod tests;

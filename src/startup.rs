@@ -11,9 +11,9 @@ use secrecy::SecretString;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::ServeArgs;
+use crate::proxy::Bound;
 use crate::reload::Reloader;
-use crate::routes::Overrides;
+use crate::table::Overrides;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// Proxy worker threads (one per core is best).
     pub workers: usize,
+    /// Requests the proxy handles at once, over all workers; more are answered 503.
+    pub max_concurrent_requests: usize,
 }
 
 /// A gateway that is serving.
@@ -81,9 +83,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
             .context("cannot listen for SIGHUP")?;
     }
 
+    let bound = Arc::new(Bound::new(config.max_concurrent_requests));
     let worker_threads = crate::server::spawn_workers(
         proxy_listeners,
         &reloader.active(),
+        &bound,
         &stop,
         config.shutdown_grace,
     )
@@ -96,7 +100,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         }
     });
     let snapshot = reloader.current();
-    tracing::info!(%addr, %admin_addr, workers, version = %snapshot.version, file = %config.routes.display(), "gateway listening");
+    tracing::info!(%addr, %admin_addr, workers, max_concurrent_requests = bound.max(), version = %snapshot.version, file = %config.routes.display(), "gateway listening");
     Ok(Running {
         addr,
         admin_addr,
@@ -112,22 +116,16 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
-// === impl ServeConfig ===
+/// Requests in flight per proxy worker when `--max-concurrent-requests` is not given.
+pub const MAX_CONCURRENT_PER_WORKER: usize = 1024;
 
-impl From<ServeArgs> for ServeConfig {
-    fn from(args: ServeArgs) -> Self {
-        Self {
-            overrides: args.upstreams.overrides(),
-            routes: args.routes,
-            listen: args.listen,
-            admin: args.admin,
-            admin_token: args.admin_token,
-            watch: !args.no_watch,
-            sighup: true,
-            shutdown_grace: args.shutdown_grace,
-            workers: args.workers.unwrap_or_else(default_workers),
-        }
-    }
+/// The bound for `workers` proxy workers: [`MAX_CONCURRENT_PER_WORKER`] each, so it grows
+/// with the cores the gateway runs on. A request in flight costs little besides its two
+/// sockets, so the bound is there to answer an overload with a prompt 503 rather than
+/// latency climbing for everyone, and to stay below the process's open-file limit (keep
+/// that above twice the bound).
+pub fn default_max_concurrent_requests(workers: usize) -> usize {
+    workers.max(1).saturating_mul(MAX_CONCURRENT_PER_WORKER)
 }
 
 // === impl Running ===

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gateway::openapi::{self, compare, merge::METHODS};
-use gateway::routes::Overrides;
 use gateway::startup::{Running, ServeConfig};
+use gateway::table::Overrides;
 use serde_json::{Value, json};
 
 fn root() -> &'static Path {
@@ -56,7 +56,7 @@ fn operations(spec: &Value) -> Vec<(&str, &str, &Value)> {
 
 #[test]
 fn checked_in_specs_match_the_code() {
-    let specs = openapi::generate(&root().join("routes.yaml")).unwrap();
+    let specs = gateway::specs::generate(&root().join("routes.yaml")).unwrap();
     let stale = openapi::check(&spec_dir(), &specs);
     assert!(stale.is_empty(), "\n{}", openapi::stale_report(&stale));
     let mut names: Vec<&str> = specs.iter().map(|(name, _)| name.as_str()).collect();
@@ -299,7 +299,7 @@ fn every_migration_phase_exposes_the_same_contract() {
 
 /// The merged spec the gateway serves for the routes file `file`.
 fn merged_spec(file: &Path) -> Value {
-    let loaded = gateway::routes::load_file(file, &Overrides::default()).unwrap();
+    let loaded = gateway::table::load_file(file, &Overrides::default()).unwrap();
     openapi::merge(&loaded.table, openapi::embedded())
 }
 
@@ -351,6 +351,7 @@ impl Gateway {
             sighup: false,
             shutdown_grace: Duration::from_secs(5),
             workers: 1,
+            max_concurrent_requests: 1024,
         })
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use gateway::routes::{Overrides, RouteTable, check_path, parse};
+use gateway::table::{Overrides, RouteTable, check_path, parse};
 use http::{HeaderMap, Method};
 use libfuzzer_sys::fuzz_target;
 

@@ -2,7 +2,7 @@
 //! error has a message.
 #![no_main]
 
-use gateway::routes::{Overrides, parse};
+use gateway::table::{Overrides, parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::routes::{Route, RouteTable};
+use crate::table::{Route, RouteTable};
 
 /// The HTTP methods an OpenAPI path item holds, in the order a path lists them.
 pub const METHODS: [&str; 8] = [

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::StatusCode;
 use kit::problem::Problem;
 
-use crate::routes::{Methods, PathError};
+use crate::table::{Methods, PathError};
 
 /// Why the gateway answered a request itself.
 #[derive(Debug, thiserror::Error)]

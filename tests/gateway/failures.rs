@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use gateway::routes::Overrides;
+use gateway::table::Overrides;
 
 use crate::support::{
     Close, DELAY, FAIL, Gateway, UPSTREAM_PROBLEM, Upstreams, WRITE_ID, closing_upstream, problem,

@@ -1,12 +1,13 @@
 //! The gateway on real sockets, with test upstreams behind it that answer with their own
-//! name: routing by phase file, header hygiene, path tricks, failures and limits, live
-//! reloads through every path, and swaps under load.
+//! name: routing by phase file, header hygiene, path tricks, failures and limits, the
+//! concurrency bound, live reloads through every path, and swaps under load.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
 mod failures;
 mod hygiene;
+mod overload;
 mod reload;
 mod routing;
 mod support;

@@ -68,6 +68,7 @@ async fn a_plain_write_an_atomic_rename_sighup_and_the_admin_api_each_swap_the_t
         Options {
             watch: false,
             sighup: true,
+            ..Options::default()
         },
     )
     .await;
@@ -107,6 +108,7 @@ async fn a_kubernetes_configmap_symlink_swap_is_seen() {
     let options = Options {
         watch: true,
         sighup: false,
+        ..Options::default()
     };
     let running = serve_file(
         root.join("routes.yaml"),
@@ -220,6 +222,7 @@ async fn a_request_in_flight_finishes_on_the_table_it_started_with() {
             Options {
                 watch: false,
                 sighup: false,
+                ..Options::default()
             },
         )
         .await,
@@ -260,6 +263,7 @@ async fn the_admin_api_takes_a_bearer_token_when_configured() {
     let options = Options {
         watch: false,
         sighup: false,
+        ..Options::default()
     };
     let token = Some(SecretString::from("s3cret"));
     let running = serve_file(file, upstreams.overrides(), token, options).await;

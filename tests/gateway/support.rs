@@ -11,8 +11,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use gateway::routes::Overrides;
 use gateway::startup::{Running, ServeConfig};
+use gateway::table::Overrides;
 use kit::test_util::TestServer;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -69,6 +69,21 @@ pub(crate) struct Gateway {
 pub(crate) struct Options {
     pub(crate) watch: bool,
     pub(crate) sighup: bool,
+    /// `--max-concurrent-requests`.
+    pub(crate) max_concurrent_requests: usize,
+}
+
+// === impl Options ===
+
+impl Default for Options {
+    /// Every reload path armed, and the bound of a two-core machine.
+    fn default() -> Self {
+        Self {
+            watch: true,
+            sighup: true,
+            max_concurrent_requests: 2048,
+        }
+    }
 }
 
 // === impl Upstream ===
@@ -198,15 +213,7 @@ impl Upstreams {
 impl Gateway {
     /// Serves `routes` (YAML text) with every reload path armed.
     pub(crate) async fn start(routes: &str, overrides: Overrides) -> Self {
-        Self::start_with(
-            routes,
-            overrides,
-            Options {
-                watch: true,
-                sighup: true,
-            },
-        )
-        .await
+        Self::start_with(routes, overrides, Options::default()).await
     }
 
     pub(crate) async fn start_with(routes: &str, overrides: Overrides, options: Options) -> Self {
@@ -291,6 +298,7 @@ pub(crate) async fn serve_file(
         sighup: options.sighup,
         shutdown_grace: Duration::from_secs(5),
         workers: 2,
+        max_concurrent_requests: options.max_concurrent_requests,
     })
     .await
     .unwrap()
@@ -321,7 +329,7 @@ pub(crate) fn shipped(path: &str) -> String {
 
 /// The version the gateway will report for `text`.
 pub(crate) fn version_of(text: &str) -> String {
-    gateway::routes::version(text.as_bytes())
+    gateway::table::version(text.as_bytes())
 }
 
 /// A URL where nothing listens: connections are refused.

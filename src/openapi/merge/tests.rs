@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::routes::{Overrides, parse};
+use crate::table::{Overrides, parse};
 
 fn table(routes: &str) -> RouteTable {
     let text = format!(

@@ -11,12 +11,13 @@ use http::{HeaderName, HeaderValue, Uri};
 use ipnet::IpNet;
 use serde_saphyr::{Location, Spanned};
 
-use super::config::{Defaults, Merge, RouteConfig, RoutesFile, StickyConfig, UpstreamConfig};
-use super::matcher::Pattern;
-use super::table::{
+use super::compiled::{
     Methods, Route, RouteTable, Settings, Split, Sticky, Target, Upstream, UpstreamId,
 };
-use super::{ConfigError, Overrides};
+use super::config::{Defaults, Merge, RouteConfig, RoutesFile, StickyConfig, UpstreamConfig};
+use super::error::ConfigError;
+use super::matcher::Pattern;
+use super::overrides::Overrides;
 
 /// Defaults where neither `all:` nor an upstream or route says otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -27,9 +28,11 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 /// See [`DEFAULT_CONNECT_TIMEOUT`].
 pub const DEFAULT_MAX_HEADER_BYTES: u64 = 16 * 1024;
 
-/// The upper bound stays below the server's read buffer ([`crate::server::MAX_HEAD_BUFFER`]),
-/// so every over-limit head is answered by the gateway's own 431 problem.
-const MAX_HEADER_BYTES_RANGE: std::ops::RangeInclusive<u64> = 1024..=64 * 1024;
+/// The highest `settings.max_header_bytes` a file may set. The proxy listener sizes its
+/// read buffer above it, so every over-limit head is answered by the gateway's own 431
+/// problem rather than by the HTTP library.
+pub const MAX_HEADER_BYTES_LIMIT: u64 = 64 * 1024;
+const MAX_HEADER_BYTES_RANGE: std::ops::RangeInclusive<u64> = 1024..=MAX_HEADER_BYTES_LIMIT;
 const MAX_WEIGHT: u64 = 1_000_000;
 
 /// The overridable settings of one level (`all:`, an upstream, a route), parsed; `None`

@@ -11,7 +11,7 @@ use ipnet::IpNet;
 
 use super::matcher::Pattern;
 
-/// A validated routes.yaml, ready to serve. Built by [`parse`](super::parse); never changed
+/// A validated routes.yaml, ready to serve. Built by `table::parse`; never changed
 /// afterwards (a reload builds a new one).
 #[derive(Debug)]
 pub struct RouteTable {
@@ -152,7 +152,7 @@ const METHOD_BITS: [(Method, u16); 8] = [
 
 impl RouteTable {
     /// Finds the most specific route for `method` and `path` (which passed
-    /// [`check_path`](super::check_path)) and picks its upstream.
+    /// [`check_path`](super::matcher::check_path)) and picks its upstream.
     pub fn resolve(&self, method: &Method, path: &str, headers: &HeaderMap) -> Resolution<'_> {
         let bit = Methods::bit(method);
         let mut allowed = Methods::default();

@@ -1,6 +1,6 @@
 //! routes.yaml as written: every value that can be wrong keeps its line and column, so
 //! validation can point at it. Nothing here is checked beyond its YAML type; see
-//! [`validate`](super::validate) for the rules.
+//! `table::validate` for the rules.
 
 use std::collections::BTreeMap;
 

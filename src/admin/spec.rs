@@ -1,4 +1,4 @@
-//! The admin API's spec, from the annotations on its handlers in [`crate::admin`].
+//! The admin API's spec, from the annotations on its handlers in [`super::routes`].
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     servers((url = "http://127.0.0.1:8090", description = "Default local address")),
-    paths(crate::admin::get_routes, crate::admin::reload, crate::admin::healthz),
+    paths(super::routes::get_routes, super::routes::reload, super::routes::healthz),
     modifiers(&BearerToken),
     tags(
         (name = "admin", description = "The route table and its reloads"),

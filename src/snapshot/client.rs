@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use http_body_util::Limited;
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::routes::Upstream;
+use crate::table::Upstream;
 
 /// The client type of the proxy path: request bodies stream through, capped.
 pub type UpstreamClient = Client<HttpConnector, Limited<Incoming>>;
@@ -46,7 +46,7 @@ impl ClientCache {
             .entry(key)
             .or_insert_with(|| {
                 (0..workers)
-                    .map(|_| build(upstream.connect_timeout))
+                    .map(|_| pooled(upstream.connect_timeout))
                     .collect()
             })
             .clone()
@@ -61,7 +61,13 @@ impl ClientCache {
     }
 }
 
-fn build(connect_timeout: Duration) -> UpstreamClient {
+/// A pooled keep-alive HTTP/1 client with the proxy's connection settings, for request
+/// bodies of type `B`: the proxy's upstream clients are these, with streamed bodies.
+pub fn pooled<B>(connect_timeout: Duration) -> Client<HttpConnector, B>
+where
+    B: Body + Send,
+    B::Data: Send,
+{
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(connect_timeout));

@@ -1,0 +1,148 @@
+//! The admin API's handlers, with the OpenAPI description of each, and the bearer-token
+//! check in front of the `/admin` ones.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use kit::extract::Json;
+use kit::problem::Problem;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::view::RoutesView;
+use crate::reload::{Reloaded, Reloader};
+use crate::snapshot::Trigger;
+
+/// What admin handlers share.
+#[derive(Debug, Clone)]
+pub struct AdminState {
+    reloader: Arc<Reloader>,
+    token: Option<Arc<SecretString>>,
+}
+
+// === impl AdminState ===
+
+impl AdminState {
+    /// State for handlers that reload through `reloader` and, when `token` is given,
+    /// require it.
+    pub fn new(reloader: Arc<Reloader>, token: Option<SecretString>) -> Self {
+        Self {
+            reloader,
+            token: token.map(Arc::new),
+        }
+    }
+}
+
+/// The active route table.
+///
+/// Its version (a hash of the file), when and how it was loaded, the upstreams and the
+/// routes in the order they are tried, and the last load that was refused.
+#[utoipa::path(
+    get,
+    path = "/admin/routes",
+    tag = "admin",
+    operation_id = "getRoutes",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The active table", body = RoutesView),
+        (status = 401, description = "A token is configured and the request does not carry \
+            it as `Authorization: Bearer <token>`", body = Problem,
+            content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+    )
+)]
+pub(crate) async fn get_routes(State(state): State<AdminState>) -> Json<RoutesView> {
+    let snapshot = state.reloader.current();
+    Json(RoutesView::new(&snapshot, &state.reloader))
+}
+
+/// Load the routes file now.
+///
+/// The same load as a saved file or SIGHUP: a valid file is swapped in atomically
+/// (requests in flight finish on the table they started with); an invalid one is refused
+/// with every error and the previous table keeps serving.
+#[utoipa::path(
+    post,
+    path = "/admin/reload",
+    tag = "admin",
+    operation_id = "reloadRoutes",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The file is valid and active; `changed` is false when \
+            it was already the active version", body = Reloaded),
+        (status = 401, description = "A token is configured and the request does not carry \
+            it as `Authorization: Bearer <token>`", body = Problem,
+            content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 422, description = "The file was refused; `errors` maps the file to each \
+            error as `line:column: message`, and the previous table keeps serving",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn reload(State(state): State<AdminState>) -> Response {
+    match state.reloader.reload(Trigger::Admin).await {
+        Ok(reloaded) => Json::<Reloaded>(reloaded).into_response(),
+        Err(rejection) => {
+            let file = state.reloader.path().display().to_string();
+            let problem = rejection.errors.iter().fold(
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "routes-rejected",
+                    "Routes file rejected",
+                )
+                .with_detail(format!(
+                    "{file} has {} error(s); the previous table keeps serving",
+                    rejection.errors.len()
+                )),
+                |p, e| p.with_field_error(file.clone(), e.to_string()),
+            );
+            problem.into_response()
+        }
+    }
+}
+
+/// Liveness: the process serves HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    operation_id = "getHealth",
+    responses((status = 200, description = "The process is alive", body = kit::ops::Status))
+)]
+pub(crate) async fn healthz() -> Json<kit::ops::Status> {
+    Json(kit::ops::Status { status: "ok" })
+}
+
+/// Refuses admin calls without the bearer token, when one is configured.
+pub(crate) async fn require_token(
+    State(state): State<AdminState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = &state.token else {
+        return next.run(request).await;
+    };
+    let presented = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.expose_secret().as_bytes())) {
+        return next.run(request).await;
+    }
+    let mut response = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+        .with_detail("the admin API needs `Authorization: Bearer <token>`")
+        .into_response();
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// Compares without returning early on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
