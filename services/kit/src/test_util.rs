@@ -1,4 +1,5 @@
-//! Test helpers: servers on ephemeral ports and throwaway PostgreSQL databases.
+//! Test helpers: servers on ephemeral ports (a service with its store: [`spawn_app`]),
+//! problem assertions, service binaries across signals, and throwaway PostgreSQL databases.
 
 use std::net::SocketAddr;
 use std::sync::LazyLock;
@@ -70,6 +71,95 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.token.cancel();
+    }
+}
+
+/// A service under test: its server on an ephemeral port, a client, and the service's own
+/// store for arranging what its API cannot (such as equal instants).
+#[derive(Debug)]
+pub struct TestApp<S> {
+    /// The server.
+    pub server: TestServer,
+    /// A client for it.
+    pub client: reqwest::Client,
+    /// The store the server uses.
+    pub store: S,
+}
+
+/// Starts a service that owns a store: opens `database_url` (`sqlite::memory:`, a SQLite
+/// file or a PostgreSQL database), fills it with the demo world `demo` when given
+/// (`users=10,friends=2`; the `--demo` syntax), and serves `app(store)` on 127.0.0.1 with an
+/// ephemeral port. Accepts connections as soon as this returns.
+pub async fn spawn_app<S, A>(database_url: &str, demo: Option<&str>, app: A) -> TestApp<S>
+where
+    S: crate::service::ServiceStore,
+    A: FnOnce(S) -> Router,
+{
+    let store = S::open(database_url).await.expect("open the store");
+    if let Some(demo) = demo {
+        let spec: crate::demo::DemoSpec = demo.parse().expect("a valid demo spec");
+        store
+            .fill_demo(&crate::demo::World::new(spec))
+            .await
+            .expect("fill the demo world");
+    }
+    TestApp {
+        server: TestServer::start(app(store.clone())).await,
+        client: reqwest::Client::new(),
+        store,
+    }
+}
+
+impl<S> TestApp<S> {
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// `GET path`, asserting a 200; its JSON body.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// `PUT path` without a body.
+    pub async fn put(&self, path: &str) -> reqwest::Response {
+        self.client.put(self.url(path)).send().await.expect("PUT")
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub async fn patch_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
     }
 }
 

@@ -1,0 +1,117 @@
+//! A service's whole life in a few calls: its app from its API router (ops endpoints, docs
+//! and the standard layers around it), its finished OpenAPI description, and serving it.
+//!
+//! A service with a database implements [`ServiceStore`] for its store; [`serve_store`]
+//! then opens the store, fills it with the demo world when asked, serves until shutdown
+//! and closes the database once the last request has finished.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::layers::Limits;
+
+/// The whole service as a router: `api` with its state, `/openapi.json` and `/docs` for its
+/// finished description, all inside the standard layers.
+pub fn app<S>(api: OpenApiRouter<S>, state: S, limits: &Limits) -> Router
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let (router, spec) = api.split_for_parts();
+    let router = router
+        .with_state(state)
+        .merge(crate::ops::docs(crate::openapi::finished(spec)));
+    crate::layers::apply(router, limits)
+}
+
+/// The finished OpenAPI description of `api` (generic error responses added), as
+/// [`app`] serves it.
+pub fn openapi<S>(api: OpenApiRouter<S>) -> OpenApi
+where
+    S: Clone + Send + Sync + 'static,
+{
+    crate::openapi::finished(api.split_for_parts().1)
+}
+
+/// Binds `listen` (a taken port is one clear error), then runs `serve` on the listener.
+pub async fn run<F, Fut>(listen: SocketAddr, serve: F) -> anyhow::Result<()>
+where
+    F: FnOnce(TcpListener) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let listener = crate::server::bind(listen).await?;
+    serve(listener).await
+}
+
+#[cfg(feature = "db")]
+pub use with_store::{ServiceStore, serve_store};
+
+#[cfg(feature = "db")]
+mod with_store {
+    use std::future::Future;
+
+    use axum::Router;
+    use tokio::net::TcpListener;
+
+    use crate::cli::StoreArgs;
+    use crate::demo::World;
+    use crate::layers::Limits;
+    use crate::store::{Db, Migrations};
+
+    /// A service's storage as its start-up and its tests see it: opened from a URL, filled
+    /// with the demo world, closed after serving. Cloning is shallow.
+    pub trait ServiceStore: Clone + Send + Sync + Sized + 'static {
+        /// The schema, one migration set per backend.
+        const MIGRATIONS: Migrations;
+
+        /// What a demo fill reports: typically the rows written, `None` when the store
+        /// already held data and was left alone.
+        type Filled: Send;
+
+        /// The store over a connected, migrated database.
+        fn with_db(db: Db) -> Self;
+
+        /// The database, for readiness checks, plans and shutdown.
+        fn db(&self) -> &Db;
+
+        /// Fills an empty store with `world`; a store that already holds data is left
+        /// alone.
+        fn fill_demo(
+            &self,
+            world: &World,
+        ) -> impl Future<Output = anyhow::Result<Self::Filled>> + Send;
+
+        /// Connects to `url` (creating the SQLite file or the PostgreSQL database when
+        /// missing) and applies the schema.
+        fn open(url: &str) -> impl Future<Output = anyhow::Result<Self>> + Send {
+            async move { Ok(Self::with_db(Db::connect(url, Self::MIGRATIONS).await?)) }
+        }
+    }
+
+    /// Opens the store `args` names, fills it with the demo world when `args` asks, and
+    /// serves `app(store, limits)` on `listener` until `shutdown` completes; requests in
+    /// flight finish, then the database is closed.
+    pub async fn serve_store<S, A>(
+        args: &StoreArgs,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        app: A,
+    ) -> anyhow::Result<()>
+    where
+        S: ServiceStore,
+        A: FnOnce(S, &Limits) -> Router,
+    {
+        let store = S::open(&args.database_url).await?;
+        if let Some(spec) = &args.demo {
+            store.fill_demo(&World::new(spec.clone())).await?;
+        }
+        let served = crate::server::serve(listener, app(store.clone(), &args.limits), shutdown);
+        let result = served.await;
+        store.db().close().await;
+        Ok(result?)
+    }
+}
