@@ -35,6 +35,8 @@ pub struct Store {
 
 // === impl Store ===
 
+kit::service_store!(Store);
+
 impl Store {
     /// Connects to `url` and applies the schema.
     pub async fn open(url: &str) -> anyhow::Result<Self> {

@@ -60,36 +60,24 @@ mod with_store {
     use crate::cli::StoreArgs;
     use crate::demo::World;
     use crate::layers::Limits;
-    use crate::store::{Db, Migrations};
+    use crate::store::Db;
 
     /// A service's storage as its start-up and its tests see it: opened from a URL, filled
     /// with the demo world, closed after serving. Cloning is shallow.
+    ///
+    /// Every store has these as inherent methods, so their callers need no trait in scope;
+    /// [`service_store!`](crate::service_store) implements this trait by them.
     pub trait ServiceStore: Clone + Send + Sync + Sized + 'static {
-        /// The schema, one migration set per backend.
-        const MIGRATIONS: Migrations;
-
-        /// What a demo fill reports: typically the rows written, `None` when the store
-        /// already held data and was left alone.
-        type Filled: Send;
-
-        /// The store over a connected, migrated database.
-        fn with_db(db: Db) -> Self;
-
-        /// The database, for readiness checks, plans and shutdown.
-        fn db(&self) -> &Db;
+        /// Connects to `url` (creating the SQLite file or the PostgreSQL database when
+        /// missing) and applies the schema.
+        fn open(url: &str) -> impl Future<Output = anyhow::Result<Self>> + Send;
 
         /// Fills an empty store with `world`; a store that already holds data is left
         /// alone.
-        fn fill_demo(
-            &self,
-            world: &World,
-        ) -> impl Future<Output = anyhow::Result<Self::Filled>> + Send;
+        fn fill_demo(&self, world: &World) -> impl Future<Output = anyhow::Result<()>> + Send;
 
-        /// Connects to `url` (creating the SQLite file or the PostgreSQL database when
-        /// missing) and applies the schema.
-        fn open(url: &str) -> impl Future<Output = anyhow::Result<Self>> + Send {
-            async move { Ok(Self::with_db(Db::connect(url, Self::MIGRATIONS).await?)) }
-        }
+        /// The database, for readiness checks and shutdown.
+        fn db(&self) -> &Db;
     }
 
     /// Opens the store `args` names, fills it with the demo world when `args` asks, and
@@ -114,4 +102,33 @@ mod with_store {
         store.db().close().await;
         Ok(result?)
     }
+}
+
+/// Implements [`ServiceStore`] for a store type by its inherent `open`, `fill_demo` (whatever
+/// it reports) and `db`: `kit::service_store!(Store);` beside the store's `impl`.
+#[cfg(feature = "db")]
+#[macro_export]
+macro_rules! service_store {
+    ($store:ty) => {
+        impl $crate::service::ServiceStore for $store {
+            fn open(
+                url: &str,
+            ) -> impl ::std::future::Future<Output = ::anyhow::Result<Self>> + Send {
+                // Inherent associated functions take precedence: this is the store's own.
+                <$store>::open(url)
+            }
+
+            fn fill_demo(
+                &self,
+                world: &$crate::demo::World,
+            ) -> impl ::std::future::Future<Output = ::anyhow::Result<()>> + Send {
+                let filled = <$store>::fill_demo(self, world);
+                async move { filled.await.map(drop) }
+            }
+
+            fn db(&self) -> &$crate::store::Db {
+                <$store>::db(self)
+            }
+        }
+    };
 }

@@ -69,6 +69,8 @@ const COLUMNS: &str = "id, author_id, text, created_at";
 
 // === impl Store ===
 
+kit::service_store!(Store);
+
 impl Store {
     /// Connects to `url` and applies the schema.
     pub async fn open(url: &str) -> anyhow::Result<Self> {

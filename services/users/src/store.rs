@@ -39,6 +39,8 @@ struct UserRow {
 
 // === impl Store ===
 
+kit::service_store!(Store);
+
 impl Store {
     /// Connects to `url` and applies the schema.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
