@@ -160,6 +160,70 @@ impl Db {
     }
 }
 
+/// How [`Db::explain`] shows a statement's plan on PostgreSQL (SQLite has one way:
+/// `EXPLAIN QUERY PLAN`, which never runs the statement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    /// `EXPLAIN`: the planner's choice and its costs, without running the statement.
+    Plan,
+    /// `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)`: runs the statement and shows what each node
+    /// did, rows, loops and buffers.
+    Analyze,
+}
+
+// === impl Db (plans) ===
+
+impl Db {
+    /// The engine's plan for `sql` with `args` bound in order, one line per plan node,
+    /// indented by depth: what documentation shows and tests assert on.
+    pub async fn explain(
+        &self,
+        sql: &str,
+        args: &[i64],
+        how: Explain,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let sql = format!("EXPLAIN QUERY PLAN {sql}");
+                let rows: Vec<(i64, i64, i64, String)> =
+                    query_as_with(sql, args).fetch_all(&self.pool).await?;
+                let mut depth: std::collections::HashMap<i64, usize> = Default::default();
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, parent, _, detail)| {
+                        let level = depth.get(&parent).map_or(0, |d| d + 1);
+                        depth.insert(id, level);
+                        format!("{}{detail}", "  ".repeat(level))
+                    })
+                    .collect())
+            }
+            Backend::Postgres => {
+                let prefix = match how {
+                    Explain::Plan => "EXPLAIN",
+                    Explain::Analyze => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)",
+                };
+                let sql = format!("{prefix} {sql}");
+                let rows: Vec<(String,)> = query_as_with(sql, args).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(|(line,)| line).collect())
+            }
+        }
+    }
+}
+
+/// `sql`, built with its parameter list, as a query of `O` rows with `args` bound in order.
+pub fn query_as_with<'q, O>(
+    sql: String,
+    args: &[i64],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    args.iter()
+        .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |q, arg| {
+            q.bind(*arg)
+        })
+}
+
 /// Secondary indexes dropped for a bulk load, to be rebuilt after it: one sort per index
 /// afterwards is several times faster than keeping it up to date row by row.
 #[derive(Debug)]

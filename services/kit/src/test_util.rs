@@ -189,6 +189,27 @@ pub async fn assert_problem(
     body
 }
 
+/// Asserts that the `pattern` a spec publishes for a text field accepts exactly the texts
+/// `keeps` accepts, over every character up to U+3100 and a few beyond, each alone, after
+/// and before another character, and doubled. `at` names the field in a failure.
+pub fn assert_pattern_is_the_rule(at: &str, pattern: &str, keeps: impl Fn(&str) -> bool) {
+    let regex = regex::Regex::new(pattern).expect("a valid pattern");
+    let samples = (0..=0x3100)
+        .chain([0xFEFF, 0xE000, 0x1_F980, 0x10_FFFF])
+        .filter_map(char::from_u32)
+        .flat_map(|c| {
+            [
+                c.to_string(),
+                format!("a{c}"),
+                format!("{c}a"),
+                format!("{c}{c}"),
+            ]
+        });
+    for text in samples {
+        assert_eq!(regex.is_match(&text), keeps(&text), "{at}: {text:?}");
+    }
+}
+
 /// A service binary run by a test, on the address it logged; killed if still running when
 /// dropped.
 #[derive(Debug)]

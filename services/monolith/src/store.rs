@@ -18,10 +18,7 @@ mod users;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-
-use kit::store::{Backend, Db, Migrations};
-use sqlx::Row;
+use kit::store::{Db, Migrations};
 use sqlx::migrate::Migrator;
 
 pub use demo::DemoCounts;
@@ -45,6 +42,8 @@ pub struct Store {
 
 // === impl Store ===
 
+kit::service_store!(Store);
+
 impl Store {
     /// Connects to `url` and applies the schema.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
@@ -56,38 +55,5 @@ impl Store {
     /// The database, for readiness checks, shutdown and plans.
     pub fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// The engine's plan for `sql` with `args`, one line per plan node, indented by depth:
-    /// `EXPLAIN QUERY PLAN` on SQLite; `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)` on
-    /// PostgreSQL, which runs the statement.
-    async fn explain(&self, sql: &str, args: Vec<i64>) -> Result<Vec<String>, sqlx::Error> {
-        let bind = |sql: String| {
-            args.iter()
-                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, arg| q.bind(*arg))
-        };
-        match self.db.backend() {
-            Backend::Sqlite => {
-                let rows = bind(format!("EXPLAIN QUERY PLAN {sql}"))
-                    .fetch_all(self.db.pool())
-                    .await?;
-                let mut depth: HashMap<i64, usize> = HashMap::new();
-                rows.iter()
-                    .map(|row| {
-                        let (id, parent, detail): (i64, i64, String) =
-                            (row.try_get(0)?, row.try_get(1)?, row.try_get(3)?);
-                        let level = depth.get(&parent).map_or(0, |d| d + 1);
-                        depth.insert(id, level);
-                        Ok(format!("{}{detail}", "  ".repeat(level)))
-                    })
-                    .collect()
-            }
-            Backend::Postgres => {
-                let rows = bind(format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"))
-                    .fetch_all(self.db.pool())
-                    .await?;
-                rows.iter().map(|row| row.try_get(0)).collect()
-            }
-        }
     }
 }

@@ -1,10 +1,8 @@
 //! `/users/{id}/friends` and `/users/{id}/friends/{friend_id}`.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use kit::extract::{Json, Path, Query};
+use kit::extract::{IgnoredBody, Json, Path, Query};
 use kit::ids::UserId;
 use kit::problem::Problem;
 use serde::Deserialize;
@@ -12,7 +10,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{FriendList, Friendship, PageRequest};
+use crate::domain::{FriendList, FriendsPage, friendship};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Befriended;
@@ -40,27 +38,10 @@ pub struct FriendsQuery {
     pub after: Option<String>,
 }
 
-/// A request body that is read to its end and dropped.
-///
-/// Reading it keeps the connection of a client that sent one reusable: hyper closes a
-/// connection whose request body was left unread. A body over the limit is still a 413.
-#[derive(Debug)]
-struct IgnoredBody;
-
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(add_friend, remove_friend))
         .routes(routes!(list_friends))
-}
-
-// === impl IgnoredBody ===
-
-impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
-    type Rejection = BytesRejection;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(request, state).await.map(|_| Self)
-    }
 }
 
 /// Befriend two users.
@@ -123,17 +104,14 @@ async fn add_friend(
     // The ids are in the path; a body means nothing.
     _body: IgnoredBody,
 ) -> Result<StatusCode, ApiError> {
-    let pair = Friendship::new(path.id, path.friend_id)?;
+    let pair = friendship(path.id, path.friend_id).ok_or(ApiError::SelfFriendship(path.id))?;
     match state.store.add_friend(pair).await? {
         Befriended::Yes => Ok(StatusCode::NO_CONTENT),
-        Befriended::NoSuchUsers(missing) => {
-            // In the path's order: `id` is named before `friend_id`.
-            let first = [path.id, path.friend_id]
-                .into_iter()
-                .find(|id| missing.contains(id))
-                .unwrap_or(path.friend_id);
-            Err(ApiError::UserNotFound(first))
+        // The first in the path's order: `id` is named before `friend_id`.
+        Befriended::NoSuchUsers(missing) if missing.contains(&path.id) => {
+            Err(ApiError::UserNotFound(path.id))
         }
+        Befriended::NoSuchUsers(_) => Err(ApiError::UserNotFound(path.friend_id)),
     }
 }
 
@@ -168,17 +146,15 @@ async fn remove_friend(
     State(state): State<AppState>,
     Path(path): Path<FriendPath>,
 ) -> Result<StatusCode, ApiError> {
-    let not_friends = ApiError::NotFriends {
-        id: path.id,
-        friend_id: path.friend_id,
+    let removed = match friendship(path.id, path.friend_id) {
+        Some(pair) => state.store.remove_friend(pair).await?,
+        // Nobody is their own friend.
+        None => false,
     };
-    let Ok(pair) = Friendship::new(path.id, path.friend_id) else {
-        return Err(not_friends);
-    };
-    if state.store.remove_friend(pair).await? {
+    if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(not_friends)
+        Err(ApiError::NotFriends(path.id, path.friend_id))
     }
 }
 
@@ -225,10 +201,7 @@ async fn list_friends(
     Path(id): Path<UserId>,
     Query(query): Query<FriendsQuery>,
 ) -> Result<Json<FriendList>, ApiError> {
-    let page =
-        PageRequest::parse(query.limit.as_deref(), query.after.as_deref()).map_err(|errors| {
-            let details: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            Problem::bad_request(details.join("; "))
-        })?;
+    let page = FriendsPage::parse(query.limit.as_deref(), query.after.as_deref())
+        .map_err(Problem::bad_request)?;
     Ok(Json(state.store.friend_page(id, page).await?))
 }

@@ -5,7 +5,6 @@ use axum::response::{IntoResponse, Response};
 use kit::extract::{Json, Path, Query};
 use kit::ids::UserId;
 use kit::problem::Problem;
-use kit::timestamp::Timestamp;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -66,12 +65,6 @@ async fn get_timeline(
         .await?
         .ok_or(ApiError::UserNotFound(user_id))?;
     let timing = format!("db;dur={:.1}", started.elapsed().as_secs_f64() * 1000.0);
-    let timeline = Timeline {
-        user_id,
-        entries,
-        missing_friends: Vec::new(),
-        degraded: Vec::new(),
-        generated_at: Timestamp::now(),
-    };
+    let timeline = Timeline::complete(user_id, entries);
     Ok(([("server-timing", timing)], Json(timeline)).into_response())
 }
