@@ -50,6 +50,12 @@ impl FieldErrors {
         }
     }
 
+    /// Records `message` under `field`: a refusal that no check returned, such as a
+    /// required field left out.
+    pub fn refuse(&mut self, field: &str, message: impl std::fmt::Display) {
+        self.check::<(), _>(field, Err(message));
+    }
+
     /// True when no field was refused.
     pub fn is_empty(&self) -> bool {
         self.problem.is_none()
@@ -106,6 +112,7 @@ mod tests {
         let a = errors.check("a", Err::<u8, _>("bad a"));
         let b = errors.check("b", Ok::<_, String>(2));
         let c = errors.check("c", Err::<u8, _>("bad c"));
+        errors.refuse("c", "and worse");
         assert_eq!(b, Some(2));
         assert!(!errors.is_empty());
         let problem = errors.finish(a.zip(b).zip(c)).unwrap_err();
@@ -115,7 +122,7 @@ mod tests {
         );
         assert_eq!(problem.errors.len(), 2);
         assert_eq!(problem.errors["a"], ["bad a"]);
-        assert_eq!(problem.errors["c"], ["bad c"]);
+        assert_eq!(problem.errors["c"], ["bad c", "and worse"]);
     }
 
     #[test]

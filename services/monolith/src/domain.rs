@@ -27,8 +27,8 @@ pub use message::{Message, NewMessage, author};
 pub use pages::{AuthorMessages, FriendList, MessagePage};
 pub use paging::{
     FriendsPage, FriendsPerPage, LatestPerAuthor, MessagesPerPage, PerFriend, TimelineLimit,
-    before_cursor, split_lookahead,
+    TimelineParams, before_cursor, split_lookahead,
 };
 pub use text::{Forbidden, MESSAGE_TEXT, NAME, TextError, TextRule};
-pub use timeline::{Degradation, Entry, EntryMessage, Friend, Timeline, TimelineParams};
-pub use user::{NewUser, User, UserChanges};
+pub use timeline::{Degradation, Entry, EntryMessage, Friend, Timeline};
+pub use user::{NewUser, User, UserChange};

@@ -1,5 +1,5 @@
 use kit::ids::{IdError, MessageId, UserId};
-use kit::params::Bounded;
+use kit::params::{Bounded, BoundedError};
 
 /// Friend ids on one page of a friend list: 1 to 5000, 1000 when not given.
 pub type FriendsPerPage = Bounded<1, 5000, 1000>;
@@ -25,6 +25,15 @@ pub struct FriendsPage {
     pub limit: FriendsPerPage,
 }
 
+/// The query of a timeline, checked; the default is what a query without parameters gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimelineParams {
+    /// Messages per friend.
+    pub per_friend: PerFriend,
+    /// Entries at most.
+    pub limit: TimelineLimit,
+}
+
 // === impl FriendsPage ===
 
 impl FriendsPage {
@@ -41,6 +50,18 @@ impl FriendsPage {
                 Err(refused.join("; "))
             }
         }
+    }
+}
+
+// === impl TimelineParams ===
+
+impl TimelineParams {
+    /// From the raw `per_friend` and `limit` query values (absent: the defaults); the first
+    /// bad one, `per_friend` before `limit`, is the error.
+    pub fn parse(per_friend: Option<&str>, limit: Option<&str>) -> Result<Self, BoundedError> {
+        let per_friend = PerFriend::parse("per_friend", per_friend)?;
+        let limit = TimelineLimit::parse("limit", limit)?;
+        Ok(Self { per_friend, limit })
     }
 }
 
@@ -80,13 +101,37 @@ mod tests {
 
     #[test]
     fn absent_values_are_the_defaults() {
-        let page = FriendsPage::parse(None, None).unwrap();
-        assert_eq!(page, FriendsPage::default());
-        assert_eq!((page.after, page.limit.get()), (None, 1000));
-        let page = FriendsPage::parse(Some("5000"), Some("9223372036854775807")).unwrap();
+        assert_eq!(FriendsPage::parse(None, None), Ok(FriendsPage::default()));
+        assert_eq!(FriendsPage::default().limit.get(), 1000);
         assert_eq!(
-            (page.after, page.limit.get()),
+            TimelineParams::parse(None, None),
+            Ok(TimelineParams::default())
+        );
+        let defaults = TimelineParams::default();
+        assert_eq!((defaults.per_friend.get(), defaults.limit.get()), (1, 50));
+        let most = FriendsPage::parse(Some("5000"), Some("9223372036854775807")).unwrap();
+        assert_eq!(
+            (most.after, most.limit.get()),
             (Some(UserId::new(i64::MAX)), 5000)
+        );
+        let most = TimelineParams::parse(Some("10"), Some("500")).unwrap();
+        assert_eq!((most.per_friend.get(), most.limit.get()), (10, 500));
+    }
+
+    #[test]
+    fn per_friend_is_named_before_limit() {
+        let refused = |per_friend, limit| {
+            TimelineParams::parse(per_friend, limit)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refused(Some("11"), Some("0")),
+            "`per_friend` must be an integer from 1 to 10 (default 1); got `11`"
+        );
+        assert_eq!(
+            refused(Some("2"), Some("abc")),
+            "`limit` must be an integer from 1 to 500 (default 50); got `abc`"
         );
     }
 

@@ -1,19 +1,7 @@
 use kit::ids::{MessageId, UserId};
-use kit::params::BoundedError;
 use kit::timestamp::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use super::paging::{PerFriend, TimelineLimit};
-
-/// The query of a timeline, checked; the default is what a query without parameters gets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TimelineParams {
-    /// Messages per friend.
-    pub per_friend: PerFriend,
-    /// Entries at most.
-    pub limit: TimelineLimit,
-}
 
 /// A user's timeline: each friend's latest messages, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -31,6 +19,20 @@ pub struct Timeline {
     pub(crate) degraded: Vec<Degradation>,
     /// When this answer was composed.
     pub(crate) generated_at: Timestamp,
+}
+
+/// A part of the answer that is missing or old because a downstream failed.
+// The monolith has no downstream and never names one; its answers share the timeline
+// service's shape, so the schema is the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Degradation {
+    /// The users service failed or was late.
+    Users,
+    /// The messages service failed or was late.
+    Messages,
+    /// Some profiles shown are past their cache TTL.
+    StaleProfiles,
 }
 
 /// One friend and their latest messages.
@@ -64,32 +66,6 @@ pub struct EntryMessage {
     pub(crate) text: String,
     /// When it was written.
     pub(crate) created_at: Timestamp,
-}
-
-/// A part of the answer that is missing or old because a downstream failed.
-// The monolith has no downstream and never names one; its answers share the timeline
-// service's shape, so the schema is the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Degradation {
-    /// The users service failed or was late.
-    Users,
-    /// The messages service failed or was late.
-    Messages,
-    /// Some profiles shown are past their cache TTL.
-    StaleProfiles,
-}
-
-// === impl TimelineParams ===
-
-impl TimelineParams {
-    /// From the raw `per_friend` and `limit` query values (absent: the defaults); the first
-    /// bad one, `per_friend` before `limit`, is the error.
-    pub fn parse(per_friend: Option<&str>, limit: Option<&str>) -> Result<Self, BoundedError> {
-        let per_friend = PerFriend::parse("per_friend", per_friend)?;
-        let limit = TimelineLimit::parse("limit", limit)?;
-        Ok(Self { per_friend, limit })
-    }
 }
 
 // === impl Timeline ===
@@ -141,29 +117,6 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn absent_parameters_take_their_defaults() {
-        let params = TimelineParams::parse(None, None).unwrap();
-        assert_eq!(params, TimelineParams::default());
-        assert_eq!((params.per_friend.get(), params.limit.get()), (1, 50));
-        let params = TimelineParams::parse(Some("10"), Some("500")).unwrap();
-        assert_eq!((params.per_friend.get(), params.limit.get()), (10, 500));
-    }
-
-    #[test]
-    fn per_friend_is_named_before_limit() {
-        let err = TimelineParams::parse(Some("11"), Some("0")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "`per_friend` must be an integer from 1 to 10 (default 1); got `11`"
-        );
-        let err = TimelineParams::parse(Some("2"), Some("abc")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "`limit` must be an integer from 1 to 500 (default 50); got `abc`"
-        );
-    }
 
     #[test]
     fn a_monolith_timeline_is_never_degraded() {

@@ -29,11 +29,32 @@ pub struct NewUser {
     pub avatar_url: Option<String>,
 }
 
-/// A change to a user, its fields checked: `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserChanges {
+/// One field a change to a user sets, its value checked; a PATCH body is a list of them,
+/// and the fields it leaves out stay as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserChange {
     /// A new display name.
-    pub name: Option<String>,
-    /// `Some(None)` removes the avatar; `Some(Some(url))` replaces it.
-    pub avatar_url: Option<Option<String>>,
+    Name(String),
+    /// A new avatar URL, or `None` to remove the avatar.
+    AvatarUrl(Option<String>),
+}
+
+// === impl UserChange ===
+
+impl UserChange {
+    /// The column the change sets.
+    pub fn column(&self) -> &'static str {
+        match self {
+            Self::Name(_) => "name",
+            Self::AvatarUrl(_) => "avatar_url",
+        }
+    }
+
+    /// The column's new value (`None`: NULL).
+    pub fn value(&self) -> Option<&str> {
+        match self {
+            Self::Name(name) => Some(name),
+            Self::AvatarUrl(url) => url.as_deref(),
+        }
+    }
 }

@@ -270,9 +270,11 @@ impl CreateMessage {
         let mut errors = FieldErrors::new();
         let author_id = errors.check("author_id", author(self.author_id));
         match &self.text {
-            Some(text) => errors.check("text", MESSAGE_TEXT.check(text)),
-            None => errors.check("text", Err("is required: 1 to 1000 characters")),
-        };
+            Some(text) => {
+                errors.check("text", MESSAGE_TEXT.check(text));
+            }
+            None => errors.refuse("text", "is required: 1 to 1000 characters"),
+        }
         errors
             .finish(author_id.zip(self.text))
             .map(|(author_id, text)| NewMessage { author_id, text })

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{NAME, NewUser, User, UserChanges, check_avatar_url};
+use crate::domain::{NAME, NewUser, User, UserChange, check_avatar_url};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -227,21 +227,27 @@ impl CreateUser {
 // === impl UpdateUser ===
 
 impl UpdateUser {
-    /// The change to make, once every field present keeps its rule.
-    fn checked(self) -> Result<UserChanges, Problem> {
+    /// The changes to make, once every field present keeps its rule.
+    fn checked(self) -> Result<Vec<UserChange>, Problem> {
         let mut errors = FieldErrors::new();
-        match &self.name {
-            Some(Some(name)) => errors.check("name", NAME.check(name)),
-            Some(None) => errors.check("name", Err("cannot be null: every user has a name")),
+        let name = match self.name {
+            Some(Some(name)) => errors
+                .check("name", NAME.check(&name))
+                .map(|()| UserChange::Name(name)),
+            Some(None) => {
+                errors.refuse("name", "cannot be null: every user has a name");
+                None
+            }
             None => None,
         };
-        if let Some(Some(url)) = &self.avatar_url {
-            errors.check("avatar_url", check_avatar_url(url));
-        }
-        errors.finish(Some(UserChanges {
-            name: self.name.flatten(),
-            avatar_url: self.avatar_url,
-        }))
+        let avatar_url = match self.avatar_url {
+            Some(Some(url)) => errors
+                .check("avatar_url", check_avatar_url(&url))
+                .map(|()| UserChange::AvatarUrl(Some(url))),
+            Some(None) => Some(UserChange::AvatarUrl(None)),
+            None => None,
+        };
+        errors.finish(Some(name.into_iter().chain(avatar_url).collect()))
     }
 }
 
@@ -249,7 +255,7 @@ impl UpdateUser {
 mod tests {
     use super::*;
 
-    fn patch(json: &str) -> Result<UserChanges, Problem> {
+    fn patch(json: &str) -> Result<Vec<UserChange>, Problem> {
         kit::extract::parse_json::<UpdateUser>(json.as_bytes())
             .unwrap()
             .checked()
@@ -257,9 +263,18 @@ mod tests {
 
     #[test]
     fn a_patch_tells_null_from_absent() {
-        assert_eq!(patch("{}").unwrap(), UserChanges::default());
-        let changes = patch(r#"{"avatar_url": null}"#).unwrap();
-        assert_eq!((changes.name, changes.avatar_url), (None, Some(None)));
+        assert_eq!(patch("{}").unwrap(), []);
+        assert_eq!(
+            patch(r#"{"avatar_url": null}"#).unwrap(),
+            [UserChange::AvatarUrl(None)]
+        );
+        assert_eq!(
+            patch(r#"{"name": "Bo", "avatar_url": "https://b.example/b.png"}"#).unwrap(),
+            [
+                UserChange::Name("Bo".to_owned()),
+                UserChange::AvatarUrl(Some("https://b.example/b.png".to_owned()))
+            ]
+        );
         let problem = patch(r#"{"name": null}"#).unwrap_err();
         assert_eq!(
             problem.errors["name"],

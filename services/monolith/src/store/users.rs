@@ -5,7 +5,7 @@ use kit::store::Backend;
 use kit::timestamp::Timestamp;
 
 use super::Store;
-use crate::domain::{NewUser, User, UserChanges};
+use crate::domain::{NewUser, User, UserChange};
 
 /// The columns of a [`User`], in its order.
 const USER: &str = "id, name, avatar_url, created_at";
@@ -91,25 +91,30 @@ impl Store {
         Ok((users, missing))
     }
 
-    /// Applies `changes` in one statement; `None` when there is no such user.
+    /// Sets the columns `changes` names, in one statement; `None` when there is no such
+    /// user. No change at all reads the user as it is.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn update_user(
         &self,
         id: UserId,
-        changes: &UserChanges,
+        changes: &[UserChange],
     ) -> Result<Option<User>, sqlx::Error> {
-        // `$3` says whether the avatar changes at all, `$4` is its new value (NULL removes it).
+        if changes.is_empty() {
+            return self.get_user(id).await;
+        }
+        let sets: Vec<String> = changes
+            .iter()
+            .zip(2..)
+            .map(|(change, n)| format!("{} = ${n}", change.column()))
+            .collect();
         let sql = format!(
-            "UPDATE users SET name = COALESCE($2, name), \
-             avatar_url = CASE WHEN $3 THEN $4 ELSE avatar_url END WHERE id = $1 \
-             RETURNING {USER}"
+            "UPDATE users SET {} WHERE id = $1 RETURNING {USER}",
+            sets.join(", ")
         );
-        let avatar = changes.avatar_url.clone();
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(changes.name.clone())
-            .bind(avatar.is_some())
-            .bind(avatar.flatten())
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id);
+        changes
+            .iter()
+            .fold(query, |q, change| q.bind(change.value().map(str::to_owned)))
             .fetch_optional(self.db.pool())
             .await
     }
