@@ -1,5 +1,6 @@
 //! A service's whole life in a few calls: its app from its API router (ops endpoints, docs
-//! and the standard layers around it), its finished OpenAPI description, and serving it.
+//! and the standard layers around it), its finished OpenAPI description, serving it, and
+//! the binary's `main`.
 //!
 //! A service with a database implements [`ServiceStore`] for its store; [`serve_store`]
 //! then opens the store, fills it with the demo world when asked, serves until shutdown
@@ -35,6 +36,24 @@ where
     S: Clone + Send + Sync + 'static,
 {
     crate::openapi::finished(api.split_for_parts().1)
+}
+
+/// What stops a server gracefully: the first SIGINT or SIGTERM, for [`main`].
+pub type Shutdown = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A service binary's whole `main`: its configuration `C` from the arguments and the
+/// environment (a usage message and exit 2 when invalid), logging, then `run` until SIGINT
+/// or SIGTERM; a failure is one line on stderr, `{name}: …`, and exit code 1.
+pub async fn main<C, F, Fut>(name: &str, run: F) -> std::process::ExitCode
+where
+    C: crate::cli::ServiceConfig,
+    F: FnOnce(C, Shutdown) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let config = C::from_env();
+    crate::telemetry::init();
+    let shutdown: Shutdown = Box::pin(crate::shutdown::signal());
+    crate::cli::exit_code(name, run(config, shutdown).await)
 }
 
 /// Binds `listen` (a taken port is one clear error), then runs `serve` on the listener.
@@ -104,12 +123,36 @@ mod with_store {
     }
 }
 
-/// Implements [`ServiceStore`] for a store type by its inherent `open`, `fill_demo` (whatever
-/// it reports) and `db`: `kit::service_store!(Store);` beside the store's `impl`.
+/// Makes `$store`, a struct whose one field is `db: Db`, the store of the schema
+/// `$migrations`: its inherent `open` (connect, then migrate) and `db`, and
+/// [`ServiceStore`] by those and the store's own `fill_demo` (whatever that reports).
+///
+/// ```ignore
+/// #[derive(Debug, Clone)]
+/// pub struct Store {
+///     db: Db,
+/// }
+///
+/// kit::service_store!(Store, kit::migrations!());
+/// ```
 #[cfg(feature = "db")]
 #[macro_export]
 macro_rules! service_store {
-    ($store:ty) => {
+    ($store:ident, $migrations:expr) => {
+        impl $store {
+            /// Connects to `url` (creating the SQLite file or the PostgreSQL database when
+            /// missing) and applies the schema.
+            pub async fn open(url: &str) -> ::anyhow::Result<Self> {
+                let db = $crate::store::Db::connect(url, $migrations).await?;
+                Ok(Self { db })
+            }
+
+            /// The database, for readiness checks, plans and shutdown.
+            pub fn db(&self) -> &$crate::store::Db {
+                &self.db
+            }
+        }
+
         impl $crate::service::ServiceStore for $store {
             fn open(
                 url: &str,

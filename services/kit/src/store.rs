@@ -37,6 +37,25 @@ pub struct Migrations {
     pub postgres: &'static Migrator,
 }
 
+/// The calling crate's schema, embedded at build time from its `migrations/sqlite` and
+/// `migrations/postgres` folders: `pub const MIGRATIONS: Migrations = kit::migrations!();`.
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        $crate::store::Migrations {
+            sqlite: {
+                static SQLITE: ::sqlx::migrate::Migrator = ::sqlx::migrate!("migrations/sqlite");
+                &SQLITE
+            },
+            postgres: {
+                static POSTGRES: ::sqlx::migrate::Migrator =
+                    ::sqlx::migrate!("migrations/postgres");
+                &POSTGRES
+            },
+        }
+    };
+}
+
 /// A connection pool with the backend it talks to. Cloning is shallow.
 #[derive(Debug, Clone)]
 pub struct Db {

@@ -163,6 +163,39 @@ impl<S> TestApp<S> {
     }
 }
 
+impl<S: crate::service::ServiceStore> TestApp<S> {
+    /// Asserts the ops endpoints every service serves: `/healthz` and `/readyz` answer
+    /// `{"status": "ok"}`, `/openapi.json` is `spec` and `/docs/` is Swagger UI. Returns the
+    /// served spec for checks of the service's own.
+    pub async fn assert_ops_endpoints(&self, spec: utoipa::openapi::OpenApi) -> serde_json::Value {
+        for probe in ["/healthz", "/readyz"] {
+            assert_eq!(self.get_json(probe).await["status"], "ok", "{probe}");
+        }
+        let served = self.get_json("/openapi.json").await;
+        assert_eq!(served, serde_json::to_value(spec).expect("a spec is JSON"));
+        let docs = self.get("/docs/").await;
+        assert_eq!(docs.status(), 200);
+        let page = docs.text().await.expect("the Swagger UI page");
+        assert!(page.contains("swagger"), "Swagger UI is served");
+        served
+    }
+
+    /// Closes the store's database, then asserts that `/readyz` answers 503 `unavailable`
+    /// with `Retry-After: 1` naming the `{what} database`, and that `GET needs_db` is a 500
+    /// whose detail leaks nothing of the cause.
+    pub async fn assert_unready_without_its_database(&self, what: &str, needs_db: &str) {
+        self.store.db().close().await;
+        let response = self.get("/readyz").await;
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "1");
+        let problem = assert_problem(response, 503, "unavailable").await;
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(&format!("{what} database")), "{detail}");
+        let problem = assert_problem(self.get(needs_db).await, 500, "internal").await;
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(!detail.to_lowercase().contains("pool"), "{detail}");
+    }
+}
+
 /// Asserts a problem+json answer of `status` whose `code` (and `type`) is `code`, and returns
 /// its body for further checks.
 pub async fn assert_problem(

@@ -12,21 +12,14 @@ use kit::demo::World;
 use kit::ids::{MessageId, UserId};
 use kit::store::{Backend, Db, Explain, Migrations, query_as_with};
 use kit::timestamp::Timestamp;
-use sqlx::migrate::Migrator;
 
 use crate::domain::{Message, NewMessage};
 
 #[cfg(test)]
 mod tests;
 
-static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The schema, per backend.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &SQLITE,
-    postgres: &POSTGRES,
-};
+pub const MIGRATIONS: Migrations = kit::migrations!();
 
 /// Authors per statement of [`Store::latest`], one bound parameter each: the API asks for
 /// at most 500; longer lists from other callers are split, well below both engines'
@@ -69,21 +62,10 @@ const COLUMNS: &str = "id, author_id, text, created_at";
 
 // === impl Store ===
 
-kit::service_store!(Store);
+// `open`, `db`, and the store as `kit::service::serve_store` runs it.
+kit::service_store!(Store, MIGRATIONS);
 
 impl Store {
-    /// Connects to `url` and applies the schema.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            db: Db::connect(url, MIGRATIONS).await?,
-        })
-    }
-
-    /// The database, for readiness checks and shutdown.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     /// Inserts a message created now and returns it with its new id.
     pub async fn create(&self, message: &NewMessage) -> Result<Message, sqlx::Error> {
         self.create_at(message, Timestamp::now()).await

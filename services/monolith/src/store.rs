@@ -19,20 +19,13 @@ mod users;
 mod tests;
 
 use kit::store::{Db, Migrations};
-use sqlx::migrate::Migrator;
 
 pub use demo::DemoCounts;
 pub use friends::Befriended;
 pub use messages::Cursor;
 
-static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The schema, per backend.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &SQLITE,
-    postgres: &POSTGRES,
-};
+pub const MIGRATIONS: Migrations = kit::migrations!();
 
 /// The monolith's storage. Cloning is shallow.
 #[derive(Debug, Clone)]
@@ -42,18 +35,5 @@ pub struct Store {
 
 // === impl Store ===
 
-kit::service_store!(Store);
-
-impl Store {
-    /// Connects to `url` and applies the schema.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            db: Db::connect(url, MIGRATIONS).await?,
-        })
-    }
-
-    /// The database, for readiness checks, shutdown and plans.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-}
+// `open`, `db`, and the store as `kit::service::serve_store` runs it.
+kit::service_store!(Store, MIGRATIONS);

@@ -3,37 +3,14 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn ops_endpoints_answer() {
     let app = spawn_app("sqlite::memory:", None).await;
-    let health: serde_json::Value = app.get("/healthz").await.json().await.unwrap();
-    assert_eq!(health["status"], "ok");
-    assert_eq!(app.get("/readyz").await.status(), 200);
-    let spec: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
-    assert_eq!(spec, serde_json::to_value(monolith::openapi()).unwrap());
-    let docs = app.get("/docs/").await;
-    assert_eq!(docs.status(), 200);
-    assert!(
-        docs.text().await.unwrap().contains("swagger"),
-        "Swagger UI is served"
-    );
+    app.assert_ops_endpoints(monolith::openapi()).await;
 }
 
 #[tokio::test]
 async fn readiness_fails_once_the_database_is_gone() {
     let app = spawn_app("sqlite::memory:", None).await;
-    app.store.db().close().await;
-    let response = app.get("/readyz").await;
-    assert_eq!(response.headers()["retry-after"], "1");
-    let problem = crate::helpers::assert_problem(response, 503, "unavailable").await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("monolith database")
-    );
-    // And a request that needs it is a 500 that leaks nothing.
-    let problem =
-        crate::helpers::assert_problem(app.get("/timeline/1").await, 500, "internal").await;
-    let detail = problem["detail"].as_str().unwrap();
-    assert!(!detail.to_lowercase().contains("pool"), "{detail}");
+    app.assert_unready_without_its_database("monolith", "/timeline/1")
+        .await;
 }
 
 #[test]
