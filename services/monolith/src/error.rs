@@ -29,10 +29,14 @@ pub enum ApiError {
     Store(#[from] sqlx::Error),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let problem = match self {
-            Self::Store(err) => return kit::problem::internal_error(err),
+// === impl ApiError ===
+
+impl ApiError {
+    /// The problem this error answers with; a failed database has none to show, only its
+    /// cause to log.
+    pub fn problem(self) -> Result<Problem, sqlx::Error> {
+        Ok(match self {
+            Self::Store(err) => return Err(err),
             Self::Rejected(problem) => problem,
             Self::SelfFriendship(_) => Problem::new(
                 StatusCode::BAD_REQUEST,
@@ -43,7 +47,15 @@ impl IntoResponse for ApiError {
             Self::UserNotFound(_) | Self::MessageNotFound(_) | Self::NotFriends(..) => {
                 Problem::not_found(self.to_string())
             }
-        };
-        problem.into_response()
+        })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self.problem() {
+            Ok(problem) => problem.into_response(),
+            Err(err) => kit::problem::internal_error(err),
+        }
     }
 }

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use kit::extract::{IgnoredBody, Json, Path, Query};
-use kit::ids::UserId;
+use kit::ids::{IdError, UserId};
 use kit::problem::Problem;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -19,9 +19,9 @@ use crate::store::Befriended;
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct FriendPath {
     /// The user whose friend list is addressed.
-    pub id: UserId,
+    pub(crate) id: UserId,
     /// The other user.
-    pub friend_id: UserId,
+    pub(crate) friend_id: UserId,
 }
 
 /// Query of the friend list: a page size and a cursor.
@@ -31,11 +31,11 @@ pub struct FriendsQuery {
     /// How many friend ids to return: 1 to 5000.
     #[param(value_type = Option<i32>, minimum = 1, maximum = 5000, default = 1000,
         example = 100)]
-    pub limit: Option<String>,
+    pub(crate) limit: Option<String>,
     /// Only friends whose id is greater than this one (exclusive): the `next_after` of the
     /// previous page. Omit it for the first page.
     #[param(value_type = Option<UserId>, inline, example = 23)]
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -65,37 +65,15 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
             id is not a positive 64-bit integer (code `bad-request`); nothing is stored",
             body = Problem, content_type = "application/problem+json",
             examples(
-                ("self-friendship" = (summary = "The same user twice", value = json!({
-                    "type": "/problems/self-friendship",
-                    "title": "Cannot befriend oneself",
-                    "status": 400,
-                    "detail": "user 7 cannot befriend themselves: `id` and `friend_id` must differ",
-                    "instance": "/users/7/friends/7",
-                    "code": "self-friendship",
-                    "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-                }))),
-                ("bad-id" = (summary = "An id that is not a positive integer", value = json!({
-                    "type": "/problems/bad-request",
-                    "title": "Bad request",
-                    "status": 400,
-                    "detail": "invalid path parameter: `0` is not a positive 64-bit integer (ids start at 1)",
-                    "instance": "/users/0/friends/7",
-                    "code": "bad-request",
-                    "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-                }))),
+                ("self-friendship" = (summary = "The same user twice",
+                    value = json!(self_friendship_example()))),
+                ("bad-id" = (summary = "An id that is not a positive integer",
+                    value = json!(bad_id_example()))),
             )),
         (status = 404, description = "One of the users does not exist (the first missing one \
             is named); nothing is stored", body = Problem,
             content_type = "application/problem+json",
-            example = json!({
-                "type": "/problems/not-found",
-                "title": "Resource not found",
-                "status": 404,
-                "detail": "no user with id 19",
-                "instance": "/users/7/friends/19",
-                "code": "not-found",
-                "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-            })),
+            example = json!(missing_user_example())),
     )
 )]
 async fn add_friend(
@@ -131,15 +109,7 @@ async fn add_friend(
         (status = 204, description = "The users are no longer friends"),
         (status = 404, description = "The users are not friends (a user is never their own \
             friend); nothing changed", body = Problem, content_type = "application/problem+json",
-            example = json!({
-                "type": "/problems/not-found",
-                "title": "Resource not found",
-                "status": 404,
-                "detail": "users 7 and 19 are not friends",
-                "instance": "/users/7/friends/19",
-                "code": "not-found",
-                "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-            })),
+            example = json!(not_friends_example())),
     )
 )]
 async fn remove_friend(
@@ -176,24 +146,16 @@ async fn remove_friend(
         (status = 200, description = "One page of the user's friends", body = FriendList,
             examples(
                 ("more follow" = (summary = "A page with more after it",
-                    value = json!({"user_id": 42, "friend_ids": [7, 19, 23], "next_after": 23}))),
+                    value = json!(page_example(42, &[7, 19, 23], true)))),
                 ("last page" = (summary = "The last page",
-                    value = json!({"user_id": 42, "friend_ids": [31, 40], "next_after": null}))),
+                    value = json!(page_example(42, &[31, 40], false)))),
                 ("no friends" = (summary = "No friends, or a user that does not exist",
-                    value = json!({"user_id": 43, "friend_ids": [], "next_after": null}))),
+                    value = json!(page_example(43, &[], false)))),
             )),
         (status = 400, description = "`limit` is not an integer from 1 to 5000, `after` or \
             `id` is not a positive 64-bit integer; `detail` names each bad parameter and its \
             range", body = Problem, content_type = "application/problem+json",
-            example = json!({
-                "type": "/problems/bad-request",
-                "title": "Bad request",
-                "status": 400,
-                "detail": "`limit` must be an integer from 1 to 5000 (default 1000); got `0`",
-                "instance": "/users/42/friends",
-                "code": "bad-request",
-                "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-            })),
+            example = json!(bad_limit_example())),
     )
 )]
 async fn list_friends(
@@ -204,4 +166,61 @@ async fn list_friends(
     let page = FriendsPage::parse(query.limit.as_deref(), query.after.as_deref())
         .map_err(Problem::bad_request)?;
     Ok(Json(state.store.friend_page(id, page).await?))
+}
+
+// === examples ===
+//
+// The OpenAPI examples, built from what answers them.
+
+/// A page of `user`'s friends `ids`, with more after it when `more`.
+fn page_example(user: i64, ids: &[i64], more: bool) -> FriendList {
+    let mut fetched: Vec<UserId> = ids.iter().copied().map(UserId::new).collect();
+    if more {
+        fetched.push(UserId::new(i64::MAX));
+    }
+    FriendList::from_lookahead(
+        UserId::new(user),
+        fetched,
+        ids.len().try_into().unwrap_or(0),
+    )
+}
+
+fn error_example(error: ApiError, instance: &str) -> Problem {
+    // None of the errors shown is a database failure, the one without a problem.
+    error
+        .problem()
+        .unwrap_or_else(|_| Problem::internal())
+        .example_at(instance)
+}
+
+fn self_friendship_example() -> Problem {
+    error_example(
+        ApiError::SelfFriendship(UserId::new(7)),
+        "/users/7/friends/7",
+    )
+}
+
+fn bad_id_example() -> Problem {
+    let zero = IdError::NotPositive("0".to_owned());
+    Problem::bad_request(format!("invalid path parameter: {zero}")).example_at("/users/0/friends/7")
+}
+
+fn missing_user_example() -> Problem {
+    error_example(
+        ApiError::UserNotFound(UserId::new(19)),
+        "/users/7/friends/19",
+    )
+}
+
+fn not_friends_example() -> Problem {
+    let error = ApiError::NotFriends(UserId::new(7), UserId::new(19));
+    error_example(error, "/users/7/friends/19")
+}
+
+fn bad_limit_example() -> Problem {
+    // `0` is below every limit: `parse` refuses it.
+    let detail = FriendsPage::parse(Some("0"), None)
+        .err()
+        .unwrap_or_default();
+    Problem::bad_request(detail).example_at("/users/42/friends")
 }

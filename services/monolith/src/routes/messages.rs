@@ -30,7 +30,7 @@ pub struct CreateMessage {
     // Any JSON integer (`3.0` too, as the schema's `integer` allows); the id rules follow.
     #[serde(default, deserialize_with = "kit::ids::json_integer")]
     #[schema(value_type = UserId, required = true)]
-    pub author_id: Option<i64>,
+    pub(crate) author_id: Option<i64>,
     /// The text: 1 to 1000 characters (not bytes), not only whitespace, no NUL character.
     // The pattern says what `MessageText::parse` checks beyond the length: a character
     // that is not white space (spelled out as in the name pattern) and no NUL. The messages
@@ -38,7 +38,7 @@ pub struct CreateMessage {
     #[serde(default)]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 1000,
         pattern = r"^[^\u0000]*[^\u0000\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$")]
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
 }
 
 /// Query of an author's messages.
@@ -47,14 +47,14 @@ pub struct CreateMessage {
 pub struct PageQuery {
     /// Messages per page, 1 to 500.
     #[param(value_type = Option<i32>, minimum = 1, maximum = 500, default = 50, example = 20)]
-    pub limit: Option<String>,
+    pub(crate) limit: Option<String>,
     /// A message id (`next_before` of the previous page): the page holds the author's
     /// messages strictly older than that message, by `created_at` and then id. When that
     /// message no longer exists, the page holds the author's messages with a lower id.
     /// Absent: the page starts at the newest message.
     #[param(value_type = Option<i64>, format = Int64, minimum = 1, maximum = 9223372036854775807_i64,
         example = 1234)]
-    pub before: Option<String>,
+    pub(crate) before: Option<String>,
 }
 
 /// Query of the bulk read of latest messages.
@@ -65,10 +65,10 @@ pub struct LatestQuery {
     /// ignored, the first occurrence keeping its place.
     #[param(required = true, value_type = Vec<UserId>, style = Form, explode = false,
         min_items = 1, max_items = 500, example = json!([1, 2, 3]))]
-    pub authors: Option<String>,
+    pub(crate) authors: Option<String>,
     /// Newest messages per author, 1 to 10.
     #[param(value_type = Option<i32>, minimum = 1, maximum = 10, default = 1, example = 3)]
-    pub per_author: Option<String>,
+    pub(crate) per_author: Option<String>,
 }
 
 /// Answer of the bulk read: one entry per requested author, in the order requested.
@@ -77,7 +77,7 @@ pub struct LatestQuery {
 pub struct LatestMessages {
     /// Each distinct requested author, in request order (a repeated id appears once, where
     /// it first appeared), with its newest messages; an author without messages has `[]`.
-    pub latest: Vec<AuthorMessages>,
+    pub(crate) latest: Vec<AuthorMessages>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

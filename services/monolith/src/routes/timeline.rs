@@ -21,10 +21,10 @@ pub struct TimelineQuery {
     /// Messages per friend, newest first.
     // A string, so a value that is not a number gets the same wording as one out of range.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 10, default = 1)]
-    pub per_friend: Option<String>,
+    pub(crate) per_friend: Option<String>,
     /// Most entries (friends) in the answer.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500, default = 50)]
-    pub limit: Option<String>,
+    pub(crate) limit: Option<String>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

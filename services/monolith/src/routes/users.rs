@@ -31,11 +31,11 @@ pub struct CreateUser {
         max_length = 100,
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
     )]
-    pub name: String,
+    pub(crate) name: String,
     /// Absolute http(s) URL of the avatar image; omit or `null` for none.
     #[serde(default)]
     #[schema(format = Uri, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
-    pub avatar_url: Option<String>,
+    pub(crate) avatar_url: Option<String>,
 }
 
 /// Body of `PATCH /users/{id}`: only the fields present change.
@@ -47,12 +47,12 @@ pub struct UpdateUser {
     #[serde(default, deserialize_with = "kit::fields::present")]
     #[schema(value_type = String, required = false, min_length = 1, max_length = 100,
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$")]
-    pub name: Option<Option<String>>,
+    pub(crate) name: Option<Option<String>>,
     /// New avatar URL, or `null` to remove the avatar.
     #[serde(default, deserialize_with = "kit::fields::present")]
     #[schema(value_type = Option<String>, format = Uri, max_length = 2048,
         pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
-    pub avatar_url: Option<Option<String>>,
+    pub(crate) avatar_url: Option<Option<String>>,
 }
 
 /// Query of the bulk read.
@@ -62,16 +62,16 @@ pub struct IdsQuery {
     /// Comma-separated user ids (`ids=1,2,3`), 1 to 500 items; duplicates are ignored.
     #[param(required = true, value_type = Vec<UserId>, style = Form, explode = false,
         min_items = 1, max_items = 500, example = json!([1, 2, 3]))]
-    pub ids: Option<String>,
+    pub(crate) ids: Option<String>,
 }
 
 /// Answer of the bulk read: found users and missing ids, each in the order requested.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UsersByIds {
     /// The users found, in the order their ids were requested.
-    pub users: Vec<User>,
+    pub(crate) users: Vec<User>,
     /// Requested ids with no user (never created, or deleted), in the order requested.
-    pub missing: Vec<UserId>,
+    pub(crate) missing: Vec<UserId>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
