@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //!
-//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - `main.rs`: `kit::service::main` reads the [`Config`] and calls [`run`].
 //! - [`routes`]: handlers with their OpenAPI description; thin, they parse and delegate.
 //! - [`domain`]: the [`domain::Friendship`] pair, paging rules and the
 //!   [`domain::FriendList`] page; no I/O.

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - `main.rs`: `kit::service::main` reads the [`Config`] and calls [`run`].
 //! - [`routes`]: handlers with their OpenAPI description; thin, they parse and delegate.
 //! - [`domain`]: validated text and counts, the [`domain::Message`] type, paging and the
 //!   per-author grouping of the bulk read; no I/O.

@@ -6,12 +6,18 @@
 //!
 //! # Layout
 //!
-//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - `main.rs`: `kit::service::main` reads the [`Config`] and calls [`run`].
 //! - [`routes`]: handlers with their OpenAPI description, one module per resource; thin,
-//!   they parse and delegate.
-//! - [`domain`]: validated names, URLs and texts, paging bounds, the response types; no I/O.
-//! - [`store`]: the tables on SQLite or PostgreSQL, the timeline SQL, the demo fill.
+//!   they check the body and delegate.
+//! - [`domain`]: the monolith's own rules (one text rule for names and message texts,
+//!   avatar URLs, counts and cursors, friendship pairs) and the types it answers with; no
+//!   I/O.
+//! - [`store`]: the tables on SQLite or PostgreSQL, read straight into the domain's types;
+//!   the timeline SQL, the demo fill.
 //! - [`error`]: every failure and the problem+json it becomes.
+//!
+//! It shares no code with the services but the kit: the equivalence test holds two
+//! implementations of one contract to the same answers.
 
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 

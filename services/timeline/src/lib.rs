@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - `main.rs`: `kit::service::main` reads the [`Config`] and calls [`run`].
 //! - [`routes`]: `GET /timeline/{user_id}`, `/metrics`, ops; thin handlers.
 //! - [`engine`]: the fan-out within a deadline: friends list, then messages and profiles.
 //! - [`profiles`]: the profile cache (fresh, stale fallback, coalesced bulk loads).

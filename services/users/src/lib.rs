@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - `main.rs`: `kit::service::main` reads the [`Config`] and calls [`run`].
 //! - [`routes`]: handlers with their OpenAPI description; thin, they parse and delegate.
 //! - [`domain`]: validated names and URLs, the [`domain::User`] type; no I/O.
 //! - [`store`]: the users table on SQLite or PostgreSQL.
