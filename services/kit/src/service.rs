@@ -127,13 +127,13 @@ mod with_store {
 /// `$migrations`: its inherent `open` (connect, then migrate) and `db`, and
 /// [`ServiceStore`] by those and the store's own `fill_demo` (whatever that reports).
 ///
-/// ```ignore
+/// ```text
 /// #[derive(Debug, Clone)]
 /// pub struct Store {
 ///     db: Db,
 /// }
 ///
-/// kit::service_store!(Store, kit::migrations!());
+/// kit::service_store!(Store, MIGRATIONS); // MIGRATIONS: Migrations = kit::migrations!()
 /// ```
 #[cfg(feature = "db")]
 #[macro_export]
