@@ -148,6 +148,30 @@ async fn reads_answer_alike_for_a_sample_of_users(backend: Backend) {
         assert_eq!(answer.body["latest"].as_array().unwrap().len(), 63);
     }
     stack.get("/messages/latest?authors=1").await;
+    // The caps: 500 ids, 500 authors, each answered in full.
+    let most = ids(&(1..=500).collect::<Vec<_>>());
+    let answer = stack.get(&format!("/users?ids={most}")).await;
+    assert_eq!(answer.body["users"].as_array().unwrap().len(), 300);
+    let answer = stack
+        .get(&format!("/messages/latest?authors={most}&per_author=10"))
+        .await;
+    assert_eq!(answer.body["latest"].as_array().unwrap().len(), 500);
+    // A cursor may name another author's message: the page starts below its position.
+    for &user in sample.iter().step_by(3) {
+        for before in [100, 450, 899] {
+            stack
+                .get(&format!("/users/{user}/messages?limit=3&before={before}"))
+                .await;
+        }
+    }
+    // Paging edges: `after` past every friend, unknown parameters ignored.
+    stack.get("/users/5/friends?limit=2&after=150").await;
+    stack
+        .get("/users/1/friends?limit=5000&after=1&cursor=9")
+        .await;
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(stack.get(path).await.status, 200, "{path}");
+    }
     for id in (1..=900).step_by(13).chain([901, 99_999]) {
         stack.get(&format!("/messages/{id}")).await;
     }
@@ -218,8 +242,49 @@ async fn bad_input_is_refused_alike(backend: Backend) {
             Body::Json(json!({"name": "x"})),
         ),
         (Method::DELETE, "/users/9999".into(), Body::None),
+        (get.clone(), "/users/-1".into(), Body::None),
+        (get.clone(), "/users?ids=0".into(), Body::None),
+        (get.clone(), "/users?ids=-4".into(), Body::None),
+        (get.clone(), "/users?ids=1,,2".into(), Body::None),
+        (
+            get.clone(),
+            "/users?ids=9223372036854775808".into(),
+            Body::None,
+        ),
+        (get.clone(), "/users?ids=1.5".into(), Body::None),
+        (
+            Method::POST,
+            "/users".into(),
+            Body::Json(json!({"name": ""})),
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            Body::Json(json!({"name": "x".repeat(101)})),
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            Body::Json(json!({"name": 5})),
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            Body::Json(json!({"name": "", "avatar_url": "not a url"})),
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            Body::Raw("", "{\"name\": \"x\"}"),
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            Body::Json(json!({"name": "x".repeat(100_000)})),
+        ),
         (Method::PUT, "/users".into(), Body::None),
         (get.clone(), "/users/1/nope".into(), Body::None),
+        (get.clone(), "/nope".into(), Body::None),
         // friends
         (get.clone(), "/users/0/friends".into(), Body::None),
         (get.clone(), "/users/1/friends?limit=0".into(), Body::None),
@@ -238,10 +303,29 @@ async fn bad_input_is_refused_alike(backend: Backend) {
             "/users/1/friends?limit=1&limit=2".into(),
             Body::None,
         ),
+        (get.clone(), "/users/1/friends?limit=".into(), Body::None),
+        (get.clone(), "/users/1/friends?after=0".into(), Body::None),
+        (get.clone(), "/users/1/friends?after=-3".into(), Body::None),
+        (
+            get.clone(),
+            "/users/1/friends?after=9223372036854775808".into(),
+            Body::None,
+        ),
+        (
+            get.clone(),
+            "/users/1/friends?limit=0&after=x".into(),
+            Body::None,
+        ),
         (Method::PUT, "/users/1/friends/1".into(), Body::None),
         (Method::PUT, "/users/0/friends/1".into(), Body::None),
         (Method::PUT, "/users/1/friends/x".into(), Body::None),
+        (
+            Method::PUT,
+            "/users/1/friends/2".into(),
+            Body::Json(json!("x".repeat(100_000))),
+        ),
         (Method::DELETE, "/users/1/friends/1".into(), Body::None),
+        (Method::DELETE, "/users/0/friends/1".into(), Body::None),
         (Method::DELETE, "/users/2/friends/3".into(), Body::None),
         (Method::POST, "/users/1/friends/2".into(), Body::None),
         // messages
@@ -276,6 +360,43 @@ async fn bad_input_is_refused_alike(backend: Backend) {
             "/messages".into(),
             Body::Raw("application/json", "["),
         ),
+        (
+            Method::POST,
+            "/messages".into(),
+            Body::Json(json!({"author_id": 1, "text": " \n "})),
+        ),
+        (
+            Method::POST,
+            "/messages".into(),
+            Body::Json(json!({"author_id": 1, "text": 5})),
+        ),
+        (
+            Method::POST,
+            "/messages".into(),
+            Body::Json(json!({"author_id": 1})),
+        ),
+        (
+            Method::POST,
+            "/messages".into(),
+            Body::Json(json!({"text": "hi"})),
+        ),
+        (
+            Method::POST,
+            "/messages".into(),
+            Body::Json(json!({"author_id": -1, "text": "hi"})),
+        ),
+        (
+            Method::POST,
+            "/messages".into(),
+            Body::Raw("application/json", "{\"text\": "),
+        ),
+        (
+            Method::POST,
+            "/messages".into(),
+            Body::Raw("text/plain", "{}"),
+        ),
+        (get.clone(), "/messages/-5".into(), Body::None),
+        (get.clone(), "/messages/abc".into(), Body::None),
         (get.clone(), "/messages/0".into(), Body::None),
         (get.clone(), "/messages/99999".into(), Body::None),
         (Method::DELETE, "/messages/99999".into(), Body::None),
@@ -309,6 +430,12 @@ async fn bad_input_is_refused_alike(backend: Backend) {
         ),
         (get.clone(), "/users/1/messages?before=0".into(), Body::None),
         (get.clone(), "/users/x/messages".into(), Body::None),
+        (get.clone(), "/users/0/messages".into(), Body::None),
+        (get.clone(), "/users/1/messages?limit=x".into(), Body::None),
+        (get.clone(), "/users/1/messages?before=x".into(), Body::None),
+        (get.clone(), "/messages/latest?authors=".into(), Body::None),
+        (get.clone(), "/messages/latest?authors=0".into(), Body::None),
+        (Method::DELETE, "/users/1/messages".into(), Body::None),
         // timeline
         (get.clone(), "/timeline/0".into(), Body::None),
         (get.clone(), "/timeline/abc".into(), Body::None),
@@ -318,6 +445,23 @@ async fn bad_input_is_refused_alike(backend: Backend) {
         (get.clone(), "/timeline/1?limit=501".into(), Body::None),
         (get.clone(), "/timeline/1?limit=x".into(), Body::None),
         (Method::POST, "/timeline/1".into(), Body::None),
+        (get.clone(), "/timeline/-1".into(), Body::None),
+        (
+            get.clone(),
+            "/timeline/99999999999999999999".into(),
+            Body::None,
+        ),
+        (get.clone(), "/timeline/1?per_friend=".into(), Body::None),
+        (get.clone(), "/timeline/1?limit=0".into(), Body::None),
+        (get.clone(), "/timeline/1?limit=-1".into(), Body::None),
+        // The first bad parameter is the one named, and parameters are checked before the
+        // user is looked up.
+        (
+            get.clone(),
+            "/timeline/1?limit=abc&per_friend=0".into(),
+            Body::None,
+        ),
+        (get.clone(), "/timeline/999999?limit=0".into(), Body::None),
     ];
     for (method, path, body) in &requests {
         let (monolith, services) = stack.both(method, path, body).await;
@@ -369,6 +513,7 @@ async fn bad_input_is_refused_alike(backend: Backend) {
     }
     // Nothing refused was written.
     stack.get("/users?ids=301").await;
+    stack.get("/users/1").await;
     stack.get("/users/1/friends?limit=5000").await;
     stack.get("/users/1/messages?limit=500").await;
     stack.stop().await;
@@ -425,13 +570,29 @@ async fn writes_on_existing_users_leave_both_sides_alike(backend: Backend) {
     write(
         &stack,
         Method::PATCH,
+        "/users/301",
+        Body::Json(json!({"avatar_url": "https://a.example/new.png", "name": "Newer"})),
+    )
+    .await;
+    write(
+        &stack,
+        Method::PATCH,
         "/users/5",
         Body::Json(json!({"name": "Renamed"})),
     )
     .await;
+    // A demo user's instants are the same on both sides: a patch keeps them, and an empty
+    // patch changes nothing.
+    let renamed = stack.get("/users/5").await;
+    assert_eq!(renamed.body["name"], "Renamed");
+    let unchanged = stack
+        .same(&Method::PATCH, "/users/5", &Body::Json(json!({})))
+        .await;
+    assert_eq!(unchanged.body, renamed.body);
 
     let old_friend = friends_of(read(&stack, "/users/5/friends").await)[0];
     for (method, path) in [
+        (Method::PUT, "/users/301/friends/5".to_owned()),
         (Method::PUT, "/users/301/friends/5".to_owned()),
         (Method::PUT, "/users/5/friends/301".to_owned()),
         (Method::PUT, "/users/1/friends/301".to_owned()),
@@ -440,8 +601,22 @@ async fn writes_on_existing_users_leave_both_sides_alike(backend: Backend) {
     ] {
         write(&stack, method, &path, Body::None).await;
     }
+    // The path decides, not the body: a body is read and ignored.
+    write(
+        &stack,
+        Method::PUT,
+        "/users/10/friends/301",
+        Body::Json(json!({"friend_id": 7})),
+    )
+    .await;
 
-    for (author, text) in [(301, "hello"), (301, "again"), (5, "renamed and posting")] {
+    let longest = "ü".repeat(1000);
+    for (author, text) in [
+        (301, "hello"),
+        (301, longest.as_str()),
+        (301, "again"),
+        (5, "renamed and posting"),
+    ] {
         let answer = write(
             &stack,
             Method::POST,
@@ -450,6 +625,7 @@ async fn writes_on_existing_users_leave_both_sides_alike(backend: Backend) {
         )
         .await;
         assert_eq!(answer.status, 201);
+        read(&stack, &format!("/messages/{}", answer.body["id"])).await;
     }
     let doomed = read(&stack, "/users/10/messages?limit=1").await["messages"][0]["id"].clone();
     write(
@@ -464,6 +640,12 @@ async fn writes_on_existing_users_leave_both_sides_alike(backend: Backend) {
         Method::DELETE,
         &format!("/messages/{doomed}"),
         Body::None,
+    )
+    .await;
+    // A cursor whose message is gone pages below its id.
+    read(
+        &stack,
+        &format!("/users/10/messages?limit=2&before={doomed}"),
     )
     .await;
 

@@ -40,11 +40,7 @@ mod tests {
 
     #[test]
     fn every_flag_reads_a_friends_variable() {
-        let command = kit::cli::command::<Config>(ENV_PREFIX, DEFAULTS);
-        let env_of = |id: &str| {
-            let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
-            arg.get_env().map(|e| e.to_string_lossy().into_owned())
-        };
+        let env_of = kit::cli::env_var::<Config>;
         assert_eq!(env_of("listen").as_deref(), Some("FRIENDS_LISTEN"));
         assert_eq!(
             env_of("database_url").as_deref(),

@@ -14,18 +14,11 @@ use kit::demo::World;
 use kit::ids::UserId;
 use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
-use sqlx::migrate::Migrator;
 
 use crate::domain::{FriendList, Friendship, PageRequest};
 
-static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The schema, per backend.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &SQLITE,
-    postgres: &POSTGRES,
-};
+pub const MIGRATIONS: Migrations = kit::migrations!();
 
 /// Friendships storage. Cloning is shallow.
 #[derive(Debug, Clone)]
@@ -35,19 +28,10 @@ pub struct Store {
 
 // === impl Store ===
 
+// `open`, `db`, and the store as `kit::service::serve_store` runs it.
+kit::service_store!(Store, MIGRATIONS);
+
 impl Store {
-    /// Connects to `url` and applies the schema.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            db: Db::connect(url, MIGRATIONS).await?,
-        })
-    }
-
-    /// The database, for readiness checks and shutdown.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     /// Stores both directions of `pair` in one statement; a pair already stored is left as
     /// it is (with its original `created_at`).
     #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]

@@ -50,6 +50,16 @@ pub trait ServiceConfig: Parser {
     }
 }
 
+/// The environment variable that sets argument `id` of `C` (for the users service,
+/// `USERS_DATABASE_URL` for `database_url`); `None` for an unknown argument.
+pub fn env_var<C: ServiceConfig>(id: &str) -> Option<String> {
+    command::<C>(C::ENV_PREFIX, C::DEFAULTS)
+        .get_arguments()
+        .find(|arg| arg.get_id() == id)
+        .and_then(|arg| arg.get_env())
+        .map(|name| name.to_string_lossy().into_owned())
+}
+
 /// The process's exit code for a service's result, printing a failure as one line
 /// (`users: cannot listen on 127.0.0.1:8081: the address is already in use`).
 pub fn exit_code(service: &str, result: anyhow::Result<()>) -> std::process::ExitCode {
@@ -159,6 +169,21 @@ mod tests {
             env_of("request_timeout").as_deref(),
             Some("USERS_REQUEST_TIMEOUT")
         );
+    }
+
+    impl ServiceConfig for Config {
+        const ENV_PREFIX: &'static str = "KITTEST";
+        const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
+    }
+
+    #[test]
+    fn env_var_names_the_variable_of_an_argument() {
+        assert_eq!(
+            env_var::<Config>("database_url").as_deref(),
+            Some("KITTEST_DATABASE_URL")
+        );
+        assert_eq!(env_var::<Config>("demo").as_deref(), Some("KITTEST_DEMO"));
+        assert_eq!(env_var::<Config>("no_such_flag"), None);
     }
 
     #[test]

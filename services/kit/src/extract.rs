@@ -1,5 +1,6 @@
 //! Extractors whose rejections are problems: unparseable input is a 400, a well-formed JSON
-//! body whose fields break a rule is a 422 naming each field.
+//! body whose fields break a rule is a 422 naming each field. And a body that means
+//! nothing, read and dropped.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -27,6 +28,14 @@ pub struct Path<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(Problem))]
 pub struct Query<T>(pub T);
+
+/// A request body that is read to its end and dropped, for a route whose input is all in
+/// its path.
+///
+/// Reading it keeps the connection of a client that sent one reusable: hyper closes a
+/// connection whose request body was left unread. A body over the limit is still a 413.
+#[derive(Debug, Clone, Copy)]
+pub struct IgnoredBody;
 
 /// Query parameters of a bulk read, whose lists the specs publish as one comma-separated
 /// value (`ids=1,2,3`: `style: form, explode: false`). A list sent as repeated keys
@@ -72,6 +81,16 @@ pub fn parse_list_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> 
     }
     let query = serde_urlencoded::to_string(&joined).map_err(|err| invalid(&err))?;
     serde_urlencoded::from_str(&query).map_err(|err| invalid(&err))
+}
+
+// === impl IgnoredBody ===
+
+impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
+    type Rejection = BytesRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state).await.map(|_| Self)
+    }
 }
 
 // === impl Json ===

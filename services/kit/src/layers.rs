@@ -146,3 +146,51 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!(panic = message, "handler panicked");
     Problem::internal().into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn app() -> Router {
+        let router = Router::new().route(
+            "/missing",
+            get(|| async { Problem::not_found("no user with id 7") }),
+        );
+        apply(router, &Limits::default())
+    }
+
+    async fn send(request: Request<Body>) -> (Response, serde_json::Value) {
+        let response = app().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or_default();
+        (Response::from_parts(parts, Body::empty()), json)
+    }
+
+    #[tokio::test]
+    async fn a_request_id_is_generated_when_absent() {
+        let request = Request::get("/missing").body(Body::empty()).unwrap();
+        let (response, problem) = send(request).await;
+        let id = response.headers()[REQUEST_ID].to_str().unwrap().to_owned();
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        assert_eq!(problem["request_id"], id.as_str(), "{problem}");
+    }
+
+    #[tokio::test]
+    async fn a_given_request_id_is_echoed_and_lands_in_problems() {
+        let request = Request::get("/missing")
+            .header(REQUEST_ID, "trace-me-123")
+            .body(Body::empty())
+            .unwrap();
+        let (response, problem) = send(request).await;
+        assert_eq!(response.status(), 404);
+        assert_eq!(response.headers()[REQUEST_ID], "trace-me-123");
+        assert_eq!(problem["request_id"], "trace-me-123");
+        assert_eq!(problem["instance"], "/missing");
+        assert_eq!(problem["detail"], "no user with id 7");
+    }
+}

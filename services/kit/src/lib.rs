@@ -4,10 +4,14 @@
 //! # Layout
 //!
 //! - [`problem`]: RFC 9457 problem+json bodies and the middleware that makes every error one.
-//! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems.
+//! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems; a body read
+//!   and ignored.
+//! - [`fields`]: body fields: `null` told from absent, every refused field in one 422.
 //! - [`ids`]: typed positive ids and the `ids=1,2,3` list syntax.
 //! - [`params`]: bounded integer query parameters (`limit`, `per_author`, …), one wording.
 //! - [`layers`]: the tower stack (request id, tracing, timeout, load shedding, body limit).
+//! - [`service`]: a service's app from its API router, its spec, and serving it (with a
+//!   store: open, demo fill, serve, close).
 //! - [`server`], [`shutdown`]: binding with clear errors; graceful SIGINT/SIGTERM shutdown.
 //! - [`cli`]: flags that also read `PREFIX_FLAG` environment variables.
 //! - `store` (feature `db`, on by default): SQLite/PostgreSQL URLs, pools and embedded
@@ -17,7 +21,8 @@
 //! - [`openapi`]: the generic error responses every operation documents.
 //! - [`ops`]: `/healthz`, `/readyz`, `/openapi.json`, `/docs`.
 //! - [`telemetry`]: logging set-up.
-//! - `test_util` (feature `test-util`): ephemeral servers and throwaway databases.
+//! - `test_util` (feature `test-util`): a service with its store on an ephemeral port,
+//!   problem assertions, and throwaway databases.
 
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 #![warn(missing_docs)]
@@ -25,6 +30,7 @@
 pub mod cli;
 pub mod demo;
 pub mod extract;
+pub mod fields;
 pub mod ids;
 pub mod layers;
 pub mod openapi;
@@ -32,6 +38,7 @@ pub mod ops;
 pub mod params;
 pub mod problem;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 #[cfg(feature = "db")]
 pub mod store;

@@ -20,6 +20,9 @@ use utoipa::ToSchema;
 /// The media type of every error body.
 pub const CONTENT_TYPE_PROBLEM: &str = "application/problem+json";
 
+/// The request id the documentation's example problems carry.
+pub const EXAMPLE_REQUEST_ID: &str = "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f";
+
 /// Longest plain-text body of a 4xx rejection that is kept as the problem's `detail`.
 const MAX_KEPT_DETAIL: usize = 1024;
 
@@ -106,6 +109,16 @@ impl Problem {
             .entry(field.into())
             .or_default()
             .push(message.into());
+        self
+    }
+
+    /// This problem as the stack answers it on a request to `instance` whose
+    /// `x-request-id` is the documentation's example id: for OpenAPI examples built from
+    /// the errors that produce them.
+    #[must_use]
+    pub fn example_at(mut self, instance: &str) -> Self {
+        self.instance = Some(instance.to_owned());
+        self.request_id = Some(EXAMPLE_REQUEST_ID.to_owned());
         self
     }
 

@@ -4,6 +4,8 @@
 //! the data lives as long as the pool) and `postgres://USER@HOST/DB` (database created when
 //! missing). Queries go through sqlx's `Any` driver with `$N` placeholders, which both
 //! backends bind by number, so one SQL text serves both wherever the dialects agree.
+//! [`UserId`], [`MessageId`] and [`Timestamp`] bind and read as the `BIGINT` columns that
+//! hold them (microseconds for instants).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -13,6 +15,9 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{MigrateDatabase, Migrator};
 use sqlx::{AnyPool, Executor};
+
+use crate::ids::{MessageId, UserId};
+use crate::timestamp::Timestamp;
 
 /// Which database engine a [`Db`] talks to, for the few queries whose SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +35,25 @@ pub struct Migrations {
     pub sqlite: &'static Migrator,
     /// Applied on PostgreSQL.
     pub postgres: &'static Migrator,
+}
+
+/// The calling crate's schema, embedded at build time from its `migrations/sqlite` and
+/// `migrations/postgres` folders: `pub const MIGRATIONS: Migrations = kit::migrations!();`.
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        $crate::store::Migrations {
+            sqlite: {
+                static SQLITE: ::sqlx::migrate::Migrator = ::sqlx::migrate!("migrations/sqlite");
+                &SQLITE
+            },
+            postgres: {
+                static POSTGRES: ::sqlx::migrate::Migrator =
+                    ::sqlx::migrate!("migrations/postgres");
+                &POSTGRES
+            },
+        }
+    };
 }
 
 /// A connection pool with the backend it talks to. Cloning is shallow.
@@ -153,6 +177,70 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// How [`Db::explain`] shows a statement's plan on PostgreSQL (SQLite has one way:
+/// `EXPLAIN QUERY PLAN`, which never runs the statement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    /// `EXPLAIN`: the planner's choice and its costs, without running the statement.
+    Plan,
+    /// `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)`: runs the statement and shows what each node
+    /// did, rows, loops and buffers.
+    Analyze,
+}
+
+// === impl Db (plans) ===
+
+impl Db {
+    /// The engine's plan for `sql` with `args` bound in order, one line per plan node,
+    /// indented by depth: what documentation shows and tests assert on.
+    pub async fn explain(
+        &self,
+        sql: &str,
+        args: &[i64],
+        how: Explain,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => {
+                let sql = format!("EXPLAIN QUERY PLAN {sql}");
+                let rows: Vec<(i64, i64, i64, String)> =
+                    query_as_with(sql, args).fetch_all(&self.pool).await?;
+                let mut depth: std::collections::HashMap<i64, usize> = Default::default();
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, parent, _, detail)| {
+                        let level = depth.get(&parent).map_or(0, |d| d + 1);
+                        depth.insert(id, level);
+                        format!("{}{detail}", "  ".repeat(level))
+                    })
+                    .collect())
+            }
+            Backend::Postgres => {
+                let prefix = match how {
+                    Explain::Plan => "EXPLAIN",
+                    Explain::Analyze => "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)",
+                };
+                let sql = format!("{prefix} {sql}");
+                let rows: Vec<(String,)> = query_as_with(sql, args).fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(|(line,)| line).collect())
+            }
+        }
+    }
+}
+
+/// `sql`, built with its parameter list, as a query of `O` rows with `args` bound in order.
+pub fn query_as_with<'q, O>(
+    sql: String,
+    args: &[i64],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+{
+    args.iter()
+        .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |q, arg| {
+            q.bind(*arg)
+        })
 }
 
 /// Secondary indexes dropped for a bulk load, to be rebuilt after it: one sort per index
@@ -339,6 +427,56 @@ pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
 
+// === column values ===
+
+/// Implements binding and reading `$ty` as the `BIGINT` column that holds it: `$into`
+/// gives the column's value, `$from` checks one read back.
+macro_rules! bigint_column {
+    ($ty:ty, into: $into:expr, from: $from:expr) => {
+        impl sqlx::Type<sqlx::Any> for $ty {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <i64 as sqlx::Type<sqlx::Any>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <i64 as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Any> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                let into: fn(&$ty) -> i64 = $into;
+                <i64 as sqlx::Encode<'_, sqlx::Any>>::encode_by_ref(&into(self), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $ty {
+            fn decode(
+                value: <sqlx::Any as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let from: fn(i64) -> Result<$ty, sqlx::error::BoxDynError> = $from;
+                from(<i64 as sqlx::Decode<'r, sqlx::Any>>::decode(value)?)
+            }
+        }
+    };
+}
+
+/// An id column's value, refused when it is not positive (no id is).
+fn positive(value: i64) -> Result<i64, sqlx::error::BoxDynError> {
+    if value > 0 {
+        Ok(value)
+    } else {
+        Err(format!("an id column holds {value}; ids are positive").into())
+    }
+}
+
+bigint_column!(UserId, into: |id| id.get(), from: |v| positive(v).map(UserId::new));
+bigint_column!(MessageId, into: |id| id.get(), from: |v| positive(v).map(MessageId::new));
+bigint_column!(Timestamp, into: |t| t.as_micros(), from: |v| Ok(Timestamp::from_micros(v)));
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +544,40 @@ mod tests {
             .unwrap();
         assert_eq!(name, "one");
         assert!(db.ping().await);
+    }
+
+    #[tokio::test]
+    async fn typed_ids_and_instants_bind_and_read_as_bigint_columns() {
+        let db = Db::connect(
+            "sqlite::memory:",
+            Migrations {
+                sqlite: &SQLITE,
+                postgres: &SQLITE,
+            },
+        )
+        .await
+        .unwrap();
+        let (user, message, at): (UserId, MessageId, Timestamp) =
+            sqlx::query_as("SELECT $1, $2, $3")
+                .bind(UserId::new(7))
+                .bind(MessageId::new(9))
+                .bind(Timestamp::from_micros(-5))
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            (user, message, at),
+            (
+                UserId::new(7),
+                MessageId::new(9),
+                Timestamp::from_micros(-5)
+            )
+        );
+        let err = sqlx::query_scalar::<_, UserId>("SELECT 0")
+            .fetch_one(db.pool())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("ids are positive"), "{err}");
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! Test helpers: servers on ephemeral ports and throwaway PostgreSQL databases.
+//! Test helpers: servers on ephemeral ports (a service with its store: [`spawn_app`]),
+//! problem assertions, service binaries across signals, and throwaway PostgreSQL databases.
 
 use std::net::SocketAddr;
 use std::sync::LazyLock;
@@ -73,6 +74,128 @@ impl Drop for TestServer {
     }
 }
 
+/// A service under test: its server on an ephemeral port, a client, and the service's own
+/// store for arranging what its API cannot (such as equal instants).
+#[derive(Debug)]
+pub struct TestApp<S> {
+    /// The server.
+    pub server: TestServer,
+    /// A client for it.
+    pub client: reqwest::Client,
+    /// The store the server uses.
+    pub store: S,
+}
+
+/// Starts a service that owns a store: opens `database_url` (`sqlite::memory:`, a SQLite
+/// file or a PostgreSQL database), fills it with the demo world `demo` when given
+/// (`users=10,friends=2`; the `--demo` syntax), and serves `app(store)` on 127.0.0.1 with an
+/// ephemeral port. Accepts connections as soon as this returns.
+pub async fn spawn_app<S, A>(database_url: &str, demo: Option<&str>, app: A) -> TestApp<S>
+where
+    S: crate::service::ServiceStore,
+    A: FnOnce(S) -> Router,
+{
+    let store = S::open(database_url).await.expect("open the store");
+    if let Some(demo) = demo {
+        let spec: crate::demo::DemoSpec = demo.parse().expect("a valid demo spec");
+        store
+            .fill_demo(&crate::demo::World::new(spec))
+            .await
+            .expect("fill the demo world");
+    }
+    TestApp {
+        server: TestServer::start(app(store.clone())).await,
+        client: reqwest::Client::new(),
+        store,
+    }
+}
+
+impl<S> TestApp<S> {
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// `GET path`, asserting a 200; its JSON body.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// `PUT path` without a body.
+    pub async fn put(&self, path: &str) -> reqwest::Response {
+        self.client.put(self.url(path)).send().await.expect("PUT")
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// `PATCH path` with a JSON body.
+    pub async fn patch_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
+    }
+}
+
+impl<S: crate::service::ServiceStore> TestApp<S> {
+    /// Asserts the ops endpoints every service serves: `/healthz` and `/readyz` answer
+    /// `{"status": "ok"}`, `/openapi.json` is `spec` and `/docs/` is Swagger UI. Returns the
+    /// served spec for checks of the service's own.
+    pub async fn assert_ops_endpoints(&self, spec: utoipa::openapi::OpenApi) -> serde_json::Value {
+        for probe in ["/healthz", "/readyz"] {
+            assert_eq!(self.get_json(probe).await["status"], "ok", "{probe}");
+        }
+        let served = self.get_json("/openapi.json").await;
+        assert_eq!(served, serde_json::to_value(spec).expect("a spec is JSON"));
+        let docs = self.get("/docs/").await;
+        assert_eq!(docs.status(), 200);
+        let page = docs.text().await.expect("the Swagger UI page");
+        assert!(page.contains("swagger"), "Swagger UI is served");
+        served
+    }
+
+    /// Closes the store's database, then asserts that `/readyz` answers 503 `unavailable`
+    /// with `Retry-After: 1` naming the `{what} database`, and that `GET needs_db` is a 500
+    /// whose detail leaks nothing of the cause.
+    pub async fn assert_unready_without_its_database(&self, what: &str, needs_db: &str) {
+        self.store.db().close().await;
+        let response = self.get("/readyz").await;
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "1");
+        let problem = assert_problem(response, 503, "unavailable").await;
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(&format!("{what} database")), "{detail}");
+        let problem = assert_problem(self.get(needs_db).await, 500, "internal").await;
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(!detail.to_lowercase().contains("pool"), "{detail}");
+    }
+}
+
 /// Asserts a problem+json answer of `status` whose `code` (and `type`) is `code`, and returns
 /// its body for further checks.
 pub async fn assert_problem(
@@ -97,6 +220,27 @@ pub async fn assert_problem(
         "{body}"
     );
     body
+}
+
+/// Asserts that the `pattern` a spec publishes for a text field accepts exactly the texts
+/// `keeps` accepts, over every character up to U+3100 and a few beyond, each alone, after
+/// and before another character, and doubled. `at` names the field in a failure.
+pub fn assert_pattern_is_the_rule(at: &str, pattern: &str, keeps: impl Fn(&str) -> bool) {
+    let regex = regex::Regex::new(pattern).expect("a valid pattern");
+    let samples = (0..=0x3100)
+        .chain([0xFEFF, 0xE000, 0x1_F980, 0x10_FFFF])
+        .filter_map(char::from_u32)
+        .flat_map(|c| {
+            [
+                c.to_string(),
+                format!("a{c}"),
+                format!("{c}a"),
+                format!("{c}{c}"),
+            ]
+        });
+    for text in samples {
+        assert_eq!(regex.is_match(&text), keeps(&text), "{at}: {text:?}");
+    }
 }
 
 /// A service binary run by a test, on the address it logged; killed if still running when

@@ -37,11 +37,7 @@ mod tests {
         assert_eq!(config.store.database_url, "sqlite://data/messages.db");
         assert!(config.store.demo.is_none());
 
-        let command = kit::cli::command::<Config>(ENV_PREFIX, DEFAULTS);
-        let env_of = |id: &str| {
-            let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
-            arg.get_env().map(|e| e.to_string_lossy().into_owned())
-        };
+        let env_of = kit::cli::env_var::<Config>;
         assert_eq!(
             env_of("database_url").as_deref(),
             Some("MESSAGES_DATABASE_URL")

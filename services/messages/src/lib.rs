@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - `main.rs`: `kit::service::main` reads the [`Config`] and calls [`run`].
 //! - [`routes`]: handlers with their OpenAPI description; thin, they parse and delegate.
 //! - [`domain`]: validated text and counts, the [`domain::Message`] type, paging and the
 //!   per-author grouping of the bulk read; no I/O.
@@ -33,16 +33,12 @@ pub use store::Store;
 /// The whole service as a router: API, ops endpoints, docs, and the standard layers.
 pub fn app(state: AppState, limits: &Limits) -> Router {
     let readiness = Readiness::database(state.store.db().clone(), "messages");
-    let (router, spec) = routes::router(readiness).split_for_parts();
-    let router = router
-        .with_state(state)
-        .merge(kit::ops::docs(kit::openapi::finished(spec)));
-    kit::layers::apply(router, limits)
+    kit::service::app(routes::router(readiness), state, limits)
 }
 
 /// The OpenAPI description of [`app`].
 pub fn openapi() -> OpenApi {
-    kit::openapi::finished(routes::router(Readiness::always()).split_for_parts().1)
+    kit::service::openapi(routes::router(Readiness::always()))
 }
 
 /// Opens the store, fills it with the demo world when asked, and serves on `listener` until
@@ -52,21 +48,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = Store::open(&config.store.database_url).await?;
-    if let Some(spec) = &config.store.demo {
-        store
-            .fill_demo(&kit::demo::World::new(spec.clone()))
-            .await?;
-    }
-    let app = app(
-        AppState {
-            store: store.clone(),
-        },
-        &config.store.limits,
-    );
-    kit::server::serve(listener, app, shutdown).await?;
-    store.db().close().await;
-    Ok(())
+    kit::service::serve_store(&config.store, listener, shutdown, |store, limits| {
+        app(AppState { store }, limits)
+    })
+    .await
 }
 
 /// Binds the configured address, then [`serve`]s.
@@ -74,6 +59,8 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let listener = kit::server::bind(config.store.listen).await?;
-    serve(config, listener, shutdown).await
+    kit::service::run(config.store.listen, |listener| {
+        serve(config, listener, shutdown)
+    })
+    .await
 }

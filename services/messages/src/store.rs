@@ -10,23 +10,16 @@ use std::time::Instant;
 use anyhow::Context;
 use kit::demo::World;
 use kit::ids::{MessageId, UserId};
-use kit::store::{Backend, Db, Migrations};
+use kit::store::{Backend, Db, Explain, Migrations, query_as_with};
 use kit::timestamp::Timestamp;
-use sqlx::migrate::Migrator;
 
 use crate::domain::{Message, NewMessage};
 
 #[cfg(test)]
 mod tests;
 
-static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The schema, per backend.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &SQLITE,
-    postgres: &POSTGRES,
-};
+pub const MIGRATIONS: Migrations = kit::migrations!();
 
 /// Authors per statement of [`Store::latest`], one bound parameter each: the API asks for
 /// at most 500; longer lists from other callers are split, well below both engines'
@@ -69,19 +62,10 @@ const COLUMNS: &str = "id, author_id, text, created_at";
 
 // === impl Store ===
 
+// `open`, `db`, and the store as `kit::service::serve_store` runs it.
+kit::service_store!(Store, MIGRATIONS);
+
 impl Store {
-    /// Connects to `url` and applies the schema.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            db: Db::connect(url, MIGRATIONS).await?,
-        })
-    }
-
-    /// The database, for readiness checks and shutdown.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     /// Inserts a message created now and returns it with its new id.
     pub async fn create(&self, message: &NewMessage) -> Result<Message, sqlx::Error> {
         self.create_at(message, Timestamp::now()).await
@@ -153,7 +137,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Message>, sqlx::Error> {
         let (sql, args) = page_query(author, cursor, limit);
-        let rows: Vec<MessageRow> = with_args(sql, args).fetch_all(self.db.pool()).await?;
+        let rows: Vec<MessageRow> = query_as_with(sql, &args).fetch_all(self.db.pool()).await?;
         Ok(rows.into_iter().map(Message::from).collect())
     }
 
@@ -171,7 +155,7 @@ impl Store {
         }
         if authors.len() <= AUTHORS_PER_QUERY {
             let (sql, args) = latest_query(backend, authors, per_author);
-            let rows: Vec<MessageRow> = with_args(sql, args).fetch_all(self.db.pool()).await?;
+            let rows: Vec<MessageRow> = query_as_with(sql, &args).fetch_all(self.db.pool()).await?;
             return Ok(rows.into_iter().map(Message::from).collect());
         }
         // Several statements: one transaction, so they read one snapshot.
@@ -179,7 +163,7 @@ impl Store {
         let mut tx = self.db.pool().begin().await?;
         for authors in authors.chunks(AUTHORS_PER_QUERY) {
             let (sql, args) = latest_query(backend, authors, per_author);
-            let rows: Vec<MessageRow> = with_args(sql, args).fetch_all(&mut *tx).await?;
+            let rows: Vec<MessageRow> = query_as_with(sql, &args).fetch_all(&mut *tx).await?;
             found.extend(rows.into_iter().map(Message::from));
         }
         tx.commit().await?;
@@ -195,7 +179,7 @@ impl Store {
     ) -> Result<Vec<String>, sqlx::Error> {
         let authors = &authors[..authors.len().min(AUTHORS_PER_QUERY)];
         let (sql, args) = latest_query(self.db.backend(), authors, per_author);
-        self.explain(&sql, args).await
+        self.db.explain(&sql, &args, Explain::Plan).await
     }
 
     /// The engine's plan for [`page`](Self::page) with these arguments, as
@@ -207,23 +191,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<String>, sqlx::Error> {
         let (sql, args) = page_query(author, cursor, limit);
-        self.explain(&sql, args).await
-    }
-
-    async fn explain(&self, sql: &str, args: Vec<i64>) -> Result<Vec<String>, sqlx::Error> {
-        match self.db.backend() {
-            Backend::Sqlite => {
-                let sql = format!("EXPLAIN QUERY PLAN {sql}");
-                let rows: Vec<(i64, i64, i64, String)> =
-                    with_args(sql, args).fetch_all(self.db.pool()).await?;
-                Ok(sqlite_plan_lines(&rows))
-            }
-            Backend::Postgres => {
-                let sql = format!("EXPLAIN {sql}");
-                let rows: Vec<(String,)> = with_args(sql, args).fetch_all(self.db.pool()).await?;
-                Ok(rows.into_iter().map(|(line,)| line).collect())
-            }
-        }
+        self.db.explain(&sql, &args, Explain::Plan).await
     }
 
     /// Fills an empty table with the demo world's messages in one transaction, keeping
@@ -352,32 +320,6 @@ fn latest_query(backend: Backend, authors: &[UserId], per_author: u32) -> (Strin
         ),
     };
     (sql, args)
-}
-
-/// `sql` with `args` bound in order.
-fn with_args<'q, O>(
-    sql: String,
-    args: Vec<i64>,
-) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>
-where
-    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
-{
-    args.into_iter()
-        .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |q, arg| {
-            q.bind(arg)
-        })
-}
-
-/// SQLite's `EXPLAIN QUERY PLAN` rows `(id, parent, _, detail)` as indented lines.
-fn sqlite_plan_lines(rows: &[(i64, i64, i64, String)]) -> Vec<String> {
-    let mut depth: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
-    rows.iter()
-        .map(|(id, parent, _, detail)| {
-            let level = depth.get(parent).map_or(0, |d| d + 1);
-            depth.insert(*id, level);
-            format!("{}{detail}", "  ".repeat(level))
-        })
-        .collect()
 }
 
 impl From<MessageRow> for Message {

@@ -22,7 +22,7 @@ use kit::cli::ServiceConfig;
 use kit::demo::World;
 use kit::ids::UserId;
 use kit::test_util::TestServer;
-use monolith::domain::{PageRequest, TimelineParams};
+use monolith::domain::{FriendsPage, TimelineParams};
 use monolith::{AppState, Config, Store};
 
 /// Users 1 and 2 are celebrities with about 100 and 1,000 friends; everyone else has
@@ -183,9 +183,9 @@ async fn bench(settings: &Settings, backend: &str, url: &str) -> Vec<String> {
 /// exactly 10 friends, each with their friend count.
 async fn pick_users(store: &Store, users: u64) -> Vec<(UserId, usize)> {
     let count = |id: i64| async move {
-        let page = PageRequest::parse(Some("5000"), None).unwrap();
+        let page = FriendsPage::parse(Some("5000"), None).unwrap();
         let list = store.friend_page(UserId::new(id), page).await.unwrap();
-        list.friend_ids.len()
+        list.friend_ids().len()
     };
     let mut ordinary = None;
     for id in 3..=i64::try_from(users).unwrap() {

@@ -51,12 +51,9 @@ mod tests {
         assert_eq!(config.store.listen.port(), 0);
         assert_eq!(config.store.demo.unwrap().users, 10);
         assert!(Config::try_from_args(["monolith", "--demo=users=-1"]).is_err());
-        let env = kit::cli::command::<Config>(ENV_PREFIX, DEFAULTS);
-        let database = env
-            .get_arguments()
-            .find(|a| a.get_id() == "database_url")
-            .and_then(|a| a.get_env())
-            .map(|e| e.to_string_lossy().into_owned());
-        assert_eq!(database.as_deref(), Some("MONOLITH_DATABASE_URL"));
+        assert_eq!(
+            kit::cli::env_var::<Config>("database_url").as_deref(),
+            Some("MONOLITH_DATABASE_URL")
+        );
     }
 }

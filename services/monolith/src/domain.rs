@@ -1,42 +1,34 @@
-//! Pure types and rules, no I/O and no HTTP: the rules of the users, friends, messages and
-//! timeline services, which were carved out of this code.
+//! The monolith's rules and the shapes of its answers, no I/O and no HTTP: what a name, an
+//! avatar URL and a message text may be, the bounds of every page and count and their
+//! cursors, friendship between two distinct users, and the rows, pages and timelines it
+//! answers with (which its store reads straight from the database).
 //!
-//! The monolith answers by exactly the services' rules, so it compiles their domain files
-//! (`#[path]`) instead of keeping copies that could drift; it still depends on no service
-//! crate. The two files whose documentation says something different here (who can know
-//! whether a user exists) are its own.
+//! The services carved out of this system keep the same rules in code of their own; the
+//! equivalence test (`tests/equivalence.rs`) holds both to the same answers.
+//!
+//! Every free-text column is checked by one [`TextRule`] ([`NAME`], [`MESSAGE_TEXT`]);
+//! checks leave a value as given, so what is stored is what was sent.
 
-#[path = "../../users/src/domain/avatar_url.rs"]
-mod avatar_url;
-mod friend_list;
-#[path = "../../friends/src/domain/page.rs"]
-mod friend_page;
-#[path = "../../friends/src/domain/friendship.rs"]
+mod avatar;
+mod examples;
 mod friendship;
-#[path = "../../messages/src/domain/latest.rs"]
-mod latest;
 mod message;
-#[path = "../../messages/src/domain/message_page.rs"]
-mod message_page;
-#[path = "../../messages/src/domain/message_text.rs"]
-mod message_text;
-#[path = "../../timeline/src/domain/timeline.rs"]
+mod pages;
+mod paging;
+mod text;
 mod timeline;
-#[path = "../../users/src/domain/user.rs"]
 mod user;
-#[path = "../../users/src/domain/user_name.rs"]
-mod user_name;
 
-pub use avatar_url::{AvatarUrl, AvatarUrlError, MAX_URL_LEN};
-pub use friend_list::FriendList;
-pub use friend_page::{Limit, PageError, PageRequest};
-pub use friendship::{Friendship, SelfFriendship};
-pub use latest::{AuthorMessages, PerAuthor, group_by_author};
-pub use message::{Message, NewMessage};
-pub use message_page::{MessagePage, PageLimit};
-pub use message_text::{MAX_TEXT_CHARS, MessageText, MessageTextError};
-pub use timeline::{
-    Degradation, Entry, EntryMessage, Friend, PerFriend, Timeline, TimelineLimit, TimelineParams,
+pub(crate) use examples::latest as latest_example;
+
+pub use avatar::{AvatarError, MAX_AVATAR_URL_BYTES, check_avatar_url};
+pub use friendship::friendship;
+pub use message::{Message, NewMessage, author};
+pub use pages::{AuthorMessages, FriendList, MessagePage};
+pub use paging::{
+    FriendsPage, FriendsPerPage, LatestPerAuthor, MessagesPerPage, PerFriend, TimelineLimit,
+    TimelineParams, before_cursor, split_lookahead,
 };
-pub use user::{NewUser, User, UserChanges};
-pub use user_name::{MAX_NAME_CHARS, UserName, UserNameError};
+pub use text::{Forbidden, MESSAGE_TEXT, NAME, TextError, TextRule};
+pub use timeline::{Degradation, Entry, EntryMessage, Friend, Timeline};
+pub use user::{NewUser, User, UserChange};

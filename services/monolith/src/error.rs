@@ -6,8 +6,6 @@ use axum::response::{IntoResponse, Response};
 use kit::ids::{MessageId, UserId};
 use kit::problem::Problem;
 
-use crate::domain::SelfFriendship;
-
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -17,46 +15,47 @@ pub enum ApiError {
     /// No message has this id.
     #[error("no message with id {0}")]
     MessageNotFound(MessageId),
-    /// `id` and `friend_id` name the same user.
-    #[error(transparent)]
-    SelfFriendship(#[from] SelfFriendship),
-    /// There is no friendship between the two users to remove.
-    #[error("users {id} and {friend_id} are not friends")]
-    NotFriends {
-        /// The path's `id`.
-        id: UserId,
-        /// The path's `friend_id`.
-        friend_id: UserId,
-    },
+    /// A path that names the same user twice, to befriend.
+    #[error("user {0} cannot befriend themselves: `id` and `friend_id` must differ")]
+    SelfFriendship(UserId),
+    /// The path's two users (`id`, `friend_id`) are not friends.
+    #[error("users {0} and {1} are not friends")]
+    NotFriends(UserId, UserId),
     /// The request was refused before anything was written (400 or 422).
     #[error("{0}")]
-    Rejected(Problem),
+    Rejected(#[from] Problem),
     /// The database failed; the cause is logged, never sent.
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
 
-impl From<Problem> for ApiError {
-    fn from(problem: Problem) -> Self {
-        Self::Rejected(problem)
+// === impl ApiError ===
+
+impl ApiError {
+    /// The problem this error answers with; a failed database has none to show, only its
+    /// cause to log.
+    pub fn problem(self) -> Result<Problem, sqlx::Error> {
+        Ok(match self {
+            Self::Store(err) => return Err(err),
+            Self::Rejected(problem) => problem,
+            Self::SelfFriendship(_) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "self-friendship",
+                "Cannot befriend oneself",
+            )
+            .with_detail(self.to_string()),
+            Self::UserNotFound(_) | Self::MessageNotFound(_) | Self::NotFriends(..) => {
+                Problem::not_found(self.to_string())
+            }
+        })
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match self {
-            err @ (Self::UserNotFound(_) | Self::MessageNotFound(_) | Self::NotFriends { .. }) => {
-                Problem::not_found(err.to_string()).into_response()
-            }
-            Self::SelfFriendship(err) => Problem::new(
-                StatusCode::BAD_REQUEST,
-                "self-friendship",
-                "Cannot befriend oneself",
-            )
-            .with_detail(err.to_string())
-            .into_response(),
-            Self::Rejected(problem) => problem.into_response(),
-            Self::Store(err) => kit::problem::internal_error(err),
+        match self.problem() {
+            Ok(problem) => problem.into_response(),
+            Err(err) => kit::problem::internal_error(err),
         }
     }
 }

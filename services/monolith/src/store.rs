@@ -18,24 +18,14 @@ mod users;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
-
-use kit::store::{Backend, Db, Migrations};
-use sqlx::Row;
-use sqlx::migrate::Migrator;
+use kit::store::{Db, Migrations};
 
 pub use demo::DemoCounts;
 pub use friends::Befriended;
 pub use messages::Cursor;
 
-static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The schema, per backend.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &SQLITE,
-    postgres: &POSTGRES,
-};
+pub const MIGRATIONS: Migrations = kit::migrations!();
 
 /// The monolith's storage. Cloning is shallow.
 #[derive(Debug, Clone)]
@@ -45,49 +35,5 @@ pub struct Store {
 
 // === impl Store ===
 
-impl Store {
-    /// Connects to `url` and applies the schema.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            db: Db::connect(url, MIGRATIONS).await?,
-        })
-    }
-
-    /// The database, for readiness checks, shutdown and plans.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
-    /// The engine's plan for `sql` with `args`, one line per plan node, indented by depth:
-    /// `EXPLAIN QUERY PLAN` on SQLite; `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)` on
-    /// PostgreSQL, which runs the statement.
-    async fn explain(&self, sql: &str, args: Vec<i64>) -> Result<Vec<String>, sqlx::Error> {
-        let bind = |sql: String| {
-            args.iter()
-                .fold(sqlx::query(sqlx::AssertSqlSafe(sql)), |q, arg| q.bind(*arg))
-        };
-        match self.db.backend() {
-            Backend::Sqlite => {
-                let rows = bind(format!("EXPLAIN QUERY PLAN {sql}"))
-                    .fetch_all(self.db.pool())
-                    .await?;
-                let mut depth: HashMap<i64, usize> = HashMap::new();
-                rows.iter()
-                    .map(|row| {
-                        let (id, parent, detail): (i64, i64, String) =
-                            (row.try_get(0)?, row.try_get(1)?, row.try_get(3)?);
-                        let level = depth.get(&parent).map_or(0, |d| d + 1);
-                        depth.insert(id, level);
-                        Ok(format!("{}{detail}", "  ".repeat(level)))
-                    })
-                    .collect()
-            }
-            Backend::Postgres => {
-                let rows = bind(format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"))
-                    .fetch_all(self.db.pool())
-                    .await?;
-                rows.iter().map(|row| row.try_get(0)).collect()
-            }
-        }
-    }
-}
+// `open`, `db`, and the store as `kit::service::serve_store` runs it.
+kit::service_store!(Store, MIGRATIONS);

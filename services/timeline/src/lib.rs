@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - `main.rs`: reads the [`Config`] and calls [`run`].
+//! - `main.rs`: `kit::service::main` reads the [`Config`] and calls [`run`].
 //! - [`routes`]: `GET /timeline/{user_id}`, `/metrics`, ops; thin handlers.
 //! - [`engine`]: the fan-out within a deadline: friends list, then messages and profiles.
 //! - [`profiles`]: the profile cache (fresh, stale fallback, coalesced bulk loads).
@@ -37,16 +37,12 @@ pub use state::AppState;
 
 /// The whole service as a router: API, metrics, ops endpoints, docs, standard layers.
 pub fn app(state: AppState, limits: &Limits) -> Router {
-    let (router, spec) = routes::router().split_for_parts();
-    let router = router
-        .with_state(state)
-        .merge(kit::ops::docs(kit::openapi::finished(spec)));
-    kit::layers::apply(router, limits)
+    kit::service::app(routes::router(), state, limits)
 }
 
 /// The OpenAPI description of [`app`].
 pub fn openapi() -> OpenApi {
-    kit::openapi::finished(routes::router().split_for_parts().1)
+    kit::service::openapi(routes::router())
 }
 
 /// Serves on `listener` until `shutdown` completes; requests in flight finish first.
@@ -65,6 +61,5 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let listener = kit::server::bind(config.listen).await?;
-    serve(config, listener, shutdown).await
+    kit::service::run(config.listen, |listener| serve(config, listener, shutdown)).await
 }

@@ -1,10 +1,6 @@
 //! `users`: see the library's docs.
 
-use kit::cli::ServiceConfig;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = users::Config::from_env();
-    kit::telemetry::init();
-    kit::cli::exit_code("users", users::run(config, kit::shutdown::signal()).await)
+    kit::service::main("users", users::run).await
 }

@@ -10,18 +10,11 @@ use kit::demo::World;
 use kit::ids::UserId;
 use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
-use sqlx::migrate::Migrator;
 
 use crate::domain::{NewUser, User, UserChanges};
 
-static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The schema, per backend.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &SQLITE,
-    postgres: &POSTGRES,
-};
+pub const MIGRATIONS: Migrations = kit::migrations!();
 
 /// Users storage. Cloning is shallow.
 #[derive(Debug, Clone)]
@@ -39,19 +32,10 @@ struct UserRow {
 
 // === impl Store ===
 
+// `open`, `db`, and the store as `kit::service::serve_store` runs it.
+kit::service_store!(Store, MIGRATIONS);
+
 impl Store {
-    /// Connects to `url` and applies the schema.
-    pub async fn open(url: &str) -> anyhow::Result<Self> {
-        Ok(Self {
-            db: Db::connect(url, MIGRATIONS).await?,
-        })
-    }
-
-    /// The database, for readiness checks and shutdown.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     /// Inserts a user and returns it with its new id.
     #[tracing::instrument(skip_all)]
     pub async fn create(&self, user: &NewUser) -> Result<User, sqlx::Error> {

@@ -1,10 +1,8 @@
 //! `/users/{id}/friends` and `/users/{id}/friends/{friend_id}`.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use kit::extract::{Json, Path, Query};
+use kit::extract::{IgnoredBody, Json, Path, Query};
 use kit::ids::UserId;
 use kit::problem::Problem;
 use serde::Deserialize;
@@ -39,27 +37,10 @@ pub struct PageQuery {
     pub after: Option<String>,
 }
 
-/// A request body that is read to its end and dropped.
-///
-/// Reading it keeps the connection of a client that sent one reusable: hyper closes a
-/// connection whose request body was left unread. A body over the limit is still a 413.
-#[derive(Debug)]
-struct IgnoredBody;
-
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(add_friend, remove_friend))
         .routes(routes!(list_friends))
-}
-
-// === impl IgnoredBody ===
-
-impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
-    type Rejection = BytesRejection;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(request, state).await.map(|_| Self)
-    }
 }
 
 /// Befriend two users.

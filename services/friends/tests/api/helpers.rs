@@ -1,59 +1,15 @@
-use friends::{AppState, Config, Store};
-use kit::cli::ServiceConfig;
-use kit::test_util::TestServer;
-use reqwest::{Client, Response};
+use std::ops::Deref;
+
+use friends::{AppState, Store};
+use kit::layers::Limits;
 use serde_json::Value;
 
-pub(crate) struct TestApp {
-    pub(crate) server: TestServer,
-    pub(crate) client: Client,
-}
+/// The friends service under test, with what its tests repeat.
+pub(crate) struct TestApp(kit::test_util::TestApp<Store>);
 
-/// A friends service on an ephemeral port, on `database_url`, optionally with a demo world.
-pub(crate) async fn spawn_app(database_url: &str, demo: Option<&str>) -> TestApp {
-    let mut args = vec!["friends".to_owned(), "--listen=127.0.0.1:0".to_owned()];
-    args.push(format!("--database={database_url}"));
-    if let Some(demo) = demo {
-        args.push(format!("--demo={demo}"));
-    }
-    let config = Config::try_from_args(args).expect("valid test config");
-    let store = Store::open(&config.store.database_url)
-        .await
-        .expect("open store");
-    if let Some(spec) = &config.store.demo {
-        store
-            .fill_demo(&kit::demo::World::new(spec.clone()))
-            .await
-            .expect("fill demo");
-    }
-    let app = friends::app(AppState { store }, &config.store.limits);
-    TestApp {
-        server: TestServer::start(app).await,
-        client: Client::new(),
-    }
-}
+// === impl TestApp ===
 
 impl TestApp {
-    pub(crate) fn url(&self, path: &str) -> String {
-        self.server.url(path)
-    }
-
-    pub(crate) async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.expect("GET")
-    }
-
-    pub(crate) async fn put(&self, path: &str) -> Response {
-        self.client.put(self.url(path)).send().await.expect("PUT")
-    }
-
-    pub(crate) async fn delete(&self, path: &str) -> Response {
-        self.client
-            .delete(self.url(path))
-            .send()
-            .await
-            .expect("DELETE")
-    }
-
     /// Befriends `a` and `b`, asserting the empty 204.
     pub(crate) async fn befriend(&self, a: i64, b: i64) {
         let response = self.put(&format!("/users/{a}/friends/{b}")).await;
@@ -118,6 +74,14 @@ impl TestApp {
     }
 }
 
+impl Deref for TestApp {
+    type Target = kit::test_util::TestApp<Store>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 /// A JSON array of ids.
 pub(crate) fn ids(value: &Value) -> Vec<i64> {
     value
@@ -145,3 +109,11 @@ pub(crate) fn world_friends(spec: &str, user: i64) -> Vec<i64> {
 }
 
 pub(crate) use kit::test_util::assert_problem;
+
+/// A friends service on an ephemeral port, on `database_url`, optionally with a demo world.
+pub(crate) async fn spawn_app(database_url: &str, demo: Option<&str>) -> TestApp {
+    let app = kit::test_util::spawn_app(database_url, demo, |store| {
+        friends::app(AppState { store }, &Limits::default())
+    });
+    TestApp(app.await)
+}

@@ -7,37 +7,14 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn ops_endpoints_answer_and_the_served_spec_is_the_contract() {
     let app = spawn_app("sqlite::memory:", None).await;
-    let health = app.get_json("/healthz").await;
-    assert_eq!(health["status"], "ok");
-    assert_eq!(app.get_json("/readyz").await["status"], "ok");
-    let spec = app.get_json("/openapi.json").await;
-    assert_eq!(spec, serde_json::to_value(messages::openapi()).unwrap());
-    let docs = app.get("/docs/").await;
-    assert_eq!(docs.status(), 200);
-    assert!(
-        docs.text().await.unwrap().contains("swagger"),
-        "Swagger UI is served"
-    );
+    app.assert_ops_endpoints(messages::openapi()).await;
 }
 
 #[tokio::test]
 async fn readiness_fails_once_the_database_is_gone() {
     let app = spawn_app("sqlite::memory:", None).await;
-    app.store.db().close().await;
-    let response = app.get("/readyz").await;
-    assert_eq!(response.headers()["retry-after"], "1");
-    let problem = crate::helpers::assert_problem(response, 503, "unavailable").await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("messages database")
-    );
-    // And a request that needs it is a 500 that leaks nothing.
-    let problem =
-        crate::helpers::assert_problem(app.get("/messages/1").await, 500, "internal").await;
-    let detail = problem["detail"].as_str().unwrap();
-    assert!(!detail.to_lowercase().contains("pool"), "{detail}");
+    app.assert_unready_without_its_database("messages", "/messages/1")
+        .await;
 }
 
 #[tokio::test]

@@ -1,18 +1,16 @@
 //! `/users/{id}/friends` and `/users/{id}/friends/{friend_id}`.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use kit::extract::{Json, Path, Query};
-use kit::ids::UserId;
+use kit::extract::{IgnoredBody, Json, Path, Query};
+use kit::ids::{IdError, UserId};
 use kit::problem::Problem;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{FriendList, Friendship, PageRequest};
+use crate::domain::{FriendList, FriendsPage, friendship};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Befriended;
@@ -21,9 +19,9 @@ use crate::store::Befriended;
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct FriendPath {
     /// The user whose friend list is addressed.
-    pub id: UserId,
+    pub(crate) id: UserId,
     /// The other user.
-    pub friend_id: UserId,
+    pub(crate) friend_id: UserId,
 }
 
 /// Query of the friend list: a page size and a cursor.
@@ -33,34 +31,17 @@ pub struct FriendsQuery {
     /// How many friend ids to return: 1 to 5000.
     #[param(value_type = Option<i32>, minimum = 1, maximum = 5000, default = 1000,
         example = 100)]
-    pub limit: Option<String>,
+    pub(crate) limit: Option<String>,
     /// Only friends whose id is greater than this one (exclusive): the `next_after` of the
     /// previous page. Omit it for the first page.
     #[param(value_type = Option<UserId>, inline, example = 23)]
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
 }
-
-/// A request body that is read to its end and dropped.
-///
-/// Reading it keeps the connection of a client that sent one reusable: hyper closes a
-/// connection whose request body was left unread. A body over the limit is still a 413.
-#[derive(Debug)]
-struct IgnoredBody;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(add_friend, remove_friend))
         .routes(routes!(list_friends))
-}
-
-// === impl IgnoredBody ===
-
-impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
-    type Rejection = BytesRejection;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(request, state).await.map(|_| Self)
-    }
 }
 
 /// Befriend two users.
@@ -84,37 +65,15 @@ impl<S: Send + Sync> FromRequest<S> for IgnoredBody {
             id is not a positive 64-bit integer (code `bad-request`); nothing is stored",
             body = Problem, content_type = "application/problem+json",
             examples(
-                ("self-friendship" = (summary = "The same user twice", value = json!({
-                    "type": "/problems/self-friendship",
-                    "title": "Cannot befriend oneself",
-                    "status": 400,
-                    "detail": "user 7 cannot befriend themselves: `id` and `friend_id` must differ",
-                    "instance": "/users/7/friends/7",
-                    "code": "self-friendship",
-                    "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-                }))),
-                ("bad-id" = (summary = "An id that is not a positive integer", value = json!({
-                    "type": "/problems/bad-request",
-                    "title": "Bad request",
-                    "status": 400,
-                    "detail": "invalid path parameter: `0` is not a positive 64-bit integer (ids start at 1)",
-                    "instance": "/users/0/friends/7",
-                    "code": "bad-request",
-                    "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-                }))),
+                ("self-friendship" = (summary = "The same user twice",
+                    value = json!(self_friendship_example()))),
+                ("bad-id" = (summary = "An id that is not a positive integer",
+                    value = json!(bad_id_example()))),
             )),
         (status = 404, description = "One of the users does not exist (the first missing one \
             is named); nothing is stored", body = Problem,
             content_type = "application/problem+json",
-            example = json!({
-                "type": "/problems/not-found",
-                "title": "Resource not found",
-                "status": 404,
-                "detail": "no user with id 19",
-                "instance": "/users/7/friends/19",
-                "code": "not-found",
-                "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-            })),
+            example = json!(missing_user_example())),
     )
 )]
 async fn add_friend(
@@ -123,17 +82,14 @@ async fn add_friend(
     // The ids are in the path; a body means nothing.
     _body: IgnoredBody,
 ) -> Result<StatusCode, ApiError> {
-    let pair = Friendship::new(path.id, path.friend_id)?;
+    let pair = friendship(path.id, path.friend_id).ok_or(ApiError::SelfFriendship(path.id))?;
     match state.store.add_friend(pair).await? {
         Befriended::Yes => Ok(StatusCode::NO_CONTENT),
-        Befriended::NoSuchUsers(missing) => {
-            // In the path's order: `id` is named before `friend_id`.
-            let first = [path.id, path.friend_id]
-                .into_iter()
-                .find(|id| missing.contains(id))
-                .unwrap_or(path.friend_id);
-            Err(ApiError::UserNotFound(first))
+        // The first in the path's order: `id` is named before `friend_id`.
+        Befriended::NoSuchUsers(missing) if missing.contains(&path.id) => {
+            Err(ApiError::UserNotFound(path.id))
         }
+        Befriended::NoSuchUsers(_) => Err(ApiError::UserNotFound(path.friend_id)),
     }
 }
 
@@ -153,32 +109,22 @@ async fn add_friend(
         (status = 204, description = "The users are no longer friends"),
         (status = 404, description = "The users are not friends (a user is never their own \
             friend); nothing changed", body = Problem, content_type = "application/problem+json",
-            example = json!({
-                "type": "/problems/not-found",
-                "title": "Resource not found",
-                "status": 404,
-                "detail": "users 7 and 19 are not friends",
-                "instance": "/users/7/friends/19",
-                "code": "not-found",
-                "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-            })),
+            example = json!(not_friends_example())),
     )
 )]
 async fn remove_friend(
     State(state): State<AppState>,
     Path(path): Path<FriendPath>,
 ) -> Result<StatusCode, ApiError> {
-    let not_friends = ApiError::NotFriends {
-        id: path.id,
-        friend_id: path.friend_id,
+    let removed = match friendship(path.id, path.friend_id) {
+        Some(pair) => state.store.remove_friend(pair).await?,
+        // Nobody is their own friend.
+        None => false,
     };
-    let Ok(pair) = Friendship::new(path.id, path.friend_id) else {
-        return Err(not_friends);
-    };
-    if state.store.remove_friend(pair).await? {
+    if removed {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(not_friends)
+        Err(ApiError::NotFriends(path.id, path.friend_id))
     }
 }
 
@@ -200,24 +146,16 @@ async fn remove_friend(
         (status = 200, description = "One page of the user's friends", body = FriendList,
             examples(
                 ("more follow" = (summary = "A page with more after it",
-                    value = json!({"user_id": 42, "friend_ids": [7, 19, 23], "next_after": 23}))),
+                    value = json!(page_example(42, &[7, 19, 23], true)))),
                 ("last page" = (summary = "The last page",
-                    value = json!({"user_id": 42, "friend_ids": [31, 40], "next_after": null}))),
+                    value = json!(page_example(42, &[31, 40], false)))),
                 ("no friends" = (summary = "No friends, or a user that does not exist",
-                    value = json!({"user_id": 43, "friend_ids": [], "next_after": null}))),
+                    value = json!(page_example(43, &[], false)))),
             )),
         (status = 400, description = "`limit` is not an integer from 1 to 5000, `after` or \
             `id` is not a positive 64-bit integer; `detail` names each bad parameter and its \
             range", body = Problem, content_type = "application/problem+json",
-            example = json!({
-                "type": "/problems/bad-request",
-                "title": "Bad request",
-                "status": 400,
-                "detail": "`limit` must be an integer from 1 to 5000 (default 1000); got `0`",
-                "instance": "/users/42/friends",
-                "code": "bad-request",
-                "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
-            })),
+            example = json!(bad_limit_example())),
     )
 )]
 async fn list_friends(
@@ -225,10 +163,64 @@ async fn list_friends(
     Path(id): Path<UserId>,
     Query(query): Query<FriendsQuery>,
 ) -> Result<Json<FriendList>, ApiError> {
-    let page =
-        PageRequest::parse(query.limit.as_deref(), query.after.as_deref()).map_err(|errors| {
-            let details: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            Problem::bad_request(details.join("; "))
-        })?;
+    let page = FriendsPage::parse(query.limit.as_deref(), query.after.as_deref())
+        .map_err(Problem::bad_request)?;
     Ok(Json(state.store.friend_page(id, page).await?))
+}
+
+// === examples ===
+//
+// The OpenAPI examples, built from what answers them.
+
+/// A page of `user`'s friends `ids`, with more after it when `more`.
+fn page_example(user: i64, ids: &[i64], more: bool) -> FriendList {
+    let mut fetched: Vec<UserId> = ids.iter().copied().map(UserId::new).collect();
+    if more {
+        fetched.push(UserId::new(i64::MAX));
+    }
+    FriendList::from_lookahead(
+        UserId::new(user),
+        fetched,
+        ids.len().try_into().unwrap_or(0),
+    )
+}
+
+fn error_example(error: ApiError, instance: &str) -> Problem {
+    // None of the errors shown is a database failure, the one without a problem.
+    error
+        .problem()
+        .unwrap_or_else(|_| Problem::internal())
+        .example_at(instance)
+}
+
+fn self_friendship_example() -> Problem {
+    error_example(
+        ApiError::SelfFriendship(UserId::new(7)),
+        "/users/7/friends/7",
+    )
+}
+
+fn bad_id_example() -> Problem {
+    let zero = IdError::NotPositive("0".to_owned());
+    Problem::bad_request(format!("invalid path parameter: {zero}")).example_at("/users/0/friends/7")
+}
+
+fn missing_user_example() -> Problem {
+    error_example(
+        ApiError::UserNotFound(UserId::new(19)),
+        "/users/7/friends/19",
+    )
+}
+
+fn not_friends_example() -> Problem {
+    let error = ApiError::NotFriends(UserId::new(7), UserId::new(19));
+    error_example(error, "/users/7/friends/19")
+}
+
+fn bad_limit_example() -> Problem {
+    // `0` is below every limit: `parse` refuses it.
+    let detail = FriendsPage::parse(Some("0"), None)
+        .err()
+        .unwrap_or_default();
+    Problem::bad_request(detail).example_at("/users/42/friends")
 }

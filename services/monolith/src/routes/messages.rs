@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use kit::extract::{Json, ListQuery, Path, Query};
-use kit::ids::{IdError, MAX_IDS, MessageId, UserId};
+use kit::fields::FieldErrors;
+use kit::ids::{MAX_IDS, MessageId, UserId};
 use kit::problem::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,8 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::{
-    AuthorMessages, Message, MessagePage, MessageText, NewMessage, PageLimit, PerAuthor,
-    group_by_author,
+    AuthorMessages, LatestPerAuthor, MESSAGE_TEXT, Message, MessagePage, MessagesPerPage,
+    NewMessage, author, before_cursor,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -29,7 +30,7 @@ pub struct CreateMessage {
     // Any JSON integer (`3.0` too, as the schema's `integer` allows); the id rules follow.
     #[serde(default, deserialize_with = "kit::ids::json_integer")]
     #[schema(value_type = UserId, required = true)]
-    pub author_id: Option<i64>,
+    pub(crate) author_id: Option<i64>,
     /// The text: 1 to 1000 characters (not bytes), not only whitespace, no NUL character.
     // The pattern says what `MessageText::parse` checks beyond the length: a character
     // that is not white space (spelled out as in the name pattern) and no NUL. The messages
@@ -37,7 +38,7 @@ pub struct CreateMessage {
     #[serde(default)]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 1000,
         pattern = r"^[^\u0000]*[^\u0000\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000]*$")]
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
 }
 
 /// Query of an author's messages.
@@ -46,14 +47,14 @@ pub struct CreateMessage {
 pub struct PageQuery {
     /// Messages per page, 1 to 500.
     #[param(value_type = Option<i32>, minimum = 1, maximum = 500, default = 50, example = 20)]
-    pub limit: Option<String>,
+    pub(crate) limit: Option<String>,
     /// A message id (`next_before` of the previous page): the page holds the author's
     /// messages strictly older than that message, by `created_at` and then id. When that
     /// message no longer exists, the page holds the author's messages with a lower id.
     /// Absent: the page starts at the newest message.
     #[param(value_type = Option<i64>, format = Int64, minimum = 1, maximum = 9223372036854775807_i64,
         example = 1234)]
-    pub before: Option<String>,
+    pub(crate) before: Option<String>,
 }
 
 /// Query of the bulk read of latest messages.
@@ -64,24 +65,19 @@ pub struct LatestQuery {
     /// ignored, the first occurrence keeping its place.
     #[param(required = true, value_type = Vec<UserId>, style = Form, explode = false,
         min_items = 1, max_items = 500, example = json!([1, 2, 3]))]
-    pub authors: Option<String>,
+    pub(crate) authors: Option<String>,
     /// Newest messages per author, 1 to 10.
     #[param(value_type = Option<i32>, minimum = 1, maximum = 10, default = 1, example = 3)]
-    pub per_author: Option<String>,
+    pub(crate) per_author: Option<String>,
 }
 
 /// Answer of the bulk read: one entry per requested author, in the order requested.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"latest": [
-    {"author_id": 3, "messages": [
-        {"id": 7, "author_id": 3, "text": "finally shipped the release", "created_at": "2025-12-24T18:30:00Z"}
-    ]},
-    {"author_id": 5, "messages": []}
-]}))]
+#[schema(example = latest_example)]
 pub struct LatestMessages {
     /// Each distinct requested author, in request order (a repeated id appears once, where
     /// it first appeared), with its newest messages; an author without messages has `[]`.
-    pub latest: Vec<AuthorMessages>,
+    pub(crate) latest: Vec<AuthorMessages>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -115,7 +111,7 @@ async fn create_message(
     State(state): State<AppState>,
     Json(body): Json<CreateMessage>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let new_message = parse_new_message(body)?;
+    let new_message = body.checked()?;
     let author_id = new_message.author_id;
     let message = state
         .store
@@ -156,13 +152,13 @@ async fn list_latest_messages(
         kit::ids::parse_id_list("authors", query.authors.as_deref(), MAX_IDS)
             .map_err(|err| Problem::invalid_id_list(err.to_string()))?;
     let per_author =
-        PerAuthor::parse("per_author", query.per_author.as_deref()).map_err(Problem::from)?;
-    let found = state
+        LatestPerAuthor::parse("per_author", query.per_author.as_deref()).map_err(Problem::from)?;
+    let rows = state
         .store
         .latest_messages(&authors, per_author.get())
         .await?;
     Ok(Json(LatestMessages {
-        latest: group_by_author(&authors, found),
+        latest: AuthorMessages::in_request_order(&authors, rows),
     }))
 }
 
@@ -239,8 +235,13 @@ async fn list_user_messages(
     Path(author): Path<UserId>,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<MessagePage>, ApiError> {
-    let limit = PageLimit::parse("limit", query.limit.as_deref()).map_err(Problem::from)?;
-    let before = query.before.as_deref().map(parse_before).transpose()?;
+    let limit = MessagesPerPage::parse("limit", query.limit.as_deref()).map_err(Problem::from)?;
+    let before = query
+        .before
+        .as_deref()
+        .map(before_cursor)
+        .transpose()
+        .map_err(Problem::bad_request)?;
     let cursor = match before {
         Some(before) => state.store.cursor(before).await?,
         None => Cursor::Newest,
@@ -250,40 +251,33 @@ async fn list_user_messages(
         .store
         .message_page(author, cursor, limit.get() + 1)
         .await?;
-    Ok(Json(MessagePage::from_lookahead(author, rows, limit)))
+    Ok(Json(MessagePage::from_lookahead(author, rows, limit.get())))
 }
 
-fn parse_before(text: &str) -> Result<MessageId, Problem> {
-    text.parse().map_err(|err: IdError| {
-        Problem::bad_request(format!(
-            "`before` must be a message id, an integer from 1 to {}: {err}",
-            i64::MAX
-        ))
-    })
+/// The example of [`LatestMessages`]: author 3's latest, and author 5 without messages.
+fn latest_example() -> LatestMessages {
+    LatestMessages {
+        latest: crate::domain::latest_example(),
+    }
 }
 
-fn parse_new_message(body: CreateMessage) -> Result<NewMessage, Problem> {
-    let author_id = match body.author_id {
-        Some(id) if id > 0 => Ok(UserId::new(id)),
-        Some(id) => Err(IdError::NotPositive(id.to_string()).to_string()),
-        None => Err("is required: the author's user id, a positive 64-bit integer".to_owned()),
-    };
-    let text = match body.text {
-        Some(text) => MessageText::parse(text).map_err(|err| err.to_string()),
-        None => Err("is required: 1 to 1000 characters".to_owned()),
-    };
-    match (author_id, text) {
-        (Ok(author_id), Ok(text)) => Ok(NewMessage { author_id, text }),
-        (author_id, text) => {
-            let mut problem = Problem::validation();
-            if let Err(message) = author_id {
-                problem = problem.with_field_error("author_id", message);
+// === impl CreateMessage ===
+
+impl CreateMessage {
+    /// The message to post, once every field keeps its rule (whether the author exists,
+    /// the database tells).
+    fn checked(self) -> Result<NewMessage, Problem> {
+        let mut errors = FieldErrors::new();
+        let author_id = errors.check("author_id", author(self.author_id));
+        match &self.text {
+            Some(text) => {
+                errors.check("text", MESSAGE_TEXT.check(text));
             }
-            if let Err(message) = text {
-                problem = problem.with_field_error("text", message);
-            }
-            Err(problem)
+            None => errors.refuse("text", "is required: 1 to 1000 characters"),
         }
+        errors
+            .finish(author_id.zip(self.text))
+            .map(|(author_id, text)| NewMessage { author_id, text })
     }
 }
 
@@ -296,52 +290,48 @@ mod tests {
     }
 
     #[test]
-    fn an_author_id_is_any_json_integer() {
-        let new = parse_new_message(body(r#"{"author_id": 3.0, "text": "hi"}"#)).unwrap();
-        assert_eq!(new.author_id, UserId::new(3));
-        let err = kit::extract::parse_json::<CreateMessage>(br#"{"author_id": 3.5, "text": "hi"}"#)
-            .unwrap_err();
-        assert!(err.errors.contains_key("author_id"), "{err:?}");
-    }
-
-    #[test]
     fn every_bad_field_is_named_at_once() {
-        let problem = parse_new_message(body(r#"{"author_id": 0, "text": "  "}"#)).unwrap_err();
+        let problem = body(r#"{"author_id": 0, "text": "  "}"#)
+            .checked()
+            .unwrap_err();
         assert_eq!(problem.status, 422);
         assert!(
             problem.errors["author_id"][0].contains("`0`"),
             "{problem:?}"
         );
-        assert!(problem.errors["text"][0].contains("empty"), "{problem:?}");
-
-        let problem = parse_new_message(body("{}")).unwrap_err();
-        assert!(problem.errors["author_id"][0].contains("required"));
-        assert!(problem.errors["text"][0].contains("required"));
-
-        let problem = parse_new_message(body(r#"{"author_id": -4, "text": "ok"}"#)).unwrap_err();
-        assert_eq!(problem.errors.len(), 1);
-        assert!(problem.errors["author_id"][0].contains("`-4`"));
+        assert_eq!(
+            problem.errors["text"],
+            ["must not be empty or only whitespace"]
+        );
+        let problem = body("{}").checked().unwrap_err();
+        assert!(problem.errors["author_id"][0].starts_with("is required"));
+        assert_eq!(
+            problem.errors["text"],
+            ["is required: 1 to 1000 characters"]
+        );
     }
 
     #[test]
-    fn a_good_body_keeps_its_text() {
-        let new = parse_new_message(body(r#"{"author_id": 3, "text": " hi\nthere "}"#)).unwrap();
+    fn the_published_text_pattern_is_the_text_rule() {
+        let spec = serde_json::to_value(crate::openapi()).unwrap();
+        let pattern =
+            spec["components"]["schemas"]["CreateMessage"]["properties"]["text"]["pattern"]
+                .as_str()
+                .unwrap();
+        kit::test_util::assert_pattern_is_the_rule("text", pattern, |text| {
+            MESSAGE_TEXT.check(text).is_ok()
+        });
+    }
+
+    #[test]
+    fn an_author_id_is_any_json_integer_and_the_text_is_kept() {
+        let new = body(r#"{"author_id": 3.0, "text": " hi\nthere "}"#)
+            .checked()
+            .unwrap();
         assert_eq!(new.author_id, UserId::new(3));
-        assert_eq!(new.text.as_str(), " hi\nthere ");
-    }
-
-    #[test]
-    fn before_names_the_parameter_and_the_range() {
-        assert_eq!(parse_before("12").unwrap(), MessageId::new(12));
-        for bad in ["0", "abc", "-1", "", "9223372036854775808"] {
-            let problem = parse_before(bad).unwrap_err();
-            let detail = problem.detail.unwrap();
-            assert!(
-                detail.starts_with("`before` must be a message id"),
-                "{detail}"
-            );
-            assert!(detail.contains("1 to 9223372036854775807"), "{detail}");
-            assert!(detail.contains(&format!("`{bad}`")), "{detail}");
-        }
+        assert_eq!(new.text, " hi\nthere ");
+        let err = kit::extract::parse_json::<CreateMessage>(br#"{"author_id": 3.5, "text": "hi"}"#)
+            .unwrap_err();
+        assert!(err.errors.contains_key("author_id"), "{err:?}");
     }
 }

@@ -5,7 +5,6 @@ use axum::response::{IntoResponse, Response};
 use kit::extract::{Json, Path, Query};
 use kit::ids::UserId;
 use kit::problem::Problem;
-use kit::timestamp::Timestamp;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,10 +21,10 @@ pub struct TimelineQuery {
     /// Messages per friend, newest first.
     // A string, so a value that is not a number gets the same wording as one out of range.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 10, default = 1)]
-    pub per_friend: Option<String>,
+    pub(crate) per_friend: Option<String>,
     /// Most entries (friends) in the answer.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500, default = 50)]
-    pub limit: Option<String>,
+    pub(crate) limit: Option<String>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -66,12 +65,6 @@ async fn get_timeline(
         .await?
         .ok_or(ApiError::UserNotFound(user_id))?;
     let timing = format!("db;dur={:.1}", started.elapsed().as_secs_f64() * 1000.0);
-    let timeline = Timeline {
-        user_id,
-        entries,
-        missing_friends: Vec::new(),
-        degraded: Vec::new(),
-        generated_at: Timestamp::now(),
-    };
+    let timeline = Timeline::complete(user_id, entries);
     Ok(([("server-timing", timing)], Json(timeline)).into_response())
 }

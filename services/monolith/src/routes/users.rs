@@ -5,14 +5,15 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use kit::extract::{Json, ListQuery, Path};
+use kit::fields::FieldErrors;
 use kit::ids::{MAX_IDS, UserId};
 use kit::problem::Problem;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{AvatarUrl, NewUser, User, UserChanges, UserName};
+use crate::domain::{NAME, NewUser, User, UserChange, check_avatar_url};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -30,11 +31,11 @@ pub struct CreateUser {
         max_length = 100,
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
     )]
-    pub name: String,
+    pub(crate) name: String,
     /// Absolute http(s) URL of the avatar image; omit or `null` for none.
     #[serde(default)]
     #[schema(format = Uri, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
-    pub avatar_url: Option<String>,
+    pub(crate) avatar_url: Option<String>,
 }
 
 /// Body of `PATCH /users/{id}`: only the fields present change.
@@ -43,15 +44,15 @@ pub struct CreateUser {
 #[schema(example = json!({"avatar_url": null}))]
 pub struct UpdateUser {
     /// New display name (same rules as on creation); cannot be `null`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "kit::fields::present")]
     #[schema(value_type = String, required = false, min_length = 1, max_length = 100,
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$")]
-    pub name: Option<Option<String>>,
+    pub(crate) name: Option<Option<String>>,
     /// New avatar URL, or `null` to remove the avatar.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "kit::fields::present")]
     #[schema(value_type = Option<String>, format = Uri, max_length = 2048,
         pattern = "^[Hh][Tt][Tt][Pp][Ss]?://")]
-    pub avatar_url: Option<Option<String>>,
+    pub(crate) avatar_url: Option<Option<String>>,
 }
 
 /// Query of the bulk read.
@@ -61,16 +62,16 @@ pub struct IdsQuery {
     /// Comma-separated user ids (`ids=1,2,3`), 1 to 500 items; duplicates are ignored.
     #[param(required = true, value_type = Vec<UserId>, style = Form, explode = false,
         min_items = 1, max_items = 500, example = json!([1, 2, 3]))]
-    pub ids: Option<String>,
+    pub(crate) ids: Option<String>,
 }
 
 /// Answer of the bulk read: found users and missing ids, each in the order requested.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UsersByIds {
     /// The users found, in the order their ids were requested.
-    pub users: Vec<User>,
+    pub(crate) users: Vec<User>,
     /// Requested ids with no user (never created, or deleted), in the order requested.
-    pub missing: Vec<UserId>,
+    pub(crate) missing: Vec<UserId>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -95,8 +96,7 @@ async fn create_user(
     State(state): State<AppState>,
     Json(body): Json<CreateUser>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let new_user = parse_new_user(body)?;
-    let user = state.store.create_user(&new_user).await?;
+    let user = state.store.create_user(&body.checked()?).await?;
     let location = format!("/users/{}", user.id);
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(user)))
 }
@@ -124,8 +124,8 @@ async fn list_users_by_ids(
 ) -> Result<Json<UsersByIds>, ApiError> {
     let ids: Vec<UserId> = kit::ids::parse_id_list("ids", query.ids.as_deref(), MAX_IDS)
         .map_err(|err| Problem::invalid_id_list(err.to_string()))?;
-    let found = state.store.get_users(&ids).await?;
-    Ok(Json(in_request_order(&ids, found)))
+    let (users, missing) = state.store.users_in_request_order(&ids).await?;
+    Ok(Json(UsersByIds { users, missing }))
 }
 
 /// Read a user.
@@ -172,10 +172,9 @@ async fn update_user(
     Path(id): Path<UserId>,
     Json(body): Json<UpdateUser>,
 ) -> Result<Json<User>, ApiError> {
-    let changes = parse_changes(body)?;
     let user = state
         .store
-        .update_user(id, &changes)
+        .update_user(id, &body.checked()?)
         .await?
         .ok_or(ApiError::UserNotFound(id))?;
     Ok(Json(user))
@@ -208,102 +207,92 @@ async fn delete_user(
     }
 }
 
-/// Orders `found` as `ids` asks and lists the ids not found.
-fn in_request_order(ids: &[UserId], found: Vec<User>) -> UsersByIds {
-    let mut by_id: std::collections::HashMap<UserId, User> =
-        found.into_iter().map(|u| (u.id, u)).collect();
-    let mut users = Vec::with_capacity(ids.len());
-    let mut missing = Vec::new();
-    for id in ids {
-        match by_id.remove(id) {
-            Some(user) => users.push(user),
-            None => missing.push(*id),
+// === impl CreateUser ===
+
+impl CreateUser {
+    /// The user to create, once every field keeps its rule.
+    fn checked(self) -> Result<NewUser, Problem> {
+        let mut errors = FieldErrors::new();
+        errors.check("name", NAME.check(&self.name));
+        if let Some(url) = &self.avatar_url {
+            errors.check("avatar_url", check_avatar_url(url));
         }
-    }
-    UsersByIds { users, missing }
-}
-
-fn parse_new_user(body: CreateUser) -> Result<NewUser, Problem> {
-    let name = UserName::parse(body.name);
-    let avatar_url = body.avatar_url.map(AvatarUrl::parse).transpose();
-    match (name, avatar_url) {
-        (Ok(name), Ok(avatar_url)) => Ok(NewUser { name, avatar_url }),
-        (name, avatar_url) => Err(field_errors(name.err(), avatar_url.err())),
+        errors.finish(Some(NewUser {
+            name: self.name,
+            avatar_url: self.avatar_url,
+        }))
     }
 }
 
-fn parse_changes(body: UpdateUser) -> Result<UserChanges, Problem> {
-    let name = match body.name {
-        None => Ok(None),
-        Some(None) => Err("cannot be null: every user has a name".to_owned()),
-        Some(Some(name)) => UserName::parse(name).map(Some).map_err(|e| e.to_string()),
-    };
-    let avatar_url = body
-        .avatar_url
-        .map(|url| url.map(AvatarUrl::parse).transpose())
-        .transpose();
-    match (name, avatar_url) {
-        (Ok(name), Ok(avatar_url)) => Ok(UserChanges { name, avatar_url }),
-        (name, avatar_url) => Err(field_errors(name.err(), avatar_url.err())),
-    }
-}
+// === impl UpdateUser ===
 
-fn field_errors(name: Option<impl ToString>, avatar_url: Option<impl ToString>) -> Problem {
-    let mut problem = Problem::validation();
-    if let Some(err) = name {
-        problem = problem.with_field_error("name", err.to_string());
+impl UpdateUser {
+    /// The changes to make, once every field present keeps its rule.
+    fn checked(self) -> Result<Vec<UserChange>, Problem> {
+        let mut errors = FieldErrors::new();
+        let name = match self.name {
+            Some(Some(name)) => errors
+                .check("name", NAME.check(&name))
+                .map(|()| UserChange::Name(name)),
+            Some(None) => {
+                errors.refuse("name", "cannot be null: every user has a name");
+                None
+            }
+            None => None,
+        };
+        let avatar_url = match self.avatar_url {
+            Some(Some(url)) => errors
+                .check("avatar_url", check_avatar_url(&url))
+                .map(|()| UserChange::AvatarUrl(Some(url))),
+            Some(None) => Some(UserChange::AvatarUrl(None)),
+            None => None,
+        };
+        errors.finish(Some(name.into_iter().chain(avatar_url).collect()))
     }
-    if let Some(err) = avatar_url {
-        problem = problem.with_field_error("avatar_url", err.to_string());
-    }
-    problem
-}
-
-/// Tells a field set to `null` (`Some(None)`) from an absent one (`None`, via `default`).
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kit::timestamp::Timestamp;
 
-    fn user(id: i64) -> User {
-        User {
-            id: UserId::new(id),
-            name: format!("u{id}"),
-            avatar_url: None,
-            created_at: Timestamp::from_micros(0),
+    fn patch(json: &str) -> Result<Vec<UserChange>, Problem> {
+        kit::extract::parse_json::<UpdateUser>(json.as_bytes())
+            .unwrap()
+            .checked()
+    }
+
+    #[test]
+    fn a_patch_tells_null_from_absent() {
+        assert_eq!(patch("{}").unwrap(), []);
+        assert_eq!(
+            patch(r#"{"avatar_url": null}"#).unwrap(),
+            [UserChange::AvatarUrl(None)]
+        );
+        assert_eq!(
+            patch(r#"{"name": "Bo", "avatar_url": "https://b.example/b.png"}"#).unwrap(),
+            [
+                UserChange::Name("Bo".to_owned()),
+                UserChange::AvatarUrl(Some("https://b.example/b.png".to_owned()))
+            ]
+        );
+        let problem = patch(r#"{"name": null}"#).unwrap_err();
+        assert_eq!(
+            problem.errors["name"],
+            ["cannot be null: every user has a name"]
+        );
+    }
+
+    #[test]
+    fn the_published_name_pattern_is_the_name_rule() {
+        let spec = serde_json::to_value(crate::openapi()).unwrap();
+        for body in ["CreateUser", "UpdateUser"] {
+            let pattern = spec["components"]["schemas"][body]["properties"]["name"]["pattern"]
+                .as_str()
+                .unwrap();
+            kit::test_util::assert_pattern_is_the_rule(body, pattern, |name| {
+                NAME.check(name).is_ok()
+            });
         }
-    }
-
-    #[test]
-    fn bulk_answer_follows_request_order() {
-        let ids = [3, 1, 9, 2].map(UserId::new);
-        let answer = in_request_order(&ids, vec![user(1), user(2), user(3)]);
-        let got: Vec<i64> = answer.users.iter().map(|u| u.id.get()).collect();
-        assert_eq!(got, vec![3, 1, 2]);
-        assert_eq!(answer.missing, vec![UserId::new(9)]);
-    }
-
-    #[test]
-    fn patch_tells_null_from_absent() {
-        let body: UpdateUser = serde_json::from_str(r#"{"avatar_url": null}"#).unwrap();
-        let changes = parse_changes(body).unwrap();
-        assert_eq!(changes.avatar_url, Some(None));
-        assert_eq!(changes.name, None);
-
-        let body: UpdateUser = serde_json::from_str("{}").unwrap();
-        assert_eq!(parse_changes(body).unwrap(), UserChanges::default());
-
-        let body: UpdateUser = serde_json::from_str(r#"{"name": null}"#).unwrap();
-        let problem = parse_changes(body).unwrap_err();
-        assert!(problem.errors.contains_key("name"));
     }
 
     #[test]
@@ -312,9 +301,15 @@ mod tests {
             name: String::new(),
             avatar_url: Some("ftp://x".into()),
         };
-        let problem = parse_new_user(body).unwrap_err();
+        let problem = body.checked().unwrap_err();
         assert_eq!(problem.status, 422);
-        assert!(problem.errors.contains_key("name"));
-        assert!(problem.errors.contains_key("avatar_url"));
+        assert_eq!(
+            problem.errors["name"],
+            ["must not be empty or only whitespace"]
+        );
+        assert_eq!(
+            problem.errors["avatar_url"],
+            ["must use http or https, not `ftp`"]
+        );
     }
 }

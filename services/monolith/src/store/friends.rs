@@ -5,7 +5,7 @@ use kit::ids::UserId;
 use kit::timestamp::Timestamp;
 
 use super::Store;
-use crate::domain::{FriendList, Friendship, PageRequest};
+use crate::domain::{FriendList, FriendsPage};
 
 /// What adding a friendship came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,11 +24,12 @@ const ADD_ATTEMPTS: usize = 3;
 // === impl Store ===
 
 impl Store {
-    /// Stores both directions of `pair` in one statement; a pair already stored is left as
-    /// it is (with its original `created_at`). The foreign keys refuse a user that does not
-    /// exist, and nothing is written then.
-    #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]
-    pub async fn add_friend(&self, pair: Friendship) -> Result<Befriended, sqlx::Error> {
+    /// Stores both directions of `pair` (lower id first, as
+    /// [`friendship`](crate::domain::friendship) orders it) in one statement; a pair
+    /// already stored is left as it is (with its original `created_at`). The foreign keys
+    /// refuse a user that does not exist, and nothing is written then.
+    #[tracing::instrument(skip_all, fields(user_id = %pair.0, friend_id = %pair.1))]
+    pub async fn add_friend(&self, pair: (UserId, UserId)) -> Result<Befriended, sqlx::Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -39,15 +40,15 @@ impl Store {
                 "INSERT INTO friendships (user_id, friend_id, created_at) \
                  VALUES ($1, $2, $3), ($2, $1, $3) ON CONFLICT DO NOTHING",
             )
-            .bind(pair.low().get())
-            .bind(pair.high().get())
-            .bind(Timestamp::now().as_micros())
+            .bind(pair.0)
+            .bind(pair.1)
+            .bind(Timestamp::now())
             .execute(self.db.pool())
             .await;
             match inserted {
                 Ok(_) => return Ok(Befriended::Yes),
                 Err(err) if kit::store::is_foreign_key_violation(&err) => {
-                    let missing = self.missing_users(&[pair.low(), pair.high()]).await?;
+                    let missing = self.missing_users(&[pair.0, pair.1]).await?;
                     if !missing.is_empty() {
                         return Ok(Befriended::NoSuchUsers(missing));
                     }
@@ -61,14 +62,14 @@ impl Store {
     }
 
     /// Removes both directions of `pair` in one statement; false when they were not friends.
-    #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]
-    pub async fn remove_friend(&self, pair: Friendship) -> Result<bool, sqlx::Error> {
+    #[tracing::instrument(skip_all, fields(user_id = %pair.0, friend_id = %pair.1))]
+    pub async fn remove_friend(&self, pair: (UserId, UserId)) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "DELETE FROM friendships \
              WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
         )
-        .bind(pair.low().get())
-        .bind(pair.high().get())
+        .bind(pair.0)
+        .bind(pair.1)
         .execute(self.db.pool())
         .await?;
         Ok(done.rows_affected() > 0)
@@ -81,20 +82,18 @@ impl Store {
     pub async fn friend_page(
         &self,
         user: UserId,
-        page: PageRequest,
+        page: FriendsPage,
     ) -> Result<FriendList, sqlx::Error> {
-        let ids: Vec<i64> = sqlx::query_scalar(
+        let ids: Vec<UserId> = sqlx::query_scalar(
             "SELECT friend_id FROM friendships WHERE user_id = $1 AND friend_id > $2 \
              ORDER BY friend_id LIMIT $3",
         )
-        .bind(user.get())
+        .bind(user)
         .bind(page.after.map_or(0, UserId::get))
         .bind(i64::from(page.limit.get()) + 1)
         .fetch_all(self.db.pool())
         .await?;
-        // The foreign keys keep every stored id a user's id, hence positive.
-        let ids = ids.into_iter().map(UserId::new).collect();
-        Ok(FriendList::page(user, ids, page.limit))
+        Ok(FriendList::from_lookahead(user, ids, page.limit.get()))
     }
 
     /// Those of `ids` that name no user, in the order given.
@@ -104,14 +103,14 @@ impl Store {
             kit::store::placeholders(1, ids.len())
         );
         let query = ids.iter().fold(
-            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)),
-            |q, id| q.bind(id.get()),
+            sqlx::query_scalar::<_, UserId>(sqlx::AssertSqlSafe(sql)),
+            |q, id| q.bind(*id),
         );
         let found = query.fetch_all(self.db.pool()).await?;
         Ok(ids
             .iter()
             .copied()
-            .filter(|id| !found.contains(&id.get()))
+            .filter(|id| !found.contains(id))
             .collect())
     }
 }

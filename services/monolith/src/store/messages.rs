@@ -1,9 +1,9 @@
-//! The messages table. Every read but the one by id walks `messages_by_author_newest`
-//! (`author_id, created_at DESC, id DESC`): a seek to the author and at most `LIMIT`
-//! entries from there.
+//! The messages table. Rows are read straight into [`Message`]s, and every read but the
+//! one by id walks `messages_by_author_newest` (`author_id, created_at DESC, id DESC`): a
+//! seek to the author and at most `LIMIT` entries from there.
 
 use kit::ids::{MessageId, UserId};
-use kit::store::Backend;
+use kit::store::{Backend, query_as_with};
 use kit::timestamp::Timestamp;
 
 use super::Store;
@@ -20,15 +20,11 @@ pub enum Cursor {
     BelowId(MessageId),
 }
 
-#[derive(sqlx::FromRow)]
-pub(super) struct MessageRow {
-    id: i64,
-    author_id: i64,
-    text: String,
-    created_at: i64,
-}
+/// The columns of a [`Message`], in its order.
+const MESSAGE: &str = "id, author_id, text, created_at";
 
-const COLUMNS: &str = "id, author_id, text, created_at";
+/// Newest first, ties broken by the higher id: the order of the index.
+const NEWEST_FIRST: &str = "created_at DESC, id DESC";
 
 // === impl Store ===
 
@@ -40,39 +36,37 @@ impl Store {
         &self,
         message: &NewMessage,
     ) -> Result<Option<Message>, sqlx::Error> {
-        let row = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) \
-             RETURNING {COLUMNS}"
-        )))
-        .bind(message.author_id.get())
-        .bind(message.text.as_str().to_owned())
-        .bind(Timestamp::now().as_micros())
-        .fetch_one(self.db.pool())
-        .await;
-        match row {
-            Ok(row) => Ok(Some(row.into())),
+             RETURNING {MESSAGE}"
+        );
+        let inserted = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(message.author_id)
+            .bind(message.text.clone())
+            .bind(Timestamp::now())
+            .fetch_one(self.db.pool())
+            .await;
+        match inserted {
             Err(err) if kit::store::is_foreign_key_violation(&err) => Ok(None),
-            Err(err) => Err(err),
+            other => other.map(Some),
         }
     }
 
     /// The message with this id, if any.
     #[tracing::instrument(skip_all, fields(message_id = %id))]
     pub async fn get_message(&self, id: MessageId) -> Result<Option<Message>, sqlx::Error> {
-        let row: Option<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE id = $1"
-        )))
-        .bind(id.get())
-        .fetch_optional(self.db.pool())
-        .await?;
-        Ok(row.map(Message::from))
+        let sql = format!("SELECT {MESSAGE} FROM messages WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await
     }
 
     /// Deletes the message; false when there was none.
     #[tracing::instrument(skip_all, fields(message_id = %id))]
     pub async fn delete_message(&self, id: MessageId) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM messages WHERE id = $1")
-            .bind(id.get())
+            .bind(id)
             .execute(self.db.pool())
             .await?;
         Ok(done.rows_affected() > 0)
@@ -82,14 +76,12 @@ impl Store {
     /// when it exists, else below its id.
     #[tracing::instrument(skip_all, fields(message_id = %before))]
     pub async fn cursor(&self, before: MessageId) -> Result<Cursor, sqlx::Error> {
-        let found: Option<(i64,)> = sqlx::query_as("SELECT created_at FROM messages WHERE id = $1")
-            .bind(before.get())
-            .fetch_optional(self.db.pool())
-            .await?;
-        Ok(match found {
-            Some((created_at,)) => Cursor::OlderThan(Timestamp::from_micros(created_at), before),
-            None => Cursor::BelowId(before),
-        })
+        let position: Option<Timestamp> =
+            sqlx::query_scalar("SELECT created_at FROM messages WHERE id = $1")
+                .bind(before)
+                .fetch_optional(self.db.pool())
+                .await?;
+        Ok(position.map_or(Cursor::BelowId(before), |at| Cursor::OlderThan(at, before)))
     }
 
     /// Up to `limit` of the author's messages from `cursor` on, newest first (higher
@@ -102,13 +94,12 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Message>, sqlx::Error> {
         let (sql, args) = page_query(author, cursor, limit);
-        let query = with_args(sql, args);
-        let rows = query.fetch_all(self.db.pool()).await?;
-        Ok(rows.into_iter().map(Message::from).collect())
+        query_as_with(sql, &args).fetch_all(self.db.pool()).await
     }
 
-    /// Up to `per_author` newest messages of each of `authors`, in no particular order, in
-    /// one statement that reads at most `per_author` index entries per author.
+    /// Up to `per_author` newest messages of each of `authors`, author by author in the
+    /// order given and each author's newest first, in one statement that reads at most
+    /// `per_author` index entries per author.
     #[tracing::instrument(skip_all, fields(authors = authors.len(), per_author))]
     pub async fn latest_messages(
         &self,
@@ -119,88 +110,71 @@ impl Store {
             return Ok(Vec::new());
         }
         let (sql, args) = latest_query(self.db.backend(), authors, per_author);
-        let query = with_args(sql, args);
-        let rows = query.fetch_all(self.db.pool()).await?;
-        Ok(rows.into_iter().map(Message::from).collect())
+        query_as_with(sql, &args).fetch_all(self.db.pool()).await
     }
 }
 
 /// The SQL of one page of `author`'s messages, with its arguments.
 pub(super) fn page_query(author: UserId, cursor: Cursor, limit: u32) -> (String, Vec<i64>) {
-    let (condition, mut args) = match cursor {
-        Cursor::Newest => ("", vec![author.get()]),
-        Cursor::OlderThan(created_at, id) => (
-            " AND (created_at, id) < ($2, $3)",
-            vec![author.get(), created_at.as_micros(), id.get()],
-        ),
-        Cursor::BelowId(id) => (" AND id < $2", vec![author.get(), id.get()]),
+    let mut args = vec![author.get()];
+    let below = match cursor {
+        Cursor::Newest => String::new(),
+        Cursor::OlderThan(created_at, id) => {
+            args.extend([created_at.as_micros(), id.get()]);
+            " AND (created_at, id) < ($2, $3)".to_owned()
+        }
+        Cursor::BelowId(id) => {
+            args.push(id.get());
+            " AND id < $2".to_owned()
+        }
     };
     args.push(i64::from(limit));
     let sql = format!(
-        "SELECT {COLUMNS} FROM messages WHERE author_id = $1{condition} \
-         ORDER BY created_at DESC, id DESC LIMIT ${}",
+        "SELECT {MESSAGE} FROM messages WHERE author_id = $1{below} \
+         ORDER BY {NEWEST_FIRST} LIMIT ${}",
         args.len()
     );
     (sql, args)
 }
 
 /// The SQL of the latest messages of `authors`, with its arguments: `$1` is the per-author
-/// limit, `$2…` the authors.
+/// limit, `$2…` the authors, numbered by their place in the request so the rows come back
+/// in that order.
 pub(super) fn latest_query(
     backend: Backend,
     authors: &[UserId],
     per_author: u32,
 ) -> (String, Vec<i64>) {
-    let args: Vec<i64> = std::iter::once(i64::from(per_author))
-        .chain(authors.iter().map(|a| a.get()))
+    let mut args = vec![i64::from(per_author)];
+    args.extend(authors.iter().map(|a| a.get()));
+    let cast = match backend {
+        Backend::Postgres => "::BIGINT",
+        Backend::Sqlite => "",
+    };
+    let asked: Vec<String> = (1..=authors.len())
+        .map(|place| format!("(${}{cast}, {place})", place + 1))
         .collect();
-    let values: Vec<String> = (2..authors.len() + 2)
-        .map(|n| match backend {
-            Backend::Postgres => format!("(${n}::BIGINT)"),
-            Backend::Sqlite => format!("(${n})"),
-        })
-        .collect();
-    let values = values.join(", ");
-    let newest = "ORDER BY created_at DESC, id DESC LIMIT $1";
+    let asked = asked.join(", ");
+    let newest = format!("ORDER BY {NEWEST_FIRST} LIMIT $1");
+    let in_request_order = "ORDER BY a.place, m.created_at DESC, m.id DESC";
     let sql = match backend {
         // A `LIMIT`ed walk of the index per author, over a `VALUES` list (the `Any` driver
         // cannot bind arrays).
         Backend::Postgres => format!(
             "SELECT m.id, m.author_id, m.text, m.created_at \
-             FROM (VALUES {values}) AS a (author_id) \
-             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM messages \
-             WHERE messages.author_id = a.author_id {newest}) AS m"
+             FROM (VALUES {asked}) AS a (author_id, place) \
+             CROSS JOIN LATERAL (SELECT {MESSAGE} FROM messages \
+             WHERE messages.author_id = a.author_id {newest}) AS m {in_request_order}"
         ),
         // No `LATERAL`: each author's row ids come from a correlated `LIMIT`ed walk of the
         // index, and the rows from their primary key.
         Backend::Sqlite => format!(
-            "WITH a (author_id) AS (VALUES {values}) \
+            "WITH a (author_id, place) AS (VALUES {asked}) \
              SELECT m.id, m.author_id, m.text, m.created_at \
              FROM a JOIN messages AS m ON m.id IN ( \
-                 SELECT id FROM messages WHERE author_id = a.author_id {newest})"
+                 SELECT id FROM messages WHERE author_id = a.author_id {newest}) \
+             {in_request_order}"
         ),
     };
     (sql, args)
-}
-
-/// `sql` with `args` bound in order.
-pub(super) fn with_args<'q>(
-    sql: String,
-    args: Vec<i64>,
-) -> sqlx::query::QueryAs<'q, sqlx::Any, MessageRow, sqlx::any::AnyArguments> {
-    args.into_iter()
-        .fold(sqlx::query_as(sqlx::AssertSqlSafe(sql)), |q, arg| {
-            q.bind(arg)
-        })
-}
-
-impl From<MessageRow> for Message {
-    fn from(row: MessageRow) -> Self {
-        Self {
-            id: MessageId::new(row.id),
-            author_id: UserId::new(row.author_id),
-            text: row.text,
-            created_at: Timestamp::from_micros(row.created_at),
-        }
-    }
 }

@@ -4,7 +4,7 @@
 
 use kit::demo::World;
 use kit::ids::{MessageId, UserId};
-use kit::store::Backend;
+use kit::store::{Backend, Explain};
 use kit::timestamp::Timestamp;
 
 use super::Store;
@@ -137,7 +137,11 @@ async fn latest_and_pages_read_from_the_index(database_url: &str) {
     for (count, per_author) in [(1, 1), (20, 3), (40, 10)] {
         let authors: Vec<UserId> = (1..=count).map(UserId::new).collect();
         let (sql, args) = latest_query(backend, &authors, per_author);
-        let plan = store.explain(&sql, args).await.unwrap();
+        let plan = store
+            .db()
+            .explain(&sql, &args, Explain::Analyze)
+            .await
+            .unwrap();
         assert_indexed(backend, &plan);
     }
     for cursor in [
@@ -146,7 +150,11 @@ async fn latest_and_pages_read_from_the_index(database_url: &str) {
         Cursor::BelowId(MessageId::new(5000)),
     ] {
         let (sql, args) = page_query(UserId::new(7), cursor, 51);
-        let plan = store.explain(&sql, args).await.unwrap();
+        let plan = store
+            .db()
+            .explain(&sql, &args, Explain::Analyze)
+            .await
+            .unwrap();
         assert_indexed(backend, &plan);
         let text = plan.join("\n");
         assert!(!text.contains("TEMP B-TREE"), "no sort: {text}");

@@ -8,11 +8,11 @@
 //! "no friends" (one row of NULLs).
 
 use kit::ids::{MessageId, UserId};
-use kit::store::Backend;
+use kit::store::{Backend, Explain};
 use kit::timestamp::Timestamp;
 
 use super::Store;
-use crate::domain::{Entry, EntryMessage, Friend, TimelineParams};
+use crate::domain::{Entry, TimelineParams};
 
 /// PostgreSQL: a `LATERAL … LIMIT 1` gives each friend's newest message, the friends are
 /// ranked and cut to `$2`, then a `LATERAL … LIMIT $3` reads each shown friend's messages.
@@ -80,14 +80,16 @@ SELECT s.friend_id, u.name, u.avatar_url, m.id AS message_id, m.text, m.created_
  ORDER BY s.newest_at DESC NULLS LAST, s.newest_id DESC NULLS LAST, s.friend_id,
           m.created_at DESC, m.id DESC";
 
+/// One (friend, message) of the statement; all NULL for the owner without friends, the
+/// message's columns NULL for a friend without messages.
 #[derive(sqlx::FromRow)]
 struct TimelineRow {
-    friend_id: Option<i64>,
+    friend_id: Option<UserId>,
     name: Option<String>,
     avatar_url: Option<String>,
-    message_id: Option<i64>,
+    message_id: Option<MessageId>,
     text: Option<String>,
-    created_at: Option<i64>,
+    created_at: Option<Timestamp>,
 }
 
 // === impl Store ===
@@ -101,7 +103,7 @@ impl Store {
         params: TimelineParams,
     ) -> Result<Option<Vec<Entry>>, sqlx::Error> {
         let rows: Vec<TimelineRow> = sqlx::query_as(self.timeline_sql())
-            .bind(user.get())
+            .bind(user)
             .bind(i64::from(params.limit.get()))
             .bind(i64::from(params.per_friend.get()))
             .fetch_all(self.db.pool())
@@ -128,12 +130,14 @@ impl Store {
         user: UserId,
         params: TimelineParams,
     ) -> Result<Vec<String>, sqlx::Error> {
-        let args = vec![
+        let args = [
             user.get(),
             i64::from(params.limit.get()),
             i64::from(params.per_friend.get()),
         ];
-        self.explain(self.timeline_sql(), args).await
+        self.db
+            .explain(self.timeline_sql(), &args, Explain::Analyze)
+            .await
     }
 }
 
@@ -145,25 +149,13 @@ fn entries(rows: Vec<TimelineRow>) -> Vec<Entry> {
         let Some(friend_id) = row.friend_id else {
             continue;
         };
-        let friend_id = UserId::new(friend_id);
-        if entries.last().is_none_or(|e| e.friend.id != friend_id) {
-            entries.push(Entry {
-                friend: Friend {
-                    id: friend_id,
-                    name: row.name,
-                    avatar_url: row.avatar_url,
-                },
-                messages: Vec::new(),
-            });
+        if entries.last().is_none_or(|e| e.friend_id() != friend_id) {
+            entries.push(Entry::new(friend_id, row.name, row.avatar_url));
         }
         if let (Some(id), Some(text), Some(created_at), Some(entry)) =
             (row.message_id, row.text, row.created_at, entries.last_mut())
         {
-            entry.messages.push(EntryMessage {
-                id: MessageId::new(id),
-                text,
-                created_at: Timestamp::from_micros(created_at),
-            });
+            entry.push(id, text, created_at);
         }
     }
     entries
@@ -175,12 +167,12 @@ mod tests {
 
     fn row(friend: Option<i64>, message: Option<i64>) -> TimelineRow {
         TimelineRow {
-            friend_id: friend,
+            friend_id: friend.map(UserId::new),
             name: friend.map(|f| format!("user {f}")),
             avatar_url: None,
-            message_id: message,
+            message_id: message.map(MessageId::new),
             text: message.map(|m| format!("m{m}")),
-            created_at: message,
+            created_at: message.map(Timestamp::from_micros),
         }
     }
 
@@ -196,7 +188,7 @@ mod tests {
             .iter()
             .map(|e| {
                 (
-                    e.friend.id.get(),
+                    e.friend_id().get(),
                     e.messages.iter().map(|m| m.id.get()).collect(),
                 )
             })

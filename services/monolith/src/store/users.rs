@@ -1,86 +1,122 @@
-//! The users table.
+//! The users table. Rows are read straight into [`User`]s.
 
 use kit::ids::UserId;
+use kit::store::Backend;
 use kit::timestamp::Timestamp;
 
 use super::Store;
-use crate::domain::{NewUser, User, UserChanges};
+use crate::domain::{NewUser, User, UserChange};
 
+/// The columns of a [`User`], in its order.
+const USER: &str = "id, name, avatar_url, created_at";
+
+/// One requested id of a bulk read and the user it names, if any.
 #[derive(sqlx::FromRow)]
-struct UserRow {
-    id: i64,
-    name: String,
+struct Asked {
+    asked: UserId,
+    name: Option<String>,
     avatar_url: Option<String>,
-    created_at: i64,
+    created_at: Option<Timestamp>,
 }
 
 // === impl Store ===
 
 impl Store {
-    /// Inserts a user and returns it with its new id.
+    /// Inserts a user created now and returns it with its new id.
     #[tracing::instrument(skip_all)]
     pub async fn create_user(&self, user: &NewUser) -> Result<User, sqlx::Error> {
-        let row: UserRow = sqlx::query_as(
+        let sql = format!(
             "INSERT INTO users (name, avatar_url, created_at) VALUES ($1, $2, $3) \
-             RETURNING id, name, avatar_url, created_at",
-        )
-        .bind(user.name.as_str().to_owned())
-        .bind(user.avatar_url.as_ref().map(|u| u.as_str().to_owned()))
-        .bind(Timestamp::now().as_micros())
-        .fetch_one(self.db.pool())
-        .await?;
-        Ok(row.into())
+             RETURNING {USER}"
+        );
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user.name.clone())
+            .bind(user.avatar_url.clone())
+            .bind(Timestamp::now())
+            .fetch_one(self.db.pool())
+            .await
     }
 
     /// The user with this id, if any.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn get_user(&self, id: UserId) -> Result<Option<User>, sqlx::Error> {
-        let row: Option<UserRow> =
-            sqlx::query_as("SELECT id, name, avatar_url, created_at FROM users WHERE id = $1")
-                .bind(id.get())
-                .fetch_optional(self.db.pool())
-                .await?;
-        Ok(row.map(User::from))
+        let sql = format!("SELECT {USER} FROM users WHERE id = $1");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await
     }
 
-    /// The users among `ids` that exist, in no particular order.
+    /// The users `ids` names, in that order, and the ids that name none (also in that
+    /// order): one statement that joins the list, numbered, to the table and sorts by
+    /// the numbers.
     #[tracing::instrument(skip_all, fields(count = ids.len()))]
-    pub async fn get_users(&self, ids: &[UserId]) -> Result<Vec<User>, sqlx::Error> {
+    pub async fn users_in_request_order(
+        &self,
+        ids: &[UserId],
+    ) -> Result<(Vec<User>, Vec<UserId>), sqlx::Error> {
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
+        let cast = match self.db.backend() {
+            Backend::Postgres => "::BIGINT",
+            Backend::Sqlite => "",
+        };
+        let asked: Vec<String> = (1..=ids.len())
+            .map(|n| format!("(${n}{cast}, {n})"))
+            .collect();
         let sql = format!(
-            "SELECT id, name, avatar_url, created_at FROM users WHERE id IN ({})",
-            kit::store::placeholders(1, ids.len())
+            "WITH asked (id, position) AS (VALUES {}) \
+             SELECT asked.id AS asked, u.name, u.avatar_url, u.created_at \
+             FROM asked LEFT JOIN users AS u ON u.id = asked.id ORDER BY asked.position",
+            asked.join(", ")
         );
-        let mut query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql));
-        for id in ids {
-            query = query.bind(id.get());
+        let query = ids.iter().fold(
+            sqlx::query_as::<_, Asked>(sqlx::AssertSqlSafe(sql)),
+            |q, id| q.bind(*id),
+        );
+        let mut users = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for row in query.fetch_all(self.db.pool()).await? {
+            match (row.name, row.created_at) {
+                (Some(name), Some(created_at)) => users.push(User {
+                    id: row.asked,
+                    name,
+                    avatar_url: row.avatar_url,
+                    created_at,
+                }),
+                _ => missing.push(row.asked),
+            }
         }
-        let rows = query.fetch_all(self.db.pool()).await?;
-        Ok(rows.into_iter().map(User::from).collect())
+        Ok((users, missing))
     }
 
-    /// Applies `changes` in one statement; `None` when there is no such user.
+    /// Sets the columns `changes` names, in one statement; `None` when there is no such
+    /// user. No change at all reads the user as it is.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn update_user(
         &self,
         id: UserId,
-        changes: &UserChanges,
+        changes: &[UserChange],
     ) -> Result<Option<User>, sqlx::Error> {
-        let avatar = changes.avatar_url.as_ref();
-        let row: Option<UserRow> = sqlx::query_as(
-            "UPDATE users SET name = COALESCE($2, name), \
-             avatar_url = CASE WHEN $3 THEN $4 ELSE avatar_url END WHERE id = $1 \
-             RETURNING id, name, avatar_url, created_at",
-        )
-        .bind(id.get())
-        .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
-        .bind(avatar.is_some())
-        .bind(avatar.and_then(|a| a.as_ref().map(|u| u.as_str().to_owned())))
-        .fetch_optional(self.db.pool())
-        .await?;
-        Ok(row.map(User::from))
+        if changes.is_empty() {
+            return self.get_user(id).await;
+        }
+        let sets: Vec<String> = changes
+            .iter()
+            .zip(2..)
+            .map(|(change, n)| format!("{} = ${n}", change.column()))
+            .collect();
+        let sql = format!(
+            "UPDATE users SET {} WHERE id = $1 RETURNING {USER}",
+            sets.join(", ")
+        );
+        let query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id);
+        changes
+            .iter()
+            .fold(query, |q, change| q.bind(change.value().map(str::to_owned)))
+            .fetch_optional(self.db.pool())
+            .await
     }
 
     /// Deletes the user, and with them (by `ON DELETE CASCADE`, in the same statement) their
@@ -88,20 +124,9 @@ impl Store {
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn delete_user(&self, id: UserId) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id.get())
+            .bind(id)
             .execute(self.db.pool())
             .await?;
         Ok(done.rows_affected() > 0)
-    }
-}
-
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        Self {
-            id: UserId::new(row.id),
-            name: row.name,
-            avatar_url: row.avatar_url,
-            created_at: Timestamp::from_micros(row.created_at),
-        }
     }
 }

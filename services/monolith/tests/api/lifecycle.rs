@@ -3,37 +3,14 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn ops_endpoints_answer() {
     let app = spawn_app("sqlite::memory:", None).await;
-    let health: serde_json::Value = app.get("/healthz").await.json().await.unwrap();
-    assert_eq!(health["status"], "ok");
-    assert_eq!(app.get("/readyz").await.status(), 200);
-    let spec: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
-    assert_eq!(spec, serde_json::to_value(monolith::openapi()).unwrap());
-    let docs = app.get("/docs/").await;
-    assert_eq!(docs.status(), 200);
-    assert!(
-        docs.text().await.unwrap().contains("swagger"),
-        "Swagger UI is served"
-    );
+    app.assert_ops_endpoints(monolith::openapi()).await;
 }
 
 #[tokio::test]
 async fn readiness_fails_once_the_database_is_gone() {
     let app = spawn_app("sqlite::memory:", None).await;
-    app.store.db().close().await;
-    let response = app.get("/readyz").await;
-    assert_eq!(response.headers()["retry-after"], "1");
-    let problem = crate::helpers::assert_problem(response, 503, "unavailable").await;
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("monolith database")
-    );
-    // And a request that needs it is a 500 that leaks nothing.
-    let problem =
-        crate::helpers::assert_problem(app.get("/timeline/1").await, 500, "internal").await;
-    let detail = problem["detail"].as_str().unwrap();
-    assert!(!detail.to_lowercase().contains("pool"), "{detail}");
+    app.assert_unready_without_its_database("monolith", "/timeline/1")
+        .await;
 }
 
 #[test]
@@ -51,106 +28,6 @@ fn a_taken_port_is_one_clear_line_and_a_failure_exit() {
         stderr.starts_with("monolith: cannot listen on") && stderr.contains("already in use"),
         "{stderr}"
     );
-}
-
-#[test]
-fn the_spec_names_every_operation_of_the_services() {
-    let spec = serde_json::to_value(monolith::openapi()).unwrap();
-    assert_eq!(spec["info"]["title"], "monolith");
-    assert_eq!(spec["servers"][0]["url"], "http://127.0.0.1:8085");
-    for (path, method, operation_id, tag) in [
-        ("/users", "post", "createUser", "users"),
-        ("/users", "get", "listUsersByIds", "users"),
-        ("/users/{id}", "get", "getUser", "users"),
-        ("/users/{id}", "patch", "updateUser", "users"),
-        ("/users/{id}", "delete", "deleteUser", "users"),
-        (
-            "/users/{id}/friends/{friend_id}",
-            "put",
-            "addFriend",
-            "friends",
-        ),
-        (
-            "/users/{id}/friends/{friend_id}",
-            "delete",
-            "removeFriend",
-            "friends",
-        ),
-        ("/users/{id}/friends", "get", "listFriends", "friends"),
-        ("/messages", "post", "createMessage", "messages"),
-        ("/messages/{id}", "get", "getMessage", "messages"),
-        ("/messages/{id}", "delete", "deleteMessage", "messages"),
-        (
-            "/users/{id}/messages",
-            "get",
-            "listUserMessages",
-            "messages",
-        ),
-        ("/messages/latest", "get", "listLatestMessages", "messages"),
-        ("/timeline/{user_id}", "get", "getTimeline", "timeline"),
-        ("/healthz", "get", "getHealth", "ops"),
-        ("/readyz", "get", "getReadiness", "ops"),
-    ] {
-        let operation = &spec["paths"][path][method];
-        assert_eq!(operation["operationId"], operation_id, "{method} {path}");
-        assert_eq!(
-            operation["tags"],
-            serde_json::json!([tag]),
-            "{operation_id}"
-        );
-    }
-    for schema in [
-        "User",
-        "CreateUser",
-        "UpdateUser",
-        "UsersByIds",
-        "FriendList",
-        "Message",
-        "CreateMessage",
-        "MessagePage",
-        "LatestMessages",
-        "AuthorMessages",
-        "Timeline",
-        "Entry",
-        "Friend",
-        "EntryMessage",
-        "Degradation",
-        "Problem",
-    ] {
-        assert!(
-            spec["components"]["schemas"][schema].is_object(),
-            "{schema}"
-        );
-    }
-    let param = |path: &str, name: &str| {
-        spec["paths"][path]["get"]["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == name)
-            .unwrap()["schema"]
-            .clone()
-    };
-    for (path, name, min, max, default) in [
-        ("/users/{id}/friends", "limit", 1, 5000, 1000),
-        ("/users/{id}/messages", "limit", 1, 500, 50),
-        ("/messages/latest", "per_author", 1, 10, 1),
-        ("/timeline/{user_id}", "per_friend", 1, 10, 1),
-        ("/timeline/{user_id}", "limit", 1, 500, 50),
-    ] {
-        let schema = param(path, name);
-        assert_eq!(
-            (&schema["minimum"], &schema["maximum"], &schema["default"]),
-            (
-                &serde_json::json!(min),
-                &serde_json::json!(max),
-                &serde_json::json!(default)
-            ),
-            "{path} {name}"
-        );
-    }
-    assert_eq!(param("/messages/latest", "authors")["maxItems"], 500);
-    assert_eq!(param("/users", "ids")["maxItems"], 500);
 }
 
 #[tokio::test]

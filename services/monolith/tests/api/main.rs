@@ -6,9 +6,7 @@ mod helpers;
 
 mod cascade;
 mod demo;
-mod errors;
 mod friends;
 mod lifecycle;
 mod messages;
 mod timeline;
-mod users;
