@@ -51,7 +51,7 @@ pub enum Source {
         client: reqwest::Client,
     },
     /// A durable consumer of the source's JetStream stream.
-    Nats(super::nats::StreamSource),
+    Nats(Box<super::nats::StreamSource>),
 }
 
 /// Where a follower starts when it has no stored position to resume from.
@@ -450,3 +450,6 @@ impl Backoff {
         self.next = (self.next * 2).min(self.longest);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,6 +15,9 @@ use super::outbox::Feed;
 #[derive(Debug, Clone, Default)]
 pub struct Followers(Arc<Mutex<Vec<Follower>>>);
 
+/// A gauge's name, help and how to read it off a follower's status.
+type Figure = (&'static str, &'static str, fn(&FollowerStatus) -> f64);
+
 /// A collector of the feed figures of one service.
 #[derive(Debug, Clone)]
 pub struct FeedCollector {
@@ -74,10 +77,9 @@ impl Collector for FeedCollector {
                 MetricType::Gauge,
             )?;
             head.encode(metric.encode_family(&[("source", feed.source())])?)?;
-            drop(metric);
         }
         let statuses = self.followers.statuses();
-        let gauges: [(&str, &str, fn(&FollowerStatus) -> f64); 5] = [
+        let gauges: [Figure; 5] = [
             (
                 "feed_consumer_position",
                 "The last position a follower applied",
@@ -116,5 +118,69 @@ impl Collector for FeedCollector {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feed::{FollowOptions, Source};
+    use tokio_util::sync::CancellationToken;
+
+    #[derive(Clone)]
+    struct Nothing;
+
+    impl crate::feed::Consumer for Nothing {
+        async fn position(&self) -> anyhow::Result<u64> {
+            Ok(0)
+        }
+        async fn apply(&self, _: &[crate::feed::Event], _: u64) -> anyhow::Result<()> {
+            Ok(())
+        }
+        async fn reset(&self) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn every_follower_is_a_labelled_series() {
+        let followers = Followers::default();
+        let stop = CancellationToken::new();
+        // Nobody listens on port 9 (discard): the follower stays disconnected.
+        let source = Source::http("http://127.0.0.1:9", reqwest::Client::new());
+        followers.add(Follower::spawn(
+            source,
+            Nothing,
+            FollowOptions::new("friends", "users"),
+            stop.clone(),
+        ));
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(FeedCollector::new(None, followers.clone())));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        let labels = r#"{consumer="friends",source="users",transport="http"}"#;
+        for name in [
+            "feed_consumer_position",
+            "feed_consumer_lag_events",
+            "feed_consumer_lag_seconds",
+        ] {
+            assert!(
+                text.contains(&format!("{name}{labels} ")),
+                "{name} in {text}"
+            );
+        }
+        assert!(
+            text.contains(&format!("feed_consumer_connected{labels} 0")),
+            "{text}"
+        );
+        assert_eq!(
+            followers
+                .of("users")
+                .map(|f| f.options().consumer.clone())
+                .as_deref(),
+            Some("friends")
+        );
+        assert!(followers.of("messages").is_none());
+        stop.cancel();
     }
 }

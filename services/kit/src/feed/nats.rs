@@ -339,6 +339,106 @@ fn durable_name(consumer: &str, source: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feed::{Change, Consumer, FeedOptions, FollowOptions, Follower, Source};
+    use std::sync::{Arc, Mutex};
+
+    /// A source name no other run uses: streams outlive a test on the server.
+    fn unique_source() -> String {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        format!(
+            "t{}x{}x{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<(Vec<String>, u64)>>);
+
+    impl Consumer for Collect {
+        async fn position(&self) -> anyhow::Result<u64> {
+            Ok(self.0.lock().unwrap().1)
+        }
+        async fn apply(&self, events: &[Event], next_after: u64) -> anyhow::Result<()> {
+            let mut state = self.0.lock().unwrap();
+            state
+                .0
+                .extend(events.iter().map(|e| format!("{}:{}", e.kind, e.subject)));
+            state.1 = next_after;
+            Ok(())
+        }
+        async fn reset(&self) -> anyhow::Result<()> {
+            *self.0.lock().unwrap() = Default::default();
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn relayed_events_reach_a_durable_consumer_once_each() {
+        let Ok(url) = std::env::var("TEST_NATS_URL") else {
+            eprintln!("TEST_NATS_URL unset: JetStream run skipped");
+            return;
+        };
+        static THINGS: sqlx::migrate::Migrator = sqlx::migrate!("tests/migrations/sqlite");
+        let db = crate::store::Db::connect(
+            "sqlite::memory:",
+            crate::store::Migrations {
+                sqlite: &THINGS,
+                postgres: &THINGS,
+            },
+        )
+        .await
+        .unwrap();
+        let source = unique_source();
+        let feed = Feed::open(db, &source, FeedOptions::default())
+            .await
+            .unwrap();
+        let write = |changes: Vec<Change>| {
+            let feed = feed.clone();
+            async move {
+                let tx = feed.begin().await.unwrap();
+                feed.commit(tx, &changes).await.unwrap().unwrap().seq
+            }
+        };
+        let thing = |id: u64| Change::upserted("thing", id, &serde_json::json!({"id": id}));
+        write(vec![thing(1), thing(2)]).await;
+        write(vec![thing(1)]).await;
+
+        let bus = Bus::connect(&url).await.unwrap();
+        let stop = CancellationToken::new();
+        spawn_relay(feed.clone(), bus.clone(), stop.clone());
+        // A relay restarted over the same position sends again; the server drops repeats.
+        spawn_relay(feed.clone(), bus.clone(), stop.clone());
+
+        let consumer = Collect::default();
+        let options = FollowOptions {
+            wait: Duration::from_millis(500),
+            ..FollowOptions::new("reader", source.clone())
+        };
+        let follower = Follower::spawn(
+            Source::Nats(Box::new(bus.source(&source))),
+            consumer.clone(),
+            options,
+            stop.clone(),
+        );
+        assert!(follower.wait_for(3, Duration::from_secs(20)).await);
+        let deleted = write(vec![Change::deleted("thing", 2)]).await;
+        assert!(follower.wait_for(deleted, Duration::from_secs(20)).await);
+        let seen = consumer.0.lock().unwrap().0.clone();
+        // Compacted like the outbox: thing 1 once (its latest), thing 2 then its deletion.
+        assert_eq!(
+            seen,
+            ["thing.upserted:2", "thing.upserted:1", "thing.deleted:2"]
+        );
+        assert_eq!(follower.status().transport, "nats");
+        stop.cancel();
+        let _ = bus.jetstream.delete_stream(stream_name(&source)).await;
+    }
 
     #[test]
     fn names_are_valid_for_jetstream() {

@@ -21,6 +21,7 @@
 //! therefore never later finds a committed event below `n`.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -174,7 +175,11 @@ impl Default for FeedOptions {
 
 impl Change {
     /// `entity` `subject` now has the state `state` (its API representation).
-    pub fn upserted(entity: &'static str, subject: impl ToString, state: &impl Serialize) -> Self {
+    pub fn upserted(
+        entity: &'static str,
+        subject: impl fmt::Display,
+        state: &impl Serialize,
+    ) -> Self {
         Self {
             entity,
             subject: subject.to_string(),
@@ -185,7 +190,7 @@ impl Change {
     }
 
     /// `entity` `subject` was deleted.
-    pub fn deleted(entity: &'static str, subject: impl ToString) -> Self {
+    pub fn deleted(entity: &'static str, subject: impl fmt::Display) -> Self {
         Self {
             entity,
             subject: subject.to_string(),
