@@ -4,6 +4,8 @@
 //! # Layout
 //!
 //! - [`problem`]: RFC 9457 problem+json bodies and the middleware that makes every error one.
+//! - `feed` (feature `db`): the transactional outbox served as a change feed, followers of
+//!   other services' feeds, and the same feeds on NATS JetStream.
 //! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems; a body read
 //!   and ignored.
 //! - [`fields`]: body fields: `null` told from absent, every refused field in one 422.
@@ -31,6 +33,8 @@ pub mod cli;
 pub mod demo;
 pub mod extract;
 pub mod fields;
+#[cfg(feature = "db")]
+pub mod feed;
 pub mod ids;
 pub mod layers;
 pub mod openapi;
