@@ -41,7 +41,8 @@ impl std::fmt::Display for Difference {
     }
 }
 
-/// The `(path, method)` pairs both specs define, in `left`'s order.
+/// The `(path, method)` pairs both specs define, in `left`'s order, but for the internal
+/// operations (the change feeds: each side's own).
 pub fn shared_operations(left: &Value, right: &Value) -> Vec<(String, &'static str)> {
     let mut shared = Vec::new();
     for (path, item) in left
@@ -51,12 +52,14 @@ pub fn shared_operations(left: &Value, right: &Value) -> Vec<(String, &'static s
         .flatten()
     {
         for method in METHODS {
-            if item.get(method).is_some()
+            if item
+                .get(method)
+                .is_some_and(|op| !super::merge::is_internal(op))
                 && right
                     .get("paths")
                     .and_then(|p| p.get(path))
                     .and_then(|i| i.get(method))
-                    .is_some()
+                    .is_some_and(|op| !super::merge::is_internal(op))
             {
                 shared.push((path.clone(), method));
             }

@@ -13,7 +13,8 @@
 //! across the service specs (a schema of one name is the same schema in every spec that
 //! has it: see [`super::compare::component_conflicts`]), so an operation keeps its schema
 //! names in every phase of the migration and a generated SDK does not change when a route
-//! moves. The gateway's own paths (`/openapi.json`) are not listed, like every service's.
+//! moves. The gateway's own paths (`/openapi.json`) are not listed, like every service's, nor
+//! the operations tagged `feed` (the change feeds on the services' private network).
 
 use serde_json::{Map, Value, json};
 
@@ -37,13 +38,27 @@ pub fn merge(table: &RouteTable, specs: &[(&str, Value)]) -> Value {
                 if item.get(method).is_none() || merged.has(path, method) {
                     continue;
                 }
-                if let Some(chosen) = choose(table, specs, path, method) {
+                if let Some(chosen) = choose(table, specs, path, method)
+                    && !is_internal(chosen.operation)
+                {
                     merged.add(path, method, &chosen);
                 }
             }
         }
     }
     merged.into_spec(specs)
+}
+
+/// The tag of operations between the services on their private network (the change
+/// feeds), which the gateway's clients are not offered.
+pub const INTERNAL_TAG: &str = "feed";
+
+/// Whether `operation` is tagged [`INTERNAL_TAG`].
+pub fn is_internal(operation: &Value) -> bool {
+    operation
+        .get("tags")
+        .and_then(Value::as_array)
+        .is_some_and(|tags| tags.iter().any(|t| t == INTERNAL_TAG))
 }
 
 /// Where the table sends `method path` and the spec that describes it there.

@@ -1,6 +1,8 @@
 //! The monolith's OpenAPI description offers every operation of every service alike: same
 //! path, method, operationId, tags, parameters (with their limits), request body and
-//! success schema, and the same component schemas, descriptions and examples aside.
+//! success schema, and the same component schemas, descriptions and examples aside. Each
+//! side's change feed (`/changes`, `/feeds`, tagged `feed`) is its own: a page of the
+//! monolith's feed holds events of every entity.
 
 use serde_json::{Map, Value};
 
@@ -31,6 +33,12 @@ fn check(service: &str, spec: &Value, monolith: &Value) {
             continue;
         }
         for (method, operation) in item.as_object().unwrap() {
+            if operation["tags"]
+                .as_array()
+                .is_some_and(|t| t.contains(&"feed".into()))
+            {
+                continue;
+            }
             let theirs = operation;
             let ours = &monolith["paths"][path][method];
             let at = format!("{service}: {method} {path}");
@@ -50,6 +58,9 @@ fn check(service: &str, spec: &Value, monolith: &Value) {
     }
     assert!(operations >= 1, "{service} has operations");
     for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        if name.ends_with("ChangePage") {
+            continue;
+        }
         assert_eq!(
             shape(&monolith["components"]["schemas"][name]),
             shape(schema),

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kit::demo::World;
+use kit::feed::Feed;
 use kit::ids::UserId;
 use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
@@ -24,12 +25,13 @@ pub const MIGRATIONS: Migrations = kit::migrations!();
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    feed: Feed,
 }
 
 // === impl Store ===
 
 // `open`, `db`, and the store as `kit::service::serve_store` runs it.
-kit::service_store!(Store, MIGRATIONS);
+kit::service_store!(Store, MIGRATIONS, "friends");
 
 impl Store {
     /// Stores both directions of `pair` in one statement; a pair already stored is left as

@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -25,6 +26,22 @@ pub struct StoreArgs {
     /// Request limits.
     #[command(flatten)]
     pub limits: Limits,
+    /// The change feed.
+    #[command(flatten)]
+    pub feed: FeedArgs,
+}
+
+/// How a service keeps its change feed and reads the feeds it follows.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FeedArgs {
+    /// How long a deletion's tombstone stays in the change feed; a follower further behind
+    /// replays the feed from 0.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "24h")]
+    pub tombstone_retention: Duration,
+    /// NATS JetStream (`nats://HOST:PORT`): relay this service's feed to it, and read the
+    /// feeds this service follows from it instead of over HTTP.
+    #[arg(long, value_name = "URL")]
+    pub feed_bus: Option<String>,
 }
 
 /// A service's typed configuration: its environment prefix and per-service defaults give

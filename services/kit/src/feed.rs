@@ -50,6 +50,7 @@ pub const SPEC_VERSION: &str = "1.0";
 
 /// One change, as a CloudEvents 1.0 JSON object.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ChangeEvent)]
 #[schema(example = json!({
     "specversion": "1.0",
     "id": "users-18c2f3a1b4d-1042",

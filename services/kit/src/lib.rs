@@ -32,9 +32,9 @@
 pub mod cli;
 pub mod demo;
 pub mod extract;
-pub mod fields;
 #[cfg(feature = "db")]
 pub mod feed;
+pub mod fields;
 pub mod ids;
 pub mod layers;
 pub mod openapi;

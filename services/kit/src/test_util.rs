@@ -84,18 +84,28 @@ pub struct TestApp<S> {
     pub client: reqwest::Client,
     /// The store the server uses.
     pub store: S,
+    /// The service's running context: its followers; stopped with the app.
+    pub running: crate::service::Running,
+}
+
+impl<S> Drop for TestApp<S> {
+    fn drop(&mut self) {
+        self.running.stop.cancel();
+    }
 }
 
 /// Starts a service that owns a store: opens `database_url` (`sqlite::memory:`, a SQLite
 /// file or a PostgreSQL database), fills it with the demo world `demo` when given
-/// (`users=10,friends=2`; the `--demo` syntax), and serves `app(store)` on 127.0.0.1 with an
-/// ephemeral port. Accepts connections as soon as this returns.
+/// (`users=10,friends=2`; the `--demo` syntax), and serves `app(store, running)` on 127.0.0.1
+/// with an ephemeral port. Accepts connections as soon as this returns.
 pub async fn spawn_app<S, A>(database_url: &str, demo: Option<&str>, app: A) -> TestApp<S>
 where
     S: crate::service::ServiceStore,
-    A: FnOnce(S) -> Router,
+    A: FnOnce(S, &crate::service::Running) -> Router,
 {
-    let store = S::open(database_url).await.expect("open the store");
+    let store = S::open_with(database_url, crate::feed::FeedOptions::default())
+        .await
+        .expect("open the store");
     if let Some(demo) = demo {
         let spec: crate::demo::DemoSpec = demo.parse().expect("a valid demo spec");
         store
@@ -103,10 +113,12 @@ where
             .await
             .expect("fill the demo world");
     }
+    let running = crate::service::Running::new(crate::layers::Limits::default(), None);
     TestApp {
-        server: TestServer::start(app(store.clone())).await,
+        server: TestServer::start(app(store.clone(), &running)).await,
         client: reqwest::Client::new(),
         store,
+        running,
     }
 }
 

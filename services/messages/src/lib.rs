@@ -21,6 +21,8 @@ pub mod store;
 use std::future::Future;
 
 use axum::Router;
+use kit::feed::api::FeedApi;
+use kit::feed::metrics::Followers;
 use kit::layers::Limits;
 use kit::ops::Readiness;
 use tokio::net::TcpListener;
@@ -30,15 +32,24 @@ pub use config::Config;
 pub use state::AppState;
 pub use store::Store;
 
+/// The entity types of the change feed, with the schema of each one's `data`.
+const EVENTS: &[(&str, &str)] = &[("message", "Message")];
+
 /// The whole service as a router: API, ops endpoints, docs, and the standard layers.
 pub fn app(state: AppState, limits: &Limits) -> Router {
+    let feed = FeedApi::new(state.store.feed().clone(), Followers::default(), |_| {});
+    app_with(state, feed, limits)
+}
+
+/// [`app`] with the feed routes' state `feed` (the service's followers and metrics).
+pub fn app_with(state: AppState, feed: FeedApi, limits: &Limits) -> Router {
     let readiness = Readiness::database(state.store.db().clone(), "messages");
-    kit::service::app(routes::router(readiness), state, limits)
+    kit::service::app_with_feed(routes::router(readiness), state, feed, EVENTS, limits)
 }
 
 /// The OpenAPI description of [`app`].
 pub fn openapi() -> OpenApi {
-    kit::service::openapi(routes::router(Readiness::always()))
+    kit::service::openapi_with_feed(routes::router(Readiness::always()), "messages", EVENTS)
 }
 
 /// Opens the store, fills it with the demo world when asked, and serves on `listener` until
@@ -48,9 +59,15 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    kit::service::serve_store(&config.store, listener, shutdown, |store, limits| {
-        app(AppState { store }, limits)
-    })
+    kit::service::serve_store(
+        &config.store,
+        listener,
+        shutdown,
+        |store: Store, running| {
+            let feed = running.feed_api(store.feed(), |_| {});
+            app_with(AppState { store }, feed, &running.limits)
+        },
+    )
     .await
 }
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kit::demo::World;
+use kit::feed::Feed;
 use kit::ids::{MessageId, UserId};
 use kit::store::{Backend, Db, Explain, Migrations, query_as_with};
 use kit::timestamp::Timestamp;
@@ -37,6 +38,7 @@ const SQLITE_ROWS_PER_INSERT: usize = 100;
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    feed: Feed,
 }
 
 /// Where a page of an author's messages starts.
@@ -63,7 +65,7 @@ const COLUMNS: &str = "id, author_id, text, created_at";
 // === impl Store ===
 
 // `open`, `db`, and the store as `kit::service::serve_store` runs it.
-kit::service_store!(Store, MIGRATIONS);
+kit::service_store!(Store, MIGRATIONS, "messages");
 
 impl Store {
     /// Inserts a message created now and returns it with its new id.

@@ -18,6 +18,7 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+use kit::feed::Feed;
 use kit::store::{Db, Migrations};
 
 pub use demo::DemoCounts;
@@ -31,9 +32,10 @@ pub const MIGRATIONS: Migrations = kit::migrations!();
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    feed: Feed,
 }
 
 // === impl Store ===
 
 // `open`, `db`, and the store as `kit::service::serve_store` runs it.
-kit::service_store!(Store, MIGRATIONS);
+kit::service_store!(Store, MIGRATIONS, "monolith");

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kit::demo::World;
+use kit::feed::Feed;
 use kit::ids::UserId;
 use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
@@ -20,6 +21,7 @@ pub const MIGRATIONS: Migrations = kit::migrations!();
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    feed: Feed,
 }
 
 #[derive(sqlx::FromRow)]
@@ -33,7 +35,7 @@ struct UserRow {
 // === impl Store ===
 
 // `open`, `db`, and the store as `kit::service::serve_store` runs it.
-kit::service_store!(Store, MIGRATIONS);
+kit::service_store!(Store, MIGRATIONS, "users");
 
 impl Store {
     /// Inserts a user and returns it with its new id.

@@ -1,9 +1,10 @@
-//! `GET /changes` (a feed's events, long-polling) and `GET /feeds` (the feed's head and the
-//! service's followers), mounted by every service that keeps a feed.
+//! `GET /changes` (a feed's events, long-polling), `GET /feeds` (the feed's head and the
+//! service's followers) and `GET /metrics`, mounted by every service that keeps a feed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -24,14 +25,19 @@ pub type ChangesLimit = Bounded<1, 5000, 500>;
 /// The longest `wait` a client may ask for.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// What the feed routes share.
+/// What the feed routes share: a service's state holds one and gives it out by `FromRef`.
 #[derive(Debug, Clone)]
 pub struct FeedApi {
     /// The service's feed.
     pub feed: Feed,
     /// The service's followers of other feeds.
     pub followers: Followers,
+    /// What `/metrics` shows: the feed's figures, and whatever else the service registers.
+    pub registry: Arc<prometheus_client::registry::Registry>,
 }
+
+/// The content type of `/metrics`.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Query of `GET /changes`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -66,12 +72,112 @@ pub struct FeedsView {
 
 // === routes ===
 
-/// The feed routes with their OpenAPI description.
-pub fn routes<S: Clone + Send + Sync + 'static>(api: FeedApi) -> OpenApiRouter<S> {
+/// The feed routes with their OpenAPI description, for a service whose state `S` holds a
+/// [`FeedApi`].
+pub fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    FeedApi: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(list_changes))
         .routes(routes!(get_feeds))
-        .with_state(api)
+        .routes(routes!(get_metrics))
+}
+
+/// `spec` with the feed routes' paths and schemas added, the page named after `source`
+/// (`UsersChangePage`), and the feed's events described per entity type: for each
+/// `(entity, schema)` of `events`, a component `{Entity}Event` (a `ChangeEvent` whose
+/// `type` is `{entity}.upserted` or `{entity}.deleted` and whose `data` is `schema`), and
+/// the page's `changes` lists one of those.
+pub fn document(
+    mut spec: utoipa::openapi::OpenApi,
+    source: &str,
+    events: &[(&str, &str)],
+) -> utoipa::openapi::OpenApi {
+    spec.merge(routes::<FeedApi>().split_for_parts().1);
+    let Ok(mut value) = serde_json::to_value(&spec) else {
+        return spec;
+    };
+    let tags = value["tags"].as_array_mut();
+    let feed_tag = serde_json::json!({
+        "name": "feed",
+        "description": "The change feed (for the other services, on the private network): \
+            every write's event in commit order, the followers of other feeds, metrics"
+    });
+    match tags {
+        Some(tags) if !tags.iter().any(|t| t["name"] == "feed") => tags.push(feed_tag),
+        Some(_) => {}
+        None => value["tags"] = serde_json::json!([feed_tag]),
+    }
+    // Each feed's page has a name of its own: the events it holds differ by service.
+    let page = format!("{}ChangePage", pascal(source));
+    let schemas = &mut value["components"]["schemas"];
+    if let Some(generic) = schemas.as_object_mut().and_then(|s| s.remove("ChangePage")) {
+        schemas[&page] = generic;
+    }
+    value["paths"]["/changes"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        ["$ref"] = serde_json::json!(format!("#/components/schemas/{page}"));
+    let schemas = &mut value["components"]["schemas"];
+    let mut variants = Vec::new();
+    for (entity, data) in events {
+        let name = format!("{}Event", pascal(entity));
+        schemas[&name] = serde_json::json!({
+            "description": format!("A change of a {entity}: `data` is its state after the write, absent for a deletion."),
+            "allOf": [
+                {"$ref": "#/components/schemas/ChangeEvent"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string", "enum": [format!("{entity}.upserted"), format!("{entity}.deleted")]},
+                        "data": {"$ref": format!("#/components/schemas/{data}")}
+                    }
+                }
+            ]
+        });
+        variants.push(serde_json::json!({"$ref": format!("#/components/schemas/{name}")}));
+    }
+    if !variants.is_empty() {
+        schemas[&page]["properties"]["changes"]["items"] = serde_json::json!({"oneOf": variants});
+    }
+    serde_json::from_value(value).unwrap_or(spec)
+}
+
+/// `friendship` → `Friendship`.
+fn pascal(entity: &str) -> String {
+    entity
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+// === impl FeedApi ===
+
+impl FeedApi {
+    /// The routes' state for `feed` and `followers`, with a registry that holds the feed's
+    /// figures ([`FeedCollector`](super::metrics::FeedCollector)) and what `register` adds.
+    pub fn new(
+        feed: Feed,
+        followers: Followers,
+        register: impl FnOnce(&mut prometheus_client::registry::Registry),
+    ) -> Self {
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(super::metrics::FeedCollector::new(
+            Some(feed.clone()),
+            followers.clone(),
+        )));
+        register(&mut registry);
+        Self {
+            feed,
+            followers,
+            registry: Arc::new(registry),
+        }
+    }
 }
 
 /// Read the change feed.
@@ -135,6 +241,24 @@ async fn get_feeds(State(api): State<FeedApi>) -> Json<FeedsView> {
         head: api.feed.head(),
         followers: api.followers.statuses(),
     })
+}
+
+/// Prometheus metrics (OpenMetrics text): the feed's head, and for each followed feed the
+/// position applied, the source's head, and the lag in events and seconds.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "feed",
+    operation_id = "getMetrics",
+    responses((status = 200, description = "OpenMetrics text exposition", body = String,
+        content_type = "application/openmetrics-text"))
+)]
+async fn get_metrics(State(api): State<FeedApi>) -> Response {
+    let mut text = String::new();
+    match prometheus_client::encoding::text::encode(&mut text, &api.registry) {
+        Ok(()) => ([(http::header::CONTENT_TYPE, OPENMETRICS)], text).into_response(),
+        Err(err) => crate::problem::internal_error(anyhow::anyhow!("cannot encode metrics: {err}")),
+    }
 }
 
 fn parse(query: &ChangesQuery) -> Result<(u64, u32, Duration, Vec<String>), Problem> {

@@ -90,6 +90,7 @@ pub struct Stamp {
 
 /// One page of a feed.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ChangePage)]
 pub struct Page {
     /// Events after the requested position, in `seq` order.
     pub changes: Vec<Event>,

@@ -79,11 +79,8 @@ async fn feed(options: FeedOptions) -> Feed {
 }
 
 async fn serve(feed: &Feed) -> TestServer {
-    let api = FeedApi {
-        feed: feed.clone(),
-        followers: Followers::default(),
-    };
-    let router: axum::Router = routes::<()>(api).into();
+    let api = FeedApi::new(feed.clone(), Followers::default(), |_| {});
+    let router: axum::Router = routes::<FeedApi>().with_state(api).into();
     TestServer::start(router).await
 }
 
@@ -193,11 +190,8 @@ async fn an_unreachable_feed_is_retried_and_shown_until_it_answers() {
     let feed = feed(FeedOptions::default()).await;
     write(&feed, &[thing(9)]).await;
     let listener = crate::server::bind(addr).await.unwrap();
-    let api = FeedApi {
-        feed: feed.clone(),
-        followers: Followers::default(),
-    };
-    let router: axum::Router = routes::<()>(api).into();
+    let api = FeedApi::new(feed.clone(), Followers::default(), |_| {});
+    let router: axum::Router = routes::<FeedApi>().with_state(api).into();
     let served = CancellationToken::new();
     tokio::spawn(crate::server::serve(
         listener,
