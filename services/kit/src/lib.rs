@@ -4,6 +4,8 @@
 //! # Layout
 //!
 //! - [`problem`]: RFC 9457 problem+json bodies and the middleware that makes every error one.
+//! - `feed` (feature `db`): the transactional outbox served as a change feed, followers of
+//!   other services' feeds, and the same feeds on NATS JetStream.
 //! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems.
 //! - [`ids`]: typed positive ids and the `ids=1,2,3` list syntax.
 //! - [`params`]: bounded integer query parameters (`limit`, `per_author`, …), one wording.
@@ -25,6 +27,8 @@
 pub mod cli;
 pub mod demo;
 pub mod extract;
+#[cfg(feature = "db")]
+pub mod feed;
 pub mod ids;
 pub mod layers;
 pub mod openapi;

@@ -140,6 +140,16 @@ impl Db {
         self.backend
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout behind other writers, so a
+    /// transaction that reads before it writes never fails to upgrade its lock.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// True when a trivial query succeeds within a second.
     pub async fn ping(&self) -> bool {
         let query = sqlx::query("SELECT 1").execute(&self.pool);

@@ -1,0 +1,233 @@
+//! `GET /changes` (a feed's events, long-polling) and `GET /feeds` (the feed's head and the
+//! service's followers), mounted by every service that keeps a feed.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::follow::FollowerStatus;
+use super::metrics::Followers;
+use super::outbox::{Feed, Page, ReadError};
+use crate::extract::{Json, Query};
+use crate::params::Bounded;
+use crate::problem::Problem;
+
+/// Events per page: 1 to 5000, 500 by default.
+pub type ChangesLimit = Bounded<1, 5000, 500>;
+
+/// The longest `wait` a client may ask for.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// What the feed routes share.
+#[derive(Debug, Clone)]
+pub struct FeedApi {
+    /// The service's feed.
+    pub feed: Feed,
+    /// The service's followers of other feeds.
+    pub followers: Followers,
+}
+
+/// Query of `GET /changes`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The position to read after: 0 (the default) replays the whole feed, which yields
+    /// every live entity's current state; a page's `next_after` continues from it.
+    #[param(value_type = Option<u64>, minimum = 0, default = 0)]
+    pub after: Option<String>,
+    /// Events at most.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 5000, default = 500)]
+    pub limit: Option<String>,
+    /// When nothing newer than `after` is there yet, wait up to this long (`250ms`, `10s`;
+    /// at most `30s`) for a commit and answer as soon as one arrives.
+    #[param(value_type = Option<String>, example = "10s")]
+    pub wait: Option<String>,
+    /// Only these entity types, comma-separated (`user`, `friendship`, `message`).
+    #[param(value_type = Option<String>, example = "user")]
+    pub entities: Option<String>,
+}
+
+/// `GET /feeds`: this service's feed and its followers of other feeds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedsView {
+    /// The service's feed.
+    pub source: String,
+    /// Its last position.
+    pub head: u64,
+    /// Each follower of another service's feed, with its position and lag.
+    pub followers: Vec<FollowerStatus>,
+}
+
+// === routes ===
+
+/// The feed routes with their OpenAPI description.
+pub fn routes<S: Clone + Send + Sync + 'static>(api: FeedApi) -> OpenApiRouter<S> {
+    OpenApiRouter::new()
+        .routes(routes!(list_changes))
+        .routes(routes!(get_feeds))
+        .with_state(api)
+}
+
+/// Read the change feed.
+///
+/// Events in `seq` (commit) order, each a CloudEvents 1.0 object whose `data` is the
+/// entity's whole state after the write (absent for a deletion). The feed is compacted:
+/// it keeps the latest event of every entity and, for a retention period, the tombstones of
+/// deletions, so replaying from 0 yields the current state. With `wait`, the call answers as
+/// soon as something newer than `after` commits (long poll).
+#[utoipa::path(
+    get,
+    path = "/changes",
+    tag = "feed",
+    operation_id = "listChanges",
+    params(ChangesQuery),
+    responses(
+        (status = 200, description = "Events after `after`, and where to continue", body = Page),
+        (status = 400, description = "`after`, `limit`, `wait` or `entities` is malformed or out of \
+            range; `detail` says which", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The feed no longer holds everything after `after` (a \
+            tombstone expired) or never did: replay from 0; `detail` names the oldest position",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_changes(
+    State(api): State<FeedApi>,
+    Query(query): Query<ChangesQuery>,
+) -> Result<Json<Page>, Response> {
+    let (after, limit, wait, entities) = parse(&query).map_err(IntoResponse::into_response)?;
+    let page = api
+        .feed
+        .read_waiting(after, limit, &entities, wait)
+        .await
+        .map_err(|err| match err {
+            ReadError::Gone { .. } => Problem::new(
+                StatusCode::GONE,
+                "feed-position-gone",
+                "Feed position no longer held",
+            )
+            .with_detail(err.to_string())
+            .into_response(),
+            ReadError::Store(err) => crate::problem::internal_error(err),
+        })?;
+    Ok(Json(page))
+}
+
+/// The feed's head and the service's followers.
+///
+/// This service's feed position, and for each feed it follows the position applied, the
+/// source's head at the last read, and the lag in events and seconds.
+#[utoipa::path(
+    get,
+    path = "/feeds",
+    tag = "feed",
+    operation_id = "getFeeds",
+    responses((status = 200, description = "The feed and its followers", body = FeedsView))
+)]
+async fn get_feeds(State(api): State<FeedApi>) -> Json<FeedsView> {
+    Json(FeedsView {
+        source: api.feed.source().to_owned(),
+        head: api.feed.head(),
+        followers: api.followers.statuses(),
+    })
+}
+
+fn parse(query: &ChangesQuery) -> Result<(u64, u32, Duration, Vec<String>), Problem> {
+    let after = match query.after.as_deref() {
+        None => 0,
+        Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => text
+            .parse()
+            .map_err(|_| Problem::bad_request(format!("`after` is too large; got `{text}`")))?,
+        Some(text) => {
+            return Err(Problem::bad_request(format!(
+                "`after` must be a feed position (a non-negative integer); got `{text}`"
+            )));
+        }
+    };
+    let limit = ChangesLimit::parse("limit", query.limit.as_deref())
+        .map_err(|err| Problem::bad_request(err.to_string()))?
+        .get();
+    let wait = match query.wait.as_deref() {
+        None => Duration::ZERO,
+        Some(text) => match humantime::parse_duration(text) {
+            Ok(wait) if wait <= MAX_WAIT => wait,
+            _ => {
+                return Err(Problem::bad_request(format!(
+                    "`wait` must be a duration from 0s to 30s, such as `250ms` or `10s`; got `{text}`"
+                )));
+            }
+        },
+    };
+    let entities = match query.entities.as_deref() {
+        None => Vec::new(),
+        Some(text) => {
+            let entities: Vec<String> = text.split(',').map(str::trim).map(str::to_owned).collect();
+            if entities
+                .iter()
+                .any(|e| e.is_empty() || !e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            {
+                return Err(Problem::bad_request(format!(
+                    "`entities` must list entity types such as `user,message`; got `{text}`"
+                )));
+            }
+            entities
+        }
+    };
+    Ok((after, limit, wait, entities))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(after: Option<&str>, limit: Option<&str>, wait: Option<&str>) -> ChangesQuery {
+        ChangesQuery {
+            after: after.map(str::to_owned),
+            limit: limit.map(str::to_owned),
+            wait: wait.map(str::to_owned),
+            entities: None,
+        }
+    }
+
+    #[test]
+    fn defaults_and_bounds() {
+        let (after, limit, wait, entities) = parse(&query(None, None, None)).unwrap();
+        assert_eq!((after, limit, wait), (0, 500, Duration::ZERO));
+        assert!(entities.is_empty());
+        let (after, limit, wait, _) = parse(&query(Some("17"), Some("5000"), Some("30s"))).unwrap();
+        assert_eq!((after, limit, wait), (17, 5000, MAX_WAIT));
+    }
+
+    #[test]
+    fn bad_values_name_the_parameter() {
+        for (q, name) in [
+            (query(Some("-1"), None, None), "`after`"),
+            (query(Some("1.5"), None, None), "`after`"),
+            (
+                query(Some("99999999999999999999999"), None, None),
+                "`after`",
+            ),
+            (query(None, Some("0"), None), "`limit`"),
+            (query(None, Some("5001"), None), "`limit`"),
+            (query(None, None, Some("31s")), "`wait`"),
+            (query(None, None, Some("soon")), "`wait`"),
+        ] {
+            let problem = parse(&q).unwrap_err();
+            assert_eq!(problem.status, 400);
+            assert!(
+                problem.detail.as_deref().unwrap_or_default().contains(name),
+                "{q:?}"
+            );
+        }
+        let mut q = query(None, None, None);
+        q.entities = Some("user,".into());
+        assert!(parse(&q).is_err());
+        q.entities = Some("user, message".into());
+        assert_eq!(parse(&q).unwrap().3, ["user", "message"]);
+    }
+}

@@ -1,0 +1,451 @@
+//! The feeds on NATS JetStream, for deployments that outgrow polling one database per
+//! consumer.
+//!
+//! - [`spawn_relay`]: a service relays its committed events, in `seq` order, to the
+//!   stream `FEED_<SOURCE>` on subjects `feed.<source>.<entity>.<key>`
+//!   (`feed.users.user.42`). Each message's `Nats-Msg-Id` is the event id, so a relay that
+//!   restarts and sends again what it sent just before is deduplicated by the server. The
+//!   relay's position is stored in the service's database after JetStream acknowledged
+//!   every event up to it. The stream keeps one message per subject, so JetStream compacts
+//!   the log exactly as the outbox does, and a consumer replaying it from the start gets
+//!   every live entity's latest event and the recent tombstones.
+//! - [`StreamSource`]: a follower's source reading a durable pull consumer of such a stream
+//!   (one per reader, named after it), acknowledging a batch only once the next read shows
+//!   it was applied.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use tokio_util::sync::CancellationToken;
+
+use super::follow::{FollowOptions, SourceError, Start};
+use super::outbox::{Feed, Page};
+use super::{Event, SPEC_VERSION};
+
+/// Events a relay sends before awaiting their acknowledgements.
+const RELAY_BATCH: u32 = 500;
+
+/// The follower name the relay's position is stored under.
+pub const RELAY_CONSUMER: &str = "relay:nats";
+
+/// A JetStream connection.
+#[derive(Debug, Clone)]
+pub struct Bus {
+    url: String,
+    jetstream: jetstream::Context,
+}
+
+/// A follower's source on JetStream: a durable pull consumer of one feed's stream.
+#[derive(Debug)]
+pub struct StreamSource {
+    bus: Bus,
+    source: String,
+    consumer: Option<consumer::PullConsumer>,
+    /// The last batch handed out, acknowledged once a later read shows it was applied.
+    unacked: Option<Batch>,
+}
+
+#[derive(Debug)]
+struct Batch {
+    messages: Vec<jetstream::Message>,
+    page: Page,
+}
+
+// === impl Bus ===
+
+impl Bus {
+    /// Connects to the NATS server at `url` (`nats://HOST:PORT`).
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .with_context(|| format!("cannot connect to NATS at {url}"))?;
+        Ok(Self {
+            url: url.to_owned(),
+            jetstream: jetstream::new(client),
+        })
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The stream of `source`'s feed, created when missing.
+    pub async fn stream(&self, source: &str) -> anyhow::Result<stream::Stream> {
+        self.jetstream
+            .get_or_create_stream(stream::Config {
+                name: stream_name(source),
+                subjects: vec![format!("feed.{source}.>")],
+                // One message per entity: JetStream's own compaction, like the outbox's.
+                max_messages_per_subject: 1,
+                storage: stream::StorageType::File,
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot create the JetStream stream of {source}: {err}"))
+    }
+
+    /// A source reading `source`'s stream.
+    pub fn source(&self, source: &str) -> StreamSource {
+        StreamSource {
+            bus: self.clone(),
+            source: source.to_owned(),
+            consumer: None,
+            unacked: None,
+        }
+    }
+}
+
+/// `FEED_USERS` for `users`.
+pub fn stream_name(source: &str) -> String {
+    format!("FEED_{}", source.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// The subject of an event: `feed.<source>.<entity>.<key>`, the key's characters that
+/// subjects cannot hold replaced by `_` (keys are ids and `LOW-HIGH` pairs).
+pub fn subject(source: &str, event: &Event) -> String {
+    let key: String = event
+        .subject
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("feed.{source}.{}.{key}", event.entity())
+}
+
+// === the relay ===
+
+/// Relays `feed`'s committed events to its stream on `bus` until `stop`, resuming after the
+/// last position JetStream acknowledged.
+pub fn spawn_relay(feed: Feed, bus: Bus, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let step = tokio::select! {
+                () = stop.cancelled() => return,
+                step = relay_once(&feed, &bus) => step,
+            };
+            match step {
+                Ok(()) => pause = Duration::from_millis(100),
+                Err(err) => {
+                    tracing::warn!(source = %feed.source(), bus = %bus.url, error = %format!("{err:#}"),
+                        "cannot relay the feed to JetStream; retrying");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    })
+}
+
+/// Sends the events after the relay's stored position (waiting for some when there are
+/// none), awaits every acknowledgement, then stores the new position.
+async fn relay_once(feed: &Feed, bus: &Bus) -> anyhow::Result<()> {
+    bus.stream(feed.source()).await?;
+    let after = feed.position(RELAY_CONSUMER).await?;
+    let page = match feed
+        .read_waiting(after, RELAY_BATCH, &[], Duration::from_secs(10))
+        .await
+    {
+        Ok(page) => page,
+        // Tombstones the relay never sent expired: what is left is the current state,
+        // which the stream gets again from the start (duplicates of live entities only
+        // replace their own subject's message).
+        Err(super::ReadError::Gone { .. }) => {
+            let mut conn = feed.db().pool().acquire().await?;
+            feed.save_position(&mut conn, RELAY_CONSUMER, 0).await?;
+            return Ok(());
+        }
+        Err(super::ReadError::Store(err)) => return Err(err.into()),
+    };
+    let mut acks = Vec::with_capacity(page.changes.len());
+    for event in &page.changes {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", event.id.as_str());
+        let payload = Bytes::from(serde_json::to_vec(event)?);
+        let ack = bus
+            .jetstream
+            .publish_with_headers(subject(feed.source(), event), headers, payload)
+            .await
+            .map_err(|err| anyhow::anyhow!("publish: {err}"))?;
+        acks.push(ack);
+    }
+    for ack in acks {
+        ack.await
+            .map_err(|err| anyhow::anyhow!("publish ack: {err}"))?;
+    }
+    if page.next_after != after {
+        let mut conn = feed.db().pool().acquire().await?;
+        feed.save_position(&mut conn, RELAY_CONSUMER, page.next_after)
+            .await?;
+    }
+    Ok(())
+}
+
+// === impl StreamSource ===
+
+impl StreamSource {
+    /// One batch after `after`: acknowledges the previous batch when `after` shows it was
+    /// applied, hands it out again when not.
+    pub(super) async fn read(
+        &mut self,
+        after: u64,
+        options: &FollowOptions,
+    ) -> Result<Page, SourceError> {
+        if let Some(batch) = self.unacked.take() {
+            if after < batch.page.next_after {
+                // The consumer failed to apply it: the same events again.
+                let page = batch.page.clone();
+                self.unacked = Some(batch);
+                return Ok(page);
+            }
+            if let Some(last) = batch.messages.last() {
+                // AckPolicy::All: the last message acknowledges the batch.
+                last.ack()
+                    .await
+                    .map_err(|err| SourceError::Unreachable(format!("ack: {err}")))?;
+            }
+        }
+        let consumer = self.consumer(after, options).await?;
+        let mut messages = consumer
+            .fetch()
+            .max_messages(options.batch as usize)
+            .expires(options.wait.max(Duration::from_millis(100)))
+            .messages()
+            .await
+            .map_err(|err| SourceError::Unreachable(format!("fetch: {err}")))?;
+        let mut batch = Batch {
+            messages: Vec::new(),
+            page: Page {
+                changes: Vec::new(),
+                next_after: after,
+                head: after,
+            },
+        };
+        let mut pending = 0;
+        while let Some(message) = messages.next().await {
+            let message =
+                message.map_err(|err| SourceError::Unreachable(format!("fetch: {err}")))?;
+            if let Ok(info) = message.info() {
+                pending = info.pending;
+            }
+            match serde_json::from_slice::<Event>(&message.payload) {
+                Ok(event) if event.specversion == SPEC_VERSION => {
+                    batch.page.next_after = batch.page.next_after.max(event.seq);
+                    // A redelivery of what was applied already is acknowledged, not applied.
+                    if event.seq > after {
+                        batch.page.changes.push(event);
+                    }
+                }
+                _ => {
+                    tracing::warn!(source = %self.source, subject = %message.subject,
+                        "skipping a message that is not a feed event");
+                }
+            }
+            batch.messages.push(message);
+        }
+        batch.page.head = batch.page.next_after + pending;
+        let page = batch.page.clone();
+        if !batch.messages.is_empty() {
+            self.unacked = Some(batch);
+        }
+        Ok(page)
+    }
+
+    /// The durable consumer, created on first use: from the start of the stream for a
+    /// follower with no position, at the end for one that starts at the head.
+    async fn consumer(
+        &mut self,
+        after: u64,
+        options: &FollowOptions,
+    ) -> Result<&consumer::PullConsumer, SourceError> {
+        if self.consumer.is_none() {
+            let unreachable = |err: String| SourceError::Unreachable(err);
+            let stream = self
+                .bus
+                .stream(&self.source)
+                .await
+                .map_err(|err| unreachable(format!("{err:#}")))?;
+            let filter_subject = match options.entities.as_slice() {
+                [] => String::new(),
+                [entity] => format!("feed.{}.{entity}.>", self.source),
+                _ => {
+                    return Err(unreachable(
+                        "a JetStream follower takes at most one entity type".to_owned(),
+                    ));
+                }
+            };
+            let deliver_policy = match options.start {
+                Start::Head => consumer::DeliverPolicy::New,
+                Start::Stored => consumer::DeliverPolicy::All,
+            };
+            let name = durable_name(&options.consumer, &self.source);
+            if after == 0 && options.start == Start::Stored {
+                // Nothing applied yet (a new reader, or one rebuilding): start over.
+                let _absent = stream.delete_consumer(&name).await;
+            }
+            let created = stream
+                .get_or_create_consumer(
+                    &name,
+                    consumer::pull::Config {
+                        durable_name: Some(name.clone()),
+                        filter_subject,
+                        deliver_policy,
+                        ack_policy: consumer::AckPolicy::All,
+                        ack_wait: Duration::from_secs(60),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|err| unreachable(format!("consumer {name}: {err}")))?;
+            self.consumer = Some(created);
+        }
+        self.consumer
+            .as_ref()
+            .ok_or_else(|| SourceError::Unreachable("no consumer".to_owned()))
+    }
+}
+
+/// The durable consumer's name: `friends-from-users`.
+fn durable_name(consumer: &str, source: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("{}-from-{}", clean(consumer), clean(source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feed::{Change, Consumer, FeedOptions, FollowOptions, Follower, Source};
+    use std::sync::{Arc, Mutex};
+
+    /// A source name no other run uses: streams outlive a test on the server.
+    fn unique_source() -> String {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        format!(
+            "t{}x{}x{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<(Vec<String>, u64)>>);
+
+    impl Consumer for Collect {
+        async fn position(&self) -> anyhow::Result<u64> {
+            Ok(self.0.lock().unwrap().1)
+        }
+        async fn apply(&self, events: &[Event], next_after: u64) -> anyhow::Result<()> {
+            let mut state = self.0.lock().unwrap();
+            state
+                .0
+                .extend(events.iter().map(|e| format!("{}:{}", e.kind, e.subject)));
+            state.1 = next_after;
+            Ok(())
+        }
+        async fn reset(&self) -> anyhow::Result<()> {
+            *self.0.lock().unwrap() = Default::default();
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn relayed_events_reach_a_durable_consumer_once_each() {
+        let Ok(url) = std::env::var("TEST_NATS_URL") else {
+            eprintln!("TEST_NATS_URL unset: JetStream run skipped");
+            return;
+        };
+        static THINGS: sqlx::migrate::Migrator = sqlx::migrate!("tests/migrations/sqlite");
+        let db = crate::store::Db::connect(
+            "sqlite::memory:",
+            crate::store::Migrations {
+                sqlite: &THINGS,
+                postgres: &THINGS,
+            },
+        )
+        .await
+        .unwrap();
+        let source = unique_source();
+        let feed = Feed::open(db, &source, FeedOptions::default())
+            .await
+            .unwrap();
+        let write = |changes: Vec<Change>| {
+            let feed = feed.clone();
+            async move {
+                let tx = feed.begin().await.unwrap();
+                feed.commit(tx, &changes).await.unwrap().unwrap().seq
+            }
+        };
+        let thing = |id: u64| Change::upserted("thing", id, &serde_json::json!({"id": id}));
+        write(vec![thing(1), thing(2)]).await;
+        write(vec![thing(1)]).await;
+
+        let bus = Bus::connect(&url).await.unwrap();
+        let stop = CancellationToken::new();
+        spawn_relay(feed.clone(), bus.clone(), stop.clone());
+        // A relay restarted over the same position sends again; the server drops repeats.
+        spawn_relay(feed.clone(), bus.clone(), stop.clone());
+
+        let consumer = Collect::default();
+        let options = FollowOptions {
+            wait: Duration::from_millis(500),
+            ..FollowOptions::new("reader", source.clone())
+        };
+        let follower = Follower::spawn(
+            Source::Nats(Box::new(bus.source(&source))),
+            consumer.clone(),
+            options,
+            stop.clone(),
+        );
+        assert!(follower.wait_for(3, Duration::from_secs(20)).await);
+        let deleted = write(vec![Change::deleted("thing", 2)]).await;
+        assert!(follower.wait_for(deleted, Duration::from_secs(20)).await);
+        let seen = consumer.0.lock().unwrap().0.clone();
+        // Compacted like the outbox: thing 1 once (its latest), thing 2 then its deletion.
+        assert_eq!(
+            seen,
+            ["thing.upserted:2", "thing.upserted:1", "thing.deleted:2"]
+        );
+        assert_eq!(follower.status().transport, "nats");
+        stop.cancel();
+        let _ = bus.jetstream.delete_stream(stream_name(&source)).await;
+    }
+
+    #[test]
+    fn names_are_valid_for_jetstream() {
+        assert_eq!(stream_name("users"), "FEED_USERS");
+        assert_eq!(
+            durable_name("timeline view", "users"),
+            "timeline_view-from-users"
+        );
+    }
+}

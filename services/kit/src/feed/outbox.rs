@@ -1,0 +1,682 @@
+//! The outbox: a service's change events, in tables of its own database, written in the
+//! same transaction as the rows they describe.
+//!
+//! Three tables, created by [`Feed::open`] when missing (the same on SQLite and PostgreSQL):
+//!
+//! - `feed_events`: one row per event, keyed by `seq`, with a unique index on
+//!   `(entity, subject)`: writing an entity's new event deletes its previous one in the same
+//!   statement sequence, so the log is compacted as it is written and never holds two
+//!   events of one entity. Replaying it from 0 yields every live entity's current state and
+//!   the tombstones of entities deleted within the retention period.
+//! - `feed_state`: one row with the head (the last `seq` handed out) and `oldest`, the
+//!   smallest position a reader may still resume from (the highest `seq` of a tombstone
+//!   that expired: a reader behind it may have missed a deletion and must replay from 0).
+//! - `feed_positions`: the positions of this service's own followers of other feeds,
+//!   stored with the effects they applied.
+//!
+//! `seq` follows commit order on both engines: a write takes its numbers from `feed_state`
+//! as its last statement before committing, and the row lock that `UPDATE` takes is held
+//! to the commit, so a writer that numbers after another also commits after it (SQLite's
+//! single writer gives the same order by itself). A reader that has seen `seq = n`
+//! therefore never later finds a committed event below `n`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Row, Transaction};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::hlc::Hlc;
+use super::{Event, Position, SPEC_VERSION};
+use crate::store::{Backend, Db};
+use crate::timestamp::Timestamp;
+
+/// How a feed keeps and serves its events.
+#[derive(Debug, Clone)]
+pub struct FeedOptions {
+    /// How long a deletion's tombstone stays in the feed (readers further behind replay).
+    pub tombstone_retention: Duration,
+    /// The longest a `GET /changes?wait=` waits (kept below the request timeout).
+    pub max_wait: Duration,
+    /// How often expired tombstones are removed.
+    pub compaction_interval: Duration,
+}
+
+/// A service's feed. Cloning is shallow.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    source: String,
+    /// Chosen when the feed was created: event ids stay unique if a feed is ever rebuilt.
+    epoch: i64,
+    clock: Hlc,
+    /// The last committed head this process knows of; long polls wait on it.
+    head: watch::Sender<u64>,
+    options: FeedOptions,
+}
+
+/// One change a write makes, recorded by [`Feed::record`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    entity: &'static str,
+    subject: String,
+    /// The entity's JSON state; `None` for a deletion.
+    data: Option<String>,
+    /// Set for a change applied from another feed: where it was made, and its version there.
+    replicated: Option<(String, i64)>,
+}
+
+/// The version, origin and liveness of an entity's latest event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// Its version.
+    pub version: i64,
+    /// Where the write was made.
+    pub origin: String,
+    /// Whether it was a deletion.
+    pub deleted: bool,
+}
+
+/// One page of a feed.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Page {
+    /// Events after the requested position, in `seq` order.
+    pub changes: Vec<Event>,
+    /// Where to continue: the last event's `seq`, or the head when the page reached it.
+    pub next_after: u64,
+    /// The feed's last position when the page was read.
+    pub head: u64,
+}
+
+/// Why a read gives no page.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The feed no longer holds everything after the requested position (or never had it):
+    /// replay from 0.
+    #[error(
+        "the feed no longer holds what follows position {after}; the oldest position to resume \
+         from is {oldest} (or replay from 0)"
+    )]
+    Gone {
+        /// The position asked for.
+        after: u64,
+        /// The smallest position still valid (besides 0).
+        oldest: u64,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+/// An event as inserted.
+struct EventRow {
+    seq: i64,
+    id: String,
+    entity: &'static str,
+    subject: String,
+    version: i64,
+    origin: String,
+    data: Option<String>,
+}
+
+/// Statements that create the feed's tables when missing; valid on both engines.
+const SCHEMA: [&str; 5] = [
+    "CREATE TABLE IF NOT EXISTS feed_events (\
+         seq      BIGINT PRIMARY KEY, \
+         event_id TEXT   NOT NULL, \
+         entity   TEXT   NOT NULL, \
+         subject  TEXT   NOT NULL, \
+         time     BIGINT NOT NULL, \
+         version  BIGINT NOT NULL, \
+         origin   TEXT   NOT NULL, \
+         data     TEXT)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS feed_events_by_key ON feed_events (entity, subject)",
+    "CREATE INDEX IF NOT EXISTS feed_tombstones ON feed_events (time) WHERE data IS NULL",
+    "CREATE TABLE IF NOT EXISTS feed_state (\
+         id     BIGINT PRIMARY KEY CHECK (id = 1), \
+         head   BIGINT NOT NULL, \
+         oldest BIGINT NOT NULL, \
+         epoch  BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS feed_positions (\
+         consumer   TEXT   PRIMARY KEY, \
+         position   BIGINT NOT NULL, \
+         updated_at BIGINT NOT NULL)",
+];
+
+const EVENT_COLUMNS: &str = "seq, event_id, entity, subject, time, version, origin, data";
+
+/// Subjects per `DELETE … IN (…)` of superseded events.
+const SUBJECTS_PER_STATEMENT: usize = 400;
+
+// === impl FeedOptions ===
+
+impl Default for FeedOptions {
+    fn default() -> Self {
+        Self {
+            tombstone_retention: Duration::from_secs(24 * 3600),
+            max_wait: Duration::from_secs(30),
+            compaction_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+// === impl Change ===
+
+impl Change {
+    /// `entity` `subject` now has the state `state` (its API representation).
+    pub fn upserted(
+        entity: &'static str,
+        subject: impl fmt::Display,
+        state: &impl Serialize,
+    ) -> Self {
+        Self {
+            entity,
+            subject: subject.to_string(),
+            // Every entity the services write serializes: plain structs with string keys.
+            data: Some(serde_json::to_string(state).unwrap_or_else(|_| "null".to_owned())),
+            replicated: None,
+        }
+    }
+
+    /// `entity` `subject` was deleted.
+    pub fn deleted(entity: &'static str, subject: impl fmt::Display) -> Self {
+        Self {
+            entity,
+            subject: subject.to_string(),
+            data: None,
+            replicated: None,
+        }
+    }
+
+    /// The same change, applied from the feed of `origin` where it has `version`: recorded
+    /// with that origin and version, so it is never sent back and both sides agree on it.
+    #[must_use]
+    pub fn replicated(mut self, origin: impl Into<String>, version: i64) -> Self {
+        self.replicated = Some((origin.into(), version));
+        self
+    }
+
+    /// The entity type.
+    pub fn entity(&self) -> &'static str {
+        self.entity
+    }
+
+    /// The entity key.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+}
+
+// === impl Feed ===
+
+impl Feed {
+    /// The feed of `source` in `db`, creating its tables when missing.
+    pub async fn open(db: Db, source: &str, options: FeedOptions) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        for statement in SCHEMA {
+            sqlx::query(statement)
+                .execute(db.pool())
+                .await
+                .context("cannot create the feed's tables")?;
+        }
+        sqlx::query(
+            "INSERT INTO feed_state (id, head, oldest, epoch) VALUES (1, 0, 0, $1) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(Timestamp::now().as_micros())
+        .execute(db.pool())
+        .await
+        .context("cannot initialise the feed")?;
+        let (head, epoch): (i64, i64) =
+            sqlx::query_as("SELECT head, epoch FROM feed_state WHERE id = 1")
+                .fetch_one(db.pool())
+                .await
+                .context("cannot read the feed's head")?;
+        let (top,): (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM feed_events")
+            .fetch_one(db.pool())
+            .await
+            .context("cannot read the feed's versions")?;
+        let (head, _) = watch::channel(to_u64(head));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                source: source.to_owned(),
+                epoch,
+                clock: Hlc::starting_above(top.unwrap_or(0)),
+                head,
+                options,
+            }),
+        })
+    }
+
+    /// The feed's source name.
+    pub fn source(&self) -> &str {
+        &self.inner.source
+    }
+
+    /// The database the feed lives in.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The clock that stamps versions: replication observes other sides' versions on it.
+    pub fn clock(&self) -> &Hlc {
+        &self.inner.clock
+    }
+
+    /// The options the feed was opened with.
+    pub fn options(&self) -> &FeedOptions {
+        &self.inner.options
+    }
+
+    /// The last position this process committed or read as the head.
+    pub fn head(&self) -> u64 {
+        *self.inner.head.borrow()
+    }
+
+    /// A receiver of the head, changed after each commit of this process.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.head.subscribe()
+    }
+
+    /// Begins a write transaction (on SQLite with the write lock taken at once, so a
+    /// transaction that reads before it writes never fails to upgrade its lock).
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        self.inner.db.begin_write().await
+    }
+
+    /// Records `changes` in `conn`'s transaction (call it last, just before committing:
+    /// from here to the commit the transaction holds the feed's numbering lock). Returns
+    /// the position of the last change; `None` for no changes.
+    pub async fn record(
+        &self,
+        conn: &mut AnyConnection,
+        changes: &[Change],
+    ) -> Result<Option<Position>, sqlx::Error> {
+        let changes = last_per_key(changes);
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let previous = self.remove_superseded(conn, &changes).await?;
+        let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
+        let (head,): (i64,) =
+            sqlx::query_as("UPDATE feed_state SET head = head + $1 WHERE id = 1 RETURNING head")
+                .bind(count)
+                .fetch_one(&mut *conn)
+                .await?;
+        let first = head - count + 1;
+        let now = Timestamp::now().as_micros();
+        // Owned rows: the insert's future then borrows nothing but the connection.
+        let rows: Vec<EventRow> = changes
+            .iter()
+            .zip(first..)
+            .map(|(change, seq)| {
+                let key = (change.entity, change.subject.as_str());
+                let (origin, version) = match &change.replicated {
+                    Some((origin, version)) => {
+                        self.inner.clock.observe(*version);
+                        (origin.clone(), *version)
+                    }
+                    None => {
+                        let floor = previous.get(&key).map_or(0, |v| v.saturating_add(1));
+                        (
+                            self.inner.source.clone(),
+                            self.inner.clock.tick().max(floor),
+                        )
+                    }
+                };
+                EventRow {
+                    seq,
+                    id: format!("{}-{:x}-{seq}", self.inner.source, self.inner.epoch),
+                    entity: change.entity,
+                    subject: change.subject.clone(),
+                    version,
+                    origin,
+                    data: change.data.clone(),
+                }
+            })
+            .collect();
+        crate::store::insert_rows(
+            conn,
+            &format!("INSERT INTO feed_events ({EVENT_COLUMNS})"),
+            8,
+            rows,
+            move |q, row| {
+                q.bind(row.seq)
+                    .bind(row.id)
+                    .bind(row.entity)
+                    .bind(row.subject)
+                    .bind(now)
+                    .bind(row.version)
+                    .bind(row.origin)
+                    .bind(row.data)
+            },
+        )
+        .await?;
+        Ok(Some(Position::new(self.inner.source.clone(), to_u64(head))))
+    }
+
+    /// Records `changes` in `tx`, commits it, and wakes the feed's long polls. Returns the
+    /// position of the last change; `None` for no changes.
+    pub async fn commit(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        changes: &[Change],
+    ) -> Result<Option<Position>, sqlx::Error> {
+        let position = self.record(&mut tx, changes).await?;
+        tx.commit().await?;
+        if let Some(position) = &position {
+            self.committed(position.seq);
+        }
+        Ok(position)
+    }
+
+    /// Tells the feed's long polls that `seq` committed (after a commit of [`record`](Self::record)).
+    pub fn committed(&self, seq: u64) {
+        self.inner.head.send_if_modified(|head| {
+            let newer = seq > *head;
+            if newer {
+                *head = seq;
+            }
+            newer
+        });
+    }
+
+    /// The latest event's version, origin and liveness of `entity` `subject`, as `conn`'s
+    /// transaction sees it; `None` when the feed holds none.
+    pub async fn stamp(
+        &self,
+        conn: &mut AnyConnection,
+        entity: &str,
+        subject: &str,
+    ) -> Result<Option<Stamp>, sqlx::Error> {
+        let row: Option<(i64, String, i64)> = sqlx::query_as(
+            "SELECT version, origin, CAST(CASE WHEN data IS NULL THEN 1 ELSE 0 END AS BIGINT) \
+             FROM feed_events WHERE entity = $1 AND subject = $2",
+        )
+        .bind(entity.to_owned())
+        .bind(subject.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(row.map(|(version, origin, deleted)| Stamp {
+            version,
+            origin,
+            deleted: deleted == 1,
+        }))
+    }
+
+    /// Up to `limit` events after `after`, of the given entity types (all when empty).
+    pub async fn read(
+        &self,
+        after: u64,
+        limit: u32,
+        entities: &[String],
+    ) -> Result<Page, ReadError> {
+        let pool = self.inner.db.pool();
+        // Head first, each statement its own snapshot: every event up to a committed head is
+        // visible to the statement after it.
+        let (head, oldest): (i64, i64) =
+            sqlx::query_as("SELECT head, oldest FROM feed_state WHERE id = 1")
+                .fetch_one(pool)
+                .await?;
+        let (head, oldest) = (to_u64(head), to_u64(oldest));
+        if after != 0 && (after < oldest || after > head) {
+            return Err(ReadError::Gone { after, oldest });
+        }
+        let filter = if entities.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " AND entity IN ({})",
+                crate::store::placeholders(4, entities.len())
+            )
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM feed_events WHERE seq > $1 AND seq <= $2{filter} \
+             ORDER BY seq LIMIT $3"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_i64(after))
+            .bind(to_i64(head))
+            .bind(i64::from(limit));
+        for entity in entities {
+            query = query.bind(entity.clone());
+        }
+        let rows = query.fetch_all(pool).await?;
+        let changes = rows
+            .iter()
+            .map(|row| self.event(row))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = match changes.last() {
+            Some(last) if changes.len() >= limit as usize => last.seq,
+            _ => head.max(after),
+        };
+        self.committed(head);
+        Ok(Page {
+            changes,
+            next_after,
+            head,
+        })
+    }
+
+    /// Like [`read`](Self::read), but when nothing newer is there yet, waits up to `wait`
+    /// (capped at the feed's `max_wait`) for a commit and reads again.
+    pub async fn read_waiting(
+        &self,
+        after: u64,
+        limit: u32,
+        entities: &[String],
+        wait: Duration,
+    ) -> Result<Page, ReadError> {
+        let deadline = tokio::time::Instant::now() + wait.min(self.inner.options.max_wait);
+        let mut commits = self.inner.head.subscribe();
+        // Writers in other processes (several replicas on one PostgreSQL) wake nobody here:
+        // look again at this interval while waiting.
+        let recheck = match self.inner.db.backend() {
+            Backend::Postgres => Duration::from_millis(250),
+            Backend::Sqlite => Duration::from_secs(3600),
+        };
+        loop {
+            commits.borrow_and_update();
+            let page = self.read(after, limit, entities).await?;
+            let now = tokio::time::Instant::now();
+            if !page.changes.is_empty() || now >= deadline {
+                return Ok(page);
+            }
+            let until = deadline.min(now + recheck);
+            tokio::select! {
+                _ = commits.changed() => {}
+                () = tokio::time::sleep_until(until) => {}
+            }
+        }
+    }
+
+    /// The stored position of follower `consumer` (0 when it has none).
+    pub async fn position(&self, consumer: &str) -> Result<u64, sqlx::Error> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT position FROM feed_positions WHERE consumer = $1")
+                .bind(consumer.to_owned())
+                .fetch_optional(self.inner.db.pool())
+                .await?;
+        Ok(row.map_or(0, |(p,)| to_u64(p)))
+    }
+
+    /// Stores follower `consumer`'s position in `conn`'s transaction, with the effects it
+    /// applied.
+    pub async fn save_position(
+        &self,
+        conn: &mut AnyConnection,
+        consumer: &str,
+        position: u64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO feed_positions (consumer, position, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(consumer.to_owned())
+        .bind(to_i64(position))
+        .bind(Timestamp::now().as_micros())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes tombstones older than the retention period and moves `oldest` past them.
+    /// Returns how many were removed.
+    pub async fn expire_tombstones(&self) -> Result<u64, sqlx::Error> {
+        let retention =
+            i64::try_from(self.inner.options.tombstone_retention.as_micros()).unwrap_or(i64::MAX);
+        let cutoff = Timestamp::now().as_micros().saturating_sub(retention);
+        let mut tx = self.begin().await?;
+        let removed: Vec<(i64,)> = sqlx::query_as(
+            "DELETE FROM feed_events WHERE data IS NULL AND time < $1 RETURNING seq",
+        )
+        .bind(cutoff)
+        .fetch_all(&mut *tx)
+        .await?;
+        if let Some(top) = removed.iter().map(|(seq,)| *seq).max() {
+            sqlx::query(
+                "UPDATE feed_state SET oldest = CASE WHEN oldest < $1 THEN $1 ELSE oldest END \
+                 WHERE id = 1",
+            )
+            .bind(top)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(removed.len() as u64)
+    }
+
+    /// The number of events the feed holds.
+    pub async fn size(&self) -> Result<u64, sqlx::Error> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM feed_events")
+            .fetch_one(self.inner.db.pool())
+            .await?;
+        Ok(to_u64(count))
+    }
+
+    /// Expires tombstones every `compaction_interval` until `stop`.
+    pub fn spawn_compaction(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let feed = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(feed.inner.options.compaction_interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    _ = ticks.tick() => {}
+                }
+                match feed.expire_tombstones().await {
+                    Ok(0) => {}
+                    Ok(removed) => {
+                        tracing::info!(source = %feed.inner.source, removed, "expired tombstones removed from the feed");
+                    }
+                    Err(err) => {
+                        tracing::warn!(source = %feed.inner.source, %err, "feed compaction failed; retrying later");
+                    }
+                }
+            }
+        })
+    }
+
+    /// Deletes the superseded events of `changes`' entities, returning their versions.
+    async fn remove_superseded<'c>(
+        &self,
+        conn: &mut AnyConnection,
+        changes: &[&'c Change],
+    ) -> Result<HashMap<(&'static str, &'c str), i64>, sqlx::Error> {
+        let mut by_entity: HashMap<&'static str, Vec<&'c str>> = HashMap::new();
+        for change in changes {
+            by_entity
+                .entry(change.entity)
+                .or_default()
+                .push(&change.subject);
+        }
+        let mut previous = HashMap::new();
+        for (entity, subjects) in by_entity {
+            for chunk in subjects.chunks(SUBJECTS_PER_STATEMENT) {
+                let sql = format!(
+                    "DELETE FROM feed_events WHERE entity = $1 AND subject IN ({}) \
+                     RETURNING subject, version",
+                    crate::store::placeholders(2, chunk.len())
+                );
+                let mut query =
+                    sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(entity);
+                for subject in chunk {
+                    query = query.bind((*subject).to_owned());
+                }
+                for (subject, version) in query.fetch_all(&mut *conn).await? {
+                    if let Some(key) = chunk.iter().find(|s| **s == subject) {
+                        previous.insert((entity, *key), version);
+                    }
+                }
+            }
+        }
+        Ok(previous)
+    }
+
+    fn event(&self, row: &AnyRow) -> Result<Event, sqlx::Error> {
+        let entity: String = row.try_get("entity")?;
+        let data: Option<String> = row.try_get("data")?;
+        let data = data
+            .map(RawValue::from_string)
+            .transpose()
+            .map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+        let kind = if data.is_some() {
+            format!("{entity}.upserted")
+        } else {
+            format!("{entity}.deleted")
+        };
+        Ok(Event {
+            specversion: SPEC_VERSION.to_owned(),
+            id: row.try_get("event_id")?,
+            source: self.inner.source.clone(),
+            kind,
+            subject: row.try_get("subject")?,
+            time: Timestamp::from_micros(row.try_get("time")?),
+            datacontenttype: data.as_ref().map(|_| "application/json".to_owned()),
+            data,
+            seq: to_u64(row.try_get("seq")?),
+            version: row.try_get("version")?,
+            origin: row.try_get("origin")?,
+        })
+    }
+}
+
+/// Each entity's last change of `changes`, in the order those last changes come.
+fn last_per_key(changes: &[Change]) -> Vec<&Change> {
+    let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(changes.len());
+    for (i, change) in changes.iter().enumerate() {
+        last.insert((change.entity, &change.subject), i);
+    }
+    changes
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| last.get(&(c.entity, c.subject.as_str())) == Some(i))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// Sequence numbers and counts are never negative in the tables.
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests;
