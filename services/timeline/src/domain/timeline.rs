@@ -79,7 +79,8 @@ pub struct EntryMessage {
     pub created_at: Timestamp,
 }
 
-/// A part of the answer that is missing or old because a downstream failed.
+/// A part of the answer that is missing or old because a downstream failed, or how it was
+/// made when that is worse than usual.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Degradation {
@@ -89,6 +90,10 @@ pub enum Degradation {
     Messages,
     /// Some profiles shown are past their cache TTL (served because `users` failed).
     StaleProfiles,
+    /// The timeline service's live view (built from the services' change feeds) is behind
+    /// them or cannot reach one, so this answer was composed from the services instead: it
+    /// is as fresh as they are, but slower to make.
+    View,
 }
 
 // === impl TimelineParams ===
