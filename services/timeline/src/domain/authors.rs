@@ -123,14 +123,6 @@ impl Authors {
         again.then_some(author)
     }
 
-    /// A repair of `author` could not be made (this generation): it may be asked for again.
-    pub fn abandon_repair(&mut self, author: UserId, generation: u64) {
-        let abandoned = generation == self.generation && self.repairs.remove(&author).is_some();
-        if abandoned && self.repairs.is_empty() {
-            self.deleted = HashSet::new();
-        }
-    }
-
     /// Forgets everything, to be rebuilt from the feed; repairs in flight become stale.
     pub fn reset(&mut self) {
         *self = Self {

@@ -73,11 +73,6 @@ impl View {
         self.authors.finish_repair(author, generation, fetched)
     }
 
-    /// Gives up a repair of `author` (see [`Authors::abandon_repair`]).
-    pub fn abandon_repair(&mut self, author: UserId, generation: u64) {
-        self.authors.abandon_repair(author, generation);
-    }
-
     /// How much the view holds.
     pub fn size(&self) -> ViewSize {
         ViewSize {

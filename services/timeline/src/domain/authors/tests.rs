@@ -177,16 +177,6 @@ fn a_repair_that_still_leaves_too_few_begins_another() {
 }
 
 #[test]
-fn an_abandoned_repair_can_begin_again() {
-    let mut authors = in_repair();
-    let generation = authors.generation();
-    authors.abandon_repair(uid(AUTHOR), generation);
-    assert_eq!(authors.repairs(), 0);
-    let left = kept_ids(&authors, AUTHOR);
-    assert_eq!(authors.delete(MessageId::new(left[0])), Some(uid(AUTHOR)));
-}
-
-#[test]
 fn a_message_said_to_move_to_another_author_moves() {
     let mut authors = written(2);
     authors.upsert(uid(8), msg(2, 2));
