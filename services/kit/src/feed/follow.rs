@@ -324,11 +324,25 @@ impl Follower {
     }
 
     fn caught_up_at(&self) -> Option<Instant> {
+        self.shared.caught_up_at()
+    }
+}
+
+// === impl Shared ===
+
+impl Shared {
+    fn caught_up_at(&self) -> Option<Instant> {
         *self
-            .shared
             .caught_up_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn caught_up_now(&self) {
+        *self
+            .caught_up_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
     }
 }
 
@@ -352,8 +366,16 @@ async fn run<C: Consumer>(shared: &Shared, mut source: Source, consumer: C) {
     };
     shared.applied.send_replace(position);
     loop {
+        // A follower at the head stays there while its long poll waits: when the poll
+        // brings something new, it was at the head until that moment.
+        let was_current = shared.connected.load(Ordering::Acquire)
+            && position >= shared.head.load(Ordering::Acquire)
+            && shared.caught_up_at().is_some();
         match source.read(position, options).await {
             Ok(page) => {
+                if was_current {
+                    shared.caught_up_now();
+                }
                 shared.head.store(page.head, Ordering::Release);
                 shared.connected.store(true, Ordering::Release);
                 if backoff.recovered() {
@@ -369,10 +391,7 @@ async fn run<C: Consumer>(shared: &Shared, mut source: Source, consumer: C) {
                     shared.applied.send_replace(position);
                 }
                 if position >= page.head {
-                    *shared
-                        .caught_up_at
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                    shared.caught_up_now();
                 }
             }
             Err(SourceError::Gone(after)) => {
