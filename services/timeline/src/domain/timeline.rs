@@ -79,8 +79,12 @@ pub struct EntryMessage {
     pub created_at: Timestamp,
 }
 
-/// A part of the answer that is missing or old because a downstream failed, or how it was
-/// made when that is worse than usual.
+/// What is missing or old in an answer because a downstream failed, or how it was made
+/// when that is worse than usual: `users` (profiles could not be read: cached or `null`),
+/// `messages` (latest messages could not be read: entries without messages),
+/// `stale_profiles` (cached profiles past their TTL stand in), `view` (the timeline
+/// service's live view of the services' change feeds lags behind them or cannot reach one,
+/// so the answer was composed from the services instead: as fresh as they are, slower).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Degradation {
