@@ -286,3 +286,30 @@ async fn a_follower_idle_at_the_head_lags_only_from_when_something_new_arrives()
     assert!(follower.wait_for(2, Duration::from_secs(10)).await);
     stop.cancel();
 }
+
+#[tokio::test]
+async fn a_replay_from_0_goes_on_past_a_tombstone_that_expired_before_it_began() {
+    let feed = feed(FeedOptions {
+        tombstone_retention: Duration::ZERO,
+        ..FeedOptions::default()
+    })
+    .await;
+    let server = serve(&feed).await;
+    let things: Vec<Change> = (1..=30).map(thing).collect();
+    write(&feed, &things).await;
+    let head = write(&feed, &[Change::deleted("thing", 29)]).await;
+    assert_eq!(feed.expire_tombstones().await.unwrap(), 1);
+    // The feed's oldest position is now its head: every page after the first lies below it.
+    let consumer = Recorder::default();
+    let stop = CancellationToken::new();
+    let source = Source::http(server.url(""), reqwest::Client::new());
+    let options = FollowOptions {
+        batch: 10,
+        ..options()
+    };
+    let follower = Follower::spawn(source, consumer.clone(), options, stop.clone());
+    assert!(follower.wait_for(head, Duration::from_secs(10)).await);
+    assert_eq!(consumer.subjects().len(), 29, "every live thing, once");
+    assert_eq!(follower.status().replays, 0, "no 410 on the way");
+    stop.cancel();
+}
