@@ -559,9 +559,12 @@ async fn feed(source: &str, changes: &[Change]) -> Feed {
         postgres: &NO_MIGRATIONS,
     };
     let db = Db::connect("sqlite::memory:", migrations).await.unwrap();
-    let feed = Feed::open(db, source, FeedOptions::default())
-        .await
-        .unwrap();
+    // Tombstones expire only when a test says so, and then at once.
+    let options = FeedOptions {
+        tombstone_retention: Duration::ZERO,
+        ..FeedOptions::default()
+    };
+    let feed = Feed::open(db, source, options).await.unwrap();
     if !changes.is_empty() {
         let tx = feed.begin().await.unwrap();
         feed.commit(tx, changes).await.unwrap();

@@ -349,6 +349,53 @@ async fn a_follower_lagging_beyond_the_limit_makes_answers_composed() {
 }
 
 #[tokio::test]
+async fn a_feed_that_no_longer_holds_the_followers_position_rebuilds_that_part() {
+    let stack = Stack::live(WORLD, &["--cache-ttl=0s"]).await;
+    let owner = 16;
+    stack.until_view(owner).await;
+    let friend = friends_of(&stack, owner).await[0];
+    let applied = || {
+        stack.metric_where(
+            "timeline_view_events_total",
+            "source=\"messages\",outcome=\"applied\"",
+        )
+    };
+    let before = applied().await;
+    // The follower is kept away while a deletion's tombstone comes and expires.
+    stack.feeds().messages_gate.refuse();
+    let (lonely, _) = stack.create_user("Wakes The Follower").await;
+    stack.write_message(lonely, "wake up", LATER).await;
+    let (doomed, _) = stack.write_message(friend, "soon gone", LATER + 1).await;
+    stack.delete_message(doomed).await;
+    let (kept, position) = stack.write_message(friend, "stays", LATER + 2).await;
+    let feed = &stack.feeds().messages;
+    eventually("the tombstone expires", move || async move {
+        (feed.expire_tombstones().await.unwrap() > 0).then_some(())
+    })
+    .await;
+    stack.feeds().messages_gate.open();
+    let (stack, position) = (&stack, &position);
+    let timeline = eventually("the view rebuilt", move || async move {
+        let (source, timeline) = stack.answer(owner, "per_friend=10", &[position]).await;
+        (source == "view").then_some(timeline)
+    })
+    .await;
+    let messages = timeline["entries"][0]["messages"].to_string();
+    assert!(messages.contains(&format!("\"id\":{kept}")), "{messages}");
+    assert!(
+        !messages.contains(&format!("\"id\":{doomed}")),
+        "{messages}"
+    );
+    assert_same(stack, owner, &["per_friend=10", "limit=500"]).await;
+    let replayed = applied().await - before;
+    let live = feed.size().await.unwrap() as f64;
+    assert!(
+        replayed >= live,
+        "the whole feed again: {replayed} of {live}"
+    );
+}
+
+#[tokio::test]
 async fn a_trimmed_author_is_composed_until_repaired_then_read_from_the_view() {
     let stack = Stack::live(WORLD, &["--cache-ttl=0s"]).await;
     let owner = 10;
