@@ -194,12 +194,7 @@ struct Inner {
     cache_misses: Counter,
     profile_loads: Counter,
     served: Family<ServedLabels, Counter>,
-    answered: Family<AnsweredLabels, Counter>,
-    view_state: Family<StateLabels, Gauge>,
-    view_size: Family<SizeLabels, Gauge>,
-    view_events: Family<EventLabels, Counter>,
-    view_repairs: Family<RepairLabels, Counter>,
-    followers: Followers,
+    view: ViewMetrics,
 }
 
 // === impl Metrics ===
@@ -252,12 +247,7 @@ impl Metrics {
             cache_misses,
             profile_loads,
             served,
-            answered: view.answered,
-            view_state: view.state,
-            view_size: view.size,
-            view_events: view.events,
-            view_repairs: view.repairs,
-            followers: view.followers,
+            view,
         }))
     }
 
@@ -297,6 +287,7 @@ impl Metrics {
             "composed"
         };
         self.0
+            .view
             .answered
             .get_or_create(&AnsweredLabels { source, reason })
             .inc();
@@ -307,7 +298,8 @@ impl Metrics {
         for each in [ViewState::Building, ViewState::Current, ViewState::Lagging] {
             let value = i64::from(each == state);
             self.0
-                .view_state
+                .view
+                .state
                 .get_or_create(&StateLabels { state: each })
                 .set(value);
         }
@@ -324,7 +316,8 @@ impl Metrics {
         ] {
             let count = i64::try_from(count).unwrap_or(i64::MAX);
             self.0
-                .view_size
+                .view
+                .size
                 .get_or_create(&SizeLabels { of })
                 .set(count);
         }
@@ -333,7 +326,8 @@ impl Metrics {
     /// Records `count` events of `source`'s feed that came to `outcome`.
     pub fn view_events(&self, source: Part, outcome: EventOutcome, count: u64) {
         self.0
-            .view_events
+            .view
+            .events
             .get_or_create(&EventLabels { source, outcome })
             .inc_by(count);
     }
@@ -341,14 +335,15 @@ impl Metrics {
     /// Records a repair's outcome.
     pub fn view_repair(&self, outcome: RepairOutcome) {
         self.0
-            .view_repairs
+            .view
+            .repairs
             .get_or_create(&RepairLabels { outcome })
             .inc();
     }
 
     /// The view's followers, shown on `/metrics` with their positions and lags.
     pub fn followers(&self) -> &Followers {
-        &self.0.followers
+        &self.0.view.followers
     }
 
     /// The OpenMetrics text exposition.
@@ -361,6 +356,7 @@ impl Metrics {
 }
 
 /// The live view's metrics, registered together.
+#[derive(Debug)]
 struct ViewMetrics {
     answered: Family<AnsweredLabels, Counter>,
     state: Family<StateLabels, Gauge>,

@@ -55,6 +55,39 @@ pub(crate) struct Gate {
     delay_ms: Arc<AtomicU64>,
 }
 
+/// The three services' apps, each store filled with the world.
+struct Apps {
+    users: Router,
+    friends: Router,
+    messages: Router,
+}
+
+impl Apps {
+    /// The apps, and the messages store (the tests write messages with chosen times).
+    async fn of(world: &World, users_tap: &Tap, messages_tap: &Tap) -> (Self, messages::Store) {
+        let store = users::Store::open("sqlite::memory:").await.unwrap();
+        store.fill_demo(world).await.unwrap();
+        let users = users::app(users::AppState { store }, &Limits::default());
+
+        let store = friends::Store::open("sqlite::memory:").await.unwrap();
+        store.fill_demo(world).await.unwrap();
+        let friends = friends::app(friends::AppState { store }, &Limits::default());
+
+        let messages_store = messages::Store::open("sqlite::memory:").await.unwrap();
+        messages_store.fill_demo(world).await.unwrap();
+        let state = messages::AppState {
+            store: messages_store.clone(),
+        };
+        let messages = messages::app(state, &Limits::default());
+        let apps = Self {
+            users: tapped(users, users_tap),
+            friends,
+            messages: tapped(messages, messages_tap),
+        };
+        (apps, messages_store)
+    }
+}
+
 /// Each service's feed, and the gates in front of them and of the author pages.
 pub(crate) struct Feeds {
     pub(crate) users: Feed,
@@ -105,51 +138,21 @@ impl Stack {
         let world = World::new(demo.parse().expect("demo spec"));
         let users_tap = Tap::default();
         let messages_tap = Tap::default();
-
-        let store = users::Store::open("sqlite::memory:").await.unwrap();
-        store.fill_demo(&world).await.unwrap();
-        let users = tapped(
-            users::app(users::AppState { store }, &Limits::default()),
-            &users_tap,
-        );
-
-        let store = friends::Store::open("sqlite::memory:").await.unwrap();
-        store.fill_demo(&world).await.unwrap();
-        let friends = friends::app(friends::AppState { store }, &Limits::default());
-
-        let messages_store = messages::Store::open("sqlite::memory:").await.unwrap();
-        messages_store.fill_demo(&world).await.unwrap();
-        let messages = tapped(
-            messages::app(
-                messages::AppState {
-                    store: messages_store.clone(),
-                },
-                &Limits::default(),
-            ),
-            &messages_tap,
-        );
-        let (users, friends, messages, feeds) = if let Some(refused) = feeds {
-            let feeds = Feeds::of(&world).await;
-            if refused {
-                feeds.gates().iter().for_each(|gate| gate.refuse());
+        let (mut apps, messages_store) = Apps::of(&world, &users_tap, &messages_tap).await;
+        let feeds = match feeds {
+            Some(refused) => {
+                let feeds = Feeds::of(&world).await;
+                if refused {
+                    feeds.gates().iter().for_each(|gate| gate.refuse());
+                }
+                apps = feeds.in_front_of(apps);
+                Some(feeds)
             }
-            let users = feeds
-                .users_gate
-                .guard(served(users, &feeds.users), is_changes);
-            let friends = feeds
-                .friends_gate
-                .guard(served(friends, &feeds.friends), is_changes);
-            let messages = served(messages, &feeds.messages);
-            let messages = feeds.messages_gate.guard(messages, is_changes);
-            let messages = feeds.pages_gate.guard(messages, is_author_page);
-            (users, friends, messages, Some(feeds))
-        } else {
-            (users, friends, messages, None)
+            None => None,
         };
-
-        let users = TestServer::start(users).await;
-        let friends = TestServer::start(friends).await;
-        let messages = TestServer::start(messages).await;
+        let users = TestServer::start(apps.users).await;
+        let friends = TestServer::start(apps.friends).await;
+        let messages = TestServer::start(apps.messages).await;
 
         let mut args = vec![
             "timeline".to_owned(),
@@ -545,6 +548,21 @@ impl Feeds {
             friends_gate: Gate::default(),
             messages_gate: Gate::default(),
             pages_gate: Gate::default(),
+        }
+    }
+
+    /// `apps`, each serving its feed at `/changes` behind its gate.
+    fn in_front_of(&self, apps: Apps) -> Apps {
+        let users = served(apps.users, &self.users);
+        let friends = served(apps.friends, &self.friends);
+        let messages = served(apps.messages, &self.messages);
+        Apps {
+            users: self.users_gate.guard(users, is_changes),
+            friends: self.friends_gate.guard(friends, is_changes),
+            messages: self.pages_gate.guard(
+                self.messages_gate.guard(messages, is_changes),
+                is_author_page,
+            ),
         }
     }
 
