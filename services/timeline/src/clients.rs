@@ -8,7 +8,7 @@ mod users;
 
 pub use call::{CallError, Downstream, Propagate};
 pub use friends::friend_ids;
-pub use messages::latest_messages;
+pub use messages::{author_messages, latest_messages};
 pub use users::{Answers, ProfileSource, UsersClient, users_by_ids};
 
 use futures_util::StreamExt;

@@ -61,12 +61,89 @@ pub struct Config {
     /// `limit`, `shown` otherwise.
     #[arg(long, value_enum, default_value_t = ProfileStrategy::Auto)]
     pub profiles: ProfileStrategy,
+    /// Answer from the live view built from the services' change feeds (`on`), composing
+    /// over HTTP while it builds or lags; or always compose (`off`).
+    #[arg(long, value_enum, default_value_t = ViewMode::On)]
+    pub view: ViewMode,
+    /// The most a feed follower may lag behind its feed's head while the view answers;
+    /// beyond it answers are composed and say `degraded: view`.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    pub max_view_lag: Duration,
+    /// How long a request carrying `X-Change-Position` waits for the view to apply those
+    /// positions before it is composed instead.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "500ms")]
+    pub max_wait_for_writes: Duration,
+    /// Read the feeds from NATS JetStream at this URL (`nats://HOST:PORT`, streams
+    /// `FEED_<SOURCE>`) instead of each service's `/changes`.
+    #[arg(long, value_name = "URL")]
+    pub feed_bus: Option<String>,
+    /// The view's follower name, which names its JetStream durable consumers (one per
+    /// replica); default `timeline-view-<listen port>`.
+    #[arg(long, value_name = "NAME")]
+    pub view_consumer: Option<String>,
     /// Request limits.
     #[command(flatten)]
     pub limits: kit::layers::Limits,
 }
 
+/// Whether the live view answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ViewMode {
+    /// Build the view from the feeds and answer from it when it can.
+    On,
+    /// Compose every timeline over HTTP.
+    Off,
+}
+
+// === impl Config ===
+
+impl Config {
+    /// The view's follower name: `--view-consumer`, else `timeline-view-<listen port>`.
+    pub fn view_consumer(&self) -> String {
+        self.view_consumer
+            .clone()
+            .unwrap_or_else(|| format!("timeline-view-{}", self.listen.port()))
+    }
+}
+
 impl kit::cli::ServiceConfig for Config {
     const ENV_PREFIX: &'static str = ENV_PREFIX;
     const DEFAULTS: &'static [(&'static str, &'static str)] = DEFAULTS;
+}
+
+#[cfg(test)]
+mod tests {
+    use kit::cli::ServiceConfig;
+
+    use super::*;
+
+    #[test]
+    fn the_view_is_on_by_default_with_its_limits() {
+        let config = Config::try_from_args(["timeline"]).unwrap();
+        assert_eq!(config.view, ViewMode::On);
+        assert_eq!(config.max_view_lag, Duration::from_secs(2));
+        assert_eq!(config.max_wait_for_writes, Duration::from_millis(500));
+        assert_eq!(config.feed_bus, None);
+        assert_eq!(config.view_consumer(), "timeline-view-8084");
+    }
+
+    #[test]
+    fn the_view_flags_are_read() {
+        let config = Config::try_from_args([
+            "timeline",
+            "--view=off",
+            "--max-view-lag=250ms",
+            "--max-wait-for-writes=1s",
+            "--feed-bus=nats://127.0.0.1:4222",
+            "--view-consumer=timeline-a",
+        ])
+        .unwrap();
+        assert_eq!(config.view, ViewMode::Off);
+        assert_eq!(config.max_view_lag, Duration::from_millis(250));
+        assert_eq!(config.max_wait_for_writes, Duration::from_secs(1));
+        assert_eq!(config.feed_bus.as_deref(), Some("nats://127.0.0.1:4222"));
+        assert_eq!(config.view_consumer(), "timeline-a");
+        assert!(Config::try_from_args(["timeline", "--view=maybe"]).is_err());
+        assert!(Config::try_from_args(["timeline", "--max-view-lag=soon"]).is_err());
+    }
 }

@@ -12,7 +12,6 @@ use crate::domain::{
     Latest, Plan, Resolved, Timeline, TimelineParams, assemble, degraded, distinct_friends,
     next_round, rank,
 };
-use crate::metrics::{Metrics, Served};
 use crate::profiles::Profiles;
 use crate::timing::ServerTiming;
 
@@ -70,8 +69,6 @@ pub struct Engine {
     pub deadline: Duration,
     /// Which profiles to read.
     pub strategy: ProfileStrategy,
-    /// Metrics.
-    pub metrics: Metrics,
 }
 
 /// One timeline request, as every step reads it.
@@ -127,7 +124,6 @@ impl Engine {
             Plan::Shown => self.read_shown(&request, &friends, &mut timing).await,
         };
         if reads.profiles.is_missing(user) {
-            self.metrics.served(Served::NotFound);
             return Err(EngineError::UserNotFound(user));
         }
         let timeline = self.answer(&request, &reads, &mut timing);
@@ -145,10 +141,7 @@ impl Engine {
         timing.stage("friends", took);
         match friends {
             Ok(friends) => Ok(distinct_friends(friends, user)),
-            Err(err) => {
-                self.metrics.served(Served::Unavailable);
-                Err(EngineError::FriendsUnavailable(err))
-            }
+            Err(err) => Err(EngineError::FriendsUnavailable(err)),
         }
     }
 
@@ -229,7 +222,7 @@ impl Engine {
         }
     }
 
-    /// The join, its degradations, and the answer's last timing figures and metric.
+    /// The join, its degradations, and the answer's last timing figures.
     fn answer(&self, request: &Request<'_>, reads: &Reads, timing: &mut ServerTiming) -> Timeline {
         let started = Instant::now();
         let limit = request.params.limit.get() as usize;
@@ -243,11 +236,6 @@ impl Engine {
         timing.stage("compose", started.elapsed());
         let (hits, misses) = (reads.profiles.hits, reads.profiles.misses);
         timing.note("cache", format!("hit={hits} miss={misses}"));
-        self.metrics.served(if degraded.is_empty() {
-            Served::Complete
-        } else {
-            Served::Degraded
-        });
         Timeline {
             user_id: request.user,
             entries,

@@ -1,15 +1,21 @@
 //! The timeline service: for a user, the latest message(s) of each friend with that friend's
-//! name and avatar, composed from the users, friends and messages services. It owns no data
-//! and reads the others over HTTP with its own tolerant views.
+//! name and avatar. It owns no data: it answers from a live view it builds in memory from
+//! the users, friends and messages services' change feeds, and composes from those services
+//! over HTTP while the view builds, lags, or cannot answer exactly. It reads the others with
+//! its own tolerant views.
 //!
 //! # Layout
 //!
 //! - `main.rs`: `kit::service::main` reads the [`Config`] and calls [`run`].
 //! - [`routes`]: `GET /timeline/{user_id}`, `/metrics`, ops; thin handlers.
+//! - [`timelines`]: per request, the view's answer or a composed one.
+//! - [`view`]: the live view: its followers, their health, read-your-writes, repairs.
 //! - [`engine`]: the fan-out within a deadline: friends list, then messages and profiles.
-//! - [`profiles`]: the profile cache (fresh, stale fallback, coalesced bulk loads).
+//! - [`profiles`]: the profile cache (fresh, stale fallback, coalesced bulk loads, changes
+//!   learned from the users feed).
 //! - [`clients`]: one [`clients::Downstream`] per service and the views read from them.
-//! - [`domain`]: the timeline types and the join (`rank`, `assemble`), pure functions.
+//! - [`domain`]: the timeline types, the join (`rank`, `assemble`) and the view's data
+//!   ([`domain::View`]), pure functions.
 //! - [`metrics`], [`timing`]: Prometheus metrics and the `Server-Timing` header.
 
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -23,7 +29,9 @@ pub mod metrics;
 pub mod profiles;
 pub mod routes;
 pub mod state;
+pub mod timelines;
 pub mod timing;
+pub mod view;
 
 use std::future::Future;
 
@@ -45,13 +53,16 @@ pub fn openapi() -> OpenApi {
     kit::service::openapi(routes::router())
 }
 
-/// Serves on `listener` until `shutdown` completes; requests in flight finish first.
+/// Serves on `listener` until `shutdown` completes; requests in flight finish first. The
+/// view's followers stop with the server.
 pub async fn serve(
-    config: Config,
+    mut config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = AppState::from_config(&config)?;
+    // The port actually bound names the view's follower (port 0 picks one).
+    config.listen = listener.local_addr()?;
+    let state = AppState::start(&config).await?;
     kit::server::serve(listener, app(state, &config.limits), shutdown).await?;
     Ok(())
 }

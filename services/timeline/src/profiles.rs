@@ -12,6 +12,10 @@
 //!   one bulk request per 500 ids, spawned as its own task so it finishes (and fills the
 //!   cache) even when the request that started it gives up.
 //! - A TTL of zero turns the cache off; loads still coalesce.
+//! - The users feed, when the live view follows it, tells the cache of every change at
+//!   once ([`Profiles::learn`]): a cached profile is replaced (or marked missing) and counts
+//!   as fresh from then. A load that was in flight meanwhile does not overwrite what the
+//!   feed said, since the feed is newer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,6 +24,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use kit::ids::UserId;
+use moka::ops::compute::Op;
 use moka::sync::Cache;
 use tokio::time::Instant;
 
@@ -229,9 +234,33 @@ impl Profiles {
         waits
     }
 
+    /// Learns from the users feed that `id`'s profile is now `profile` (`None`: deleted).
+    /// A cached entry is replaced, fresh from now; an id not cached is cached only when a
+    /// load of it is in flight, so that load, read before the change, cannot overwrite it.
+    pub fn learn(&self, id: UserId, profile: Option<Arc<Profile>>) {
+        let Some(cache) = &self.cache else { return };
+        let loading = self
+            .inflight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&id);
+        let fetched_at = Instant::now();
+        cache.entry(id).and_compute_with(|entry| {
+            if entry.is_some() || loading {
+                Op::Put(Cached {
+                    profile,
+                    fetched_at,
+                })
+            } else {
+                Op::Nop
+            }
+        });
+    }
+
     fn start_load(&self, ids: Vec<UserId>, propagate: Propagate) -> Load {
         let this = self.clone();
         let task = tokio::spawn(async move {
+            let started = Instant::now();
             this.metrics.profiles_loaded(ids.len() as u64);
             // A shared load is not bound to one request's deadline, only to the call timeout.
             let deadline = Instant::now() + Duration::from_secs(3600);
@@ -247,7 +276,7 @@ impl Profiles {
                 .flatten()
                 .map(|(id, profile)| (id, profile.map(Arc::new)))
                 .collect();
-            this.remember(&learned, fetched_at);
+            this.remember(&learned, started, fetched_at);
             let mut inflight = this.inflight.lock().unwrap_or_else(PoisonError::into_inner);
             for id in &ids {
                 inflight.remove(id);
@@ -259,14 +288,18 @@ impl Profiles {
             .shared()
     }
 
-    fn remember(&self, learned: &Learned, fetched_at: Instant) {
+    /// Caches what a load begun at `started` learned, except where the feed told of a
+    /// change since.
+    fn remember(&self, learned: &Learned, started: Instant, fetched_at: Instant) {
         let Some(cache) = &self.cache else { return };
         for (id, profile) in learned {
-            let entry = Cached {
-                profile: profile.clone(),
-                fetched_at,
-            };
-            cache.insert(*id, entry);
+            cache.entry(*id).and_compute_with(|entry| match entry {
+                Some(entry) if entry.value().fetched_at > started => Op::Nop,
+                _ => Op::Put(Cached {
+                    profile: profile.clone(),
+                    fetched_at,
+                }),
+            });
         }
     }
 }

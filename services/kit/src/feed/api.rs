@@ -57,6 +57,10 @@ pub struct ChangesQuery {
     /// Only these entity types, comma-separated (`user`, `friendship`, `message`).
     #[param(value_type = Option<String>, example = "user")]
     pub entities: Option<String>,
+    /// While replaying from 0: the `oldest` of the replay's first page. `after` may then be
+    /// below the feed's `oldest` (no 410) as long as no tombstone expired since.
+    #[param(value_type = Option<u64>, minimum = 0)]
+    pub oldest: Option<String>,
 }
 
 /// `GET /feeds`: this service's feed and its followers of other feeds.
@@ -207,9 +211,15 @@ async fn list_changes(
     Query(query): Query<ChangesQuery>,
 ) -> Result<Json<Page>, Response> {
     let (after, limit, wait, entities) = parse(&query).map_err(IntoResponse::into_response)?;
+    let oldest = query
+        .oldest
+        .as_deref()
+        .map(|text| position("oldest", text))
+        .transpose()
+        .map_err(IntoResponse::into_response)?;
     let page = api
         .feed
-        .read_waiting(after, limit, &entities, wait)
+        .read_waiting_replaying(after, oldest, limit, &entities, wait)
         .await
         .map_err(|err| match err {
             ReadError::Gone { .. } => Problem::new(
@@ -261,17 +271,21 @@ async fn get_metrics(State(api): State<FeedApi>) -> Response {
     }
 }
 
+/// A feed position in the query parameter `name`.
+fn position(name: &str, text: &str) -> Result<u64, Problem> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Problem::bad_request(format!(
+            "`{name}` must be a feed position (a non-negative integer); got `{text}`"
+        )));
+    }
+    text.parse()
+        .map_err(|_| Problem::bad_request(format!("`{name}` is too large; got `{text}`")))
+}
+
 fn parse(query: &ChangesQuery) -> Result<(u64, u32, Duration, Vec<String>), Problem> {
     let after = match query.after.as_deref() {
         None => 0,
-        Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => text
-            .parse()
-            .map_err(|_| Problem::bad_request(format!("`after` is too large; got `{text}`")))?,
-        Some(text) => {
-            return Err(Problem::bad_request(format!(
-                "`after` must be a feed position (a non-negative integer); got `{text}`"
-            )));
-        }
+        Some(text) => position("after", text)?,
     };
     let limit = ChangesLimit::parse("limit", query.limit.as_deref())
         .map_err(|err| Problem::bad_request(err.to_string()))?
@@ -315,6 +329,7 @@ mod tests {
             limit: limit.map(str::to_owned),
             wait: wait.map(str::to_owned),
             entities: None,
+            oldest: None,
         }
     }
 
@@ -353,5 +368,13 @@ mod tests {
         assert!(parse(&q).is_err());
         q.entities = Some("user, message".into());
         assert_eq!(parse(&q).unwrap().3, ["user", "message"]);
+        assert_eq!(position("oldest", "17"), Ok(17));
+        for bad in ["", "-1", "x", "99999999999999999999999"] {
+            let problem = position("oldest", bad).unwrap_err();
+            assert!(
+                problem.detail.unwrap_or_default().contains("`oldest`"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -187,10 +187,18 @@ impl Source {
         }
     }
 
-    /// One page after `after`.
-    async fn read(&mut self, after: u64, options: &FollowOptions) -> Result<Page, SourceError> {
+    /// One page after `after`; `replay_oldest` is the `oldest` of the first page of a
+    /// replay from 0 in progress (see [`Page::oldest`]).
+    async fn read(
+        &mut self,
+        after: u64,
+        replay_oldest: Option<u64>,
+        options: &FollowOptions,
+    ) -> Result<Page, SourceError> {
         match self {
-            Self::Http { url, client } => read_http(client, url, after, options).await,
+            Self::Http { url, client } => {
+                read_http(client, url, after, replay_oldest, options).await
+            }
             Self::Nats(source) => source.read(after, options).await,
         }
     }
@@ -200,6 +208,7 @@ async fn read_http(
     client: &reqwest::Client,
     url: &str,
     after: u64,
+    replay_oldest: Option<u64>,
     options: &FollowOptions,
 ) -> Result<Page, SourceError> {
     let wait = humantime::format_duration(options.wait).to_string();
@@ -210,6 +219,9 @@ async fn read_http(
     ];
     if !options.entities.is_empty() {
         query.push(("entities", options.entities.join(",")));
+    }
+    if let Some(oldest) = replay_oldest.filter(|_| after != 0) {
+        query.push(("oldest", oldest.to_string()));
     }
     let response = client
         .get(format!("{url}/changes"))
@@ -324,11 +336,25 @@ impl Follower {
     }
 
     fn caught_up_at(&self) -> Option<Instant> {
+        self.shared.caught_up_at()
+    }
+}
+
+// === impl Shared ===
+
+impl Shared {
+    fn caught_up_at(&self) -> Option<Instant> {
         *self
-            .shared
             .caught_up_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn caught_up_now(&self) {
+        *self
+            .caught_up_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
     }
 }
 
@@ -351,9 +377,23 @@ async fn run<C: Consumer>(shared: &Shared, mut source: Source, consumer: C) {
         }
     };
     shared.applied.send_replace(position);
+    // Set by the first page of a replay from 0, and sent back while it goes on, so that a
+    // tombstone that had expired before it began does not stop it halfway (410).
+    let mut replay_oldest = None;
     loop {
-        match source.read(position, options).await {
+        // A follower at the head stays there while its long poll waits: when the poll
+        // brings something new, it was at the head until that moment.
+        let was_current = shared.connected.load(Ordering::Acquire)
+            && position >= shared.head.load(Ordering::Acquire)
+            && shared.caught_up_at().is_some();
+        match source.read(position, replay_oldest, options).await {
             Ok(page) => {
+                if position == 0 {
+                    replay_oldest = Some(page.oldest);
+                }
+                if was_current {
+                    shared.caught_up_now();
+                }
                 shared.head.store(page.head, Ordering::Release);
                 shared.connected.store(true, Ordering::Release);
                 if backoff.recovered() {
@@ -369,10 +409,7 @@ async fn run<C: Consumer>(shared: &Shared, mut source: Source, consumer: C) {
                     shared.applied.send_replace(position);
                 }
                 if position >= page.head {
-                    *shared
-                        .caught_up_at
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                    shared.caught_up_now();
                 }
             }
             Err(SourceError::Gone(after)) => {
@@ -404,7 +441,7 @@ async fn head_of(source: &mut Source, options: &FollowOptions) -> anyhow::Result
         ..options.clone()
     };
     source
-        .read(0, &probe)
+        .read(0, None, &probe)
         .await
         .map(|page| page.head)
         .map_err(|err| anyhow::anyhow!("{err}"))

@@ -234,6 +234,8 @@ impl StreamSource {
                 changes: Vec::new(),
                 next_after: after,
                 head: after,
+                // JetStream compacts by itself; a stream's consumer never needs a replay token.
+                oldest: 0,
             },
         };
         let mut pending = 0;

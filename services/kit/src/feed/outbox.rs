@@ -98,6 +98,12 @@ pub struct Page {
     pub next_after: u64,
     /// The feed's last position when the page was read.
     pub head: u64,
+    /// The smallest position (besides 0) a reader may resume from when the page was read.
+    /// A reader replaying from 0 keeps the value its first page gave and sends it back as
+    /// `oldest` with every later read of that replay: positions below it stay readable as
+    /// long as no tombstone expired since the replay began.
+    #[serde(default)]
+    pub oldest: u64,
 }
 
 /// Why a read gives no page.
@@ -424,6 +430,21 @@ impl Feed {
         limit: u32,
         entities: &[String],
     ) -> Result<Page, ReadError> {
+        self.read_replaying(after, None, limit, entities).await
+    }
+
+    /// Like [`read`](Self::read), for a reader replaying from 0 whose replay's first page
+    /// said `oldest` is `replay_oldest` (see [`Page::oldest`]): `after` may then lie below
+    /// the feed's `oldest` as long as that has not moved since, that is as long as no
+    /// tombstone the reader could have needed expired. (A tombstone that had expired before
+    /// the replay began took its entity's last event with it: the replay never saw it.)
+    pub async fn read_replaying(
+        &self,
+        after: u64,
+        replay_oldest: Option<u64>,
+        limit: u32,
+        entities: &[String],
+    ) -> Result<Page, ReadError> {
         let pool = self.inner.db.pool();
         // Head first, each statement its own snapshot: every event up to a committed head is
         // visible to the statement after it.
@@ -432,7 +453,8 @@ impl Feed {
                 .fetch_one(pool)
                 .await?;
         let (head, oldest) = (to_u64(head), to_u64(oldest));
-        if after != 0 && (after < oldest || after > head) {
+        let missed_a_deletion = after < oldest && replay_oldest != Some(oldest);
+        if after != 0 && (missed_a_deletion || after > head) {
             return Err(ReadError::Gone { after, oldest });
         }
         let filter = if entities.is_empty() {
@@ -468,6 +490,7 @@ impl Feed {
             changes,
             next_after,
             head,
+            oldest,
         })
     }
 
@@ -476,6 +499,20 @@ impl Feed {
     pub async fn read_waiting(
         &self,
         after: u64,
+        limit: u32,
+        entities: &[String],
+        wait: Duration,
+    ) -> Result<Page, ReadError> {
+        self.read_waiting_replaying(after, None, limit, entities, wait)
+            .await
+    }
+
+    /// [`read_waiting`](Self::read_waiting) for a reader replaying from 0 (see
+    /// [`read_replaying`](Self::read_replaying)).
+    pub async fn read_waiting_replaying(
+        &self,
+        after: u64,
+        replay_oldest: Option<u64>,
         limit: u32,
         entities: &[String],
         wait: Duration,
@@ -490,7 +527,9 @@ impl Feed {
         };
         loop {
             commits.borrow_and_update();
-            let page = self.read(after, limit, entities).await?;
+            let page = self
+                .read_replaying(after, replay_oldest, limit, entities)
+                .await?;
             let now = tokio::time::Instant::now();
             if !page.changes.is_empty() || now >= deadline {
                 return Ok(page);

@@ -33,6 +33,8 @@ pub enum Degradation {
     Messages,
     /// Some profiles shown are past their cache TTL.
     StaleProfiles,
+    /// The timeline service's live view lags the services' feeds.
+    View,
 }
 
 /// One friend and their latest messages.

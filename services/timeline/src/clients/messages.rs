@@ -29,6 +29,13 @@ struct LatestView {
     latest: Vec<AuthorMessagesView>,
 }
 
+/// A page of one author's messages, newest first.
+#[derive(Debug, Deserialize)]
+struct PageView {
+    #[serde(default)]
+    messages: Vec<MessageView>,
+}
+
 /// `GET /messages/latest?authors=…&per_author=N` for at most 500 authors: each author's
 /// messages, newest first, at most `per_author` of them.
 pub async fn latest_messages(
@@ -48,6 +55,27 @@ pub async fn latest_messages(
     Ok(by_author(view, authors, per_author))
 }
 
+/// `GET /users/{author}/messages?limit=N`: the author's newest `limit` messages (1 to 500),
+/// newest first, within `deadline`.
+pub async fn author_messages(
+    messages: &Downstream,
+    author: UserId,
+    limit: u32,
+    propagate: &Propagate,
+    deadline: Instant,
+) -> Result<Vec<EntryMessage>, CallError> {
+    let path = format!("/users/{author}/messages");
+    let page: PageView = messages
+        .get_json(&path, &[("limit", limit.to_string())], propagate, deadline)
+        .await?;
+    Ok(page
+        .messages
+        .into_iter()
+        .take(limit as usize)
+        .map(MessageView::into_entry)
+        .collect())
+}
+
 /// A tolerant reader keeps only what it asked about: the authors asked for, and at most
 /// `per_author` messages each.
 fn by_author(
@@ -65,15 +93,23 @@ fn by_author(
             .messages
             .into_iter()
             .take(per_author as usize)
-            .map(|m| EntryMessage {
-                id: m.id,
-                text: m.text,
-                created_at: m.created_at,
-            })
+            .map(MessageView::into_entry)
             .collect();
         by_author.insert(author.author_id, messages);
     }
     by_author
+}
+
+// === impl MessageView ===
+
+impl MessageView {
+    fn into_entry(self) -> EntryMessage {
+        EntryMessage {
+            id: self.id,
+            text: self.text,
+            created_at: self.created_at,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +149,20 @@ mod tests {
     fn authors_not_asked_for_are_ignored() {
         let latest = read(TWO, &[2, 3], 5);
         assert_eq!(latest.keys().collect::<Vec<_>>(), [&UserId::new(2)]);
+    }
+
+    #[test]
+    fn a_page_of_an_authors_messages_is_read_tolerantly() {
+        let page: PageView = serde_json::from_str(
+            r#"{"author_id": 1, "next_before": 11, "messages": [
+                {"id": 12, "author_id": 1, "text": "b", "created_at": "2026-01-02T00:00:00Z"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.messages.len(), 1);
+        let empty: PageView = serde_json::from_str(r#"{"author_id": 1}"#).unwrap();
+        assert!(empty.messages.is_empty());
+        let bad = r#"{"messages": [{"id": 0, "text": "x", "created_at": "2026-01-02T00:00:00Z"}]}"#;
+        assert!(serde_json::from_str::<PageView>(bad).is_err(), "id 0");
     }
 
     #[test]

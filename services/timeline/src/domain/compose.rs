@@ -1,9 +1,11 @@
 //! The join: the friends list cleaned, ranked by their messages, assembled with their
 //! profiles, and the degradations that the reads leave on the answer.
 
+use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 
-use kit::ids::UserId;
+use kit::ids::{MessageId, UserId};
+use kit::timestamp::Timestamp;
 
 use super::{Degradation, Entry, EntryMessage, Friend, Latest, Lookup, Resolved};
 
@@ -25,14 +27,24 @@ pub fn distinct_friends(friends: Vec<UserId>, user: UserId) -> Vec<UserId> {
 /// `latest` maps a friend to their messages, newest first; a friend absent from it (all of
 /// them when messages could not be read) is in the second group.
 pub fn rank(friends: &[UserId], latest: &HashMap<UserId, Vec<EntryMessage>>) -> Vec<UserId> {
-    let newest = |id: &UserId| latest.get(id)?.first().map(|m| (m.created_at, m.id));
-    let (mut with, mut without): (Vec<_>, Vec<_>) = friends
+    let mut keyed: Vec<_> = friends
         .iter()
-        .map(|id| (*id, newest(id)))
-        .partition(|(_, newest)| newest.is_some());
-    with.sort_unstable_by_key(|&(_, newest)| std::cmp::Reverse(newest));
-    without.sort_unstable_by_key(|(id, _)| *id);
-    with.into_iter().chain(without).map(|(id, _)| id).collect()
+        .map(|id| rank_key(*id, latest.get(id).and_then(|m| m.first())))
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Where `friend`, whose newest message is `newest`, stands in timeline order: the smaller
+/// key comes first. [`rank`] sorts by it; a reader that needs only the first few friends
+/// can select by it instead.
+pub fn rank_key(
+    friend: UserId,
+    newest: Option<&EntryMessage>,
+) -> (Reverse<Option<(Timestamp, MessageId)>>, UserId) {
+    // `Some` is greater than `None`, so reversed, friends with a message come first, the
+    // newest (then the higher message id) first; the id orders those without.
+    (Reverse(newest.map(|m| (m.created_at, m.id))), friend)
 }
 
 /// Builds at most `limit` entries from `ranked` friends: friends whose profile is

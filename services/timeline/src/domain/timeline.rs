@@ -79,7 +79,12 @@ pub struct EntryMessage {
     pub created_at: Timestamp,
 }
 
-/// A part of the answer that is missing or old because a downstream failed.
+/// What is missing or old in an answer because a downstream failed, or how it was made
+/// when that is worse than usual: `users` (profiles could not be read: cached or `null`),
+/// `messages` (latest messages could not be read: entries without messages),
+/// `stale_profiles` (cached profiles past their TTL stand in), `view` (the timeline
+/// service's live view of the services' change feeds lags behind them or cannot reach one,
+/// so the answer was composed from the services instead: as fresh as they are, slower).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Degradation {
@@ -89,6 +94,10 @@ pub enum Degradation {
     Messages,
     /// Some profiles shown are past their cache TTL (served because `users` failed).
     StaleProfiles,
+    /// The timeline service's live view (built from the services' change feeds) is behind
+    /// them or cannot reach one, so this answer was composed from the services instead: it
+    /// is as fresh as they are, but slower to make.
+    View,
 }
 
 // === impl TimelineParams ===

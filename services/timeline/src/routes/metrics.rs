@@ -15,7 +15,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Prometheus metrics (OpenMetrics text): downstream requests by service and outcome with
-/// latency histograms, profile cache hits and misses, profile loads, timelines served.
+/// latency histograms, profile cache hits and misses, profile loads, timelines served and
+/// where their answers came from, and the live view: its state, size, events, repairs and
+/// its feed followers' positions and lags.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -25,5 +27,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         content_type = "application/openmetrics-text"))
 )]
 async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Some(view) = &state.timelines.view {
+        view.publish(&state.metrics);
+    }
     ([(CONTENT_TYPE, OPENMETRICS)], state.metrics.encode())
 }

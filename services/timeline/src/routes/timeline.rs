@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use kit::extract::{Json, Path, Query};
+use kit::feed::Position;
 use kit::ids::UserId;
 use kit::problem::Problem;
 use serde::Deserialize;
@@ -15,6 +16,7 @@ use crate::clients::Propagate;
 use crate::domain::{Timeline, TimelineParams};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::timelines::SOURCE_HEADER;
 
 /// Query of `GET /timeline/{user_id}`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -38,6 +40,15 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// Entries are ordered by each friend's newest message (newest first, ties by higher
 /// message id); friends without messages follow by ascending id. A failing users or
 /// messages service gives a 200 with what is known and the service named in `degraded`.
+///
+/// The answer comes from a live view built from the services' change feeds, or, while the
+/// view builds, lags (then `degraded` names `view`) or cannot answer exactly, is composed
+/// from the services; the body is the same either way, and the response header
+/// `x-timeline-source` says `view` or `composed`. Read-your-writes: send the
+/// `X-Change-Position: SOURCE:SEQ` header(s) a write answered with (one or more, comma
+/// lists allowed, e.g. `messages:18342, friends:77`); the request waits briefly until the
+/// view has applied each, and is composed when it cannot (also for a source the view does
+/// not follow). A malformed position is a 400.
 #[utoipa::path(
     get,
     path = "/timeline/{user_id}",
@@ -45,9 +56,12 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     operation_id = "getTimeline",
     params(("user_id" = UserId, Path, description = "Whose timeline"), TimelineQuery),
     responses(
-        (status = 200, description = "The timeline, possibly degraded", body = Timeline,
+        (status = 200, description = "The timeline, possibly degraded. Its `x-timeline-source` \
+            header says where it came from: `view` (the live view) or `composed` (from the \
+            services)", body = Timeline,
             headers(("Server-Timing" = String,
-                description = "Each downstream stage with its duration, and cache hits"))),
+                description = "`view;dur=…` for an answer of the live view; for a composed one, \
+                    each downstream stage with its duration, and cache hits"))),
         (status = 404, description = "No user has this id", body = Problem,
             content_type = "application/problem+json"),
         (status = 503, description = "The friends list cannot be read; retry after \
@@ -63,12 +77,20 @@ async fn get_timeline(
 ) -> Result<Response, ApiError> {
     let params = TimelineParams::parse(query.per_friend.as_deref(), query.limit.as_deref())
         .map_err(Problem::from)?;
+    let positions =
+        Position::from_headers(&headers).map_err(|err| Problem::bad_request(err.to_string()))?;
     let propagate = Propagate {
         request_id: headers.get(kit::layers::REQUEST_ID).cloned(),
         traceparent: headers.get("traceparent").cloned(),
         tracestate: headers.get("tracestate").cloned(),
     };
-    let composed = state.engine.timeline(user_id, params, &propagate).await?;
-    let timing = composed.timing.header_value();
-    Ok(([("server-timing", timing)], Json(composed.timeline)).into_response())
+    let answer = state
+        .timelines
+        .timeline(user_id, params, &positions, &propagate)
+        .await?;
+    let headers = [
+        ("server-timing", answer.timing.header_value()),
+        (SOURCE_HEADER, answer.source.as_str().to_owned()),
+    ];
+    Ok((headers, Json(answer.timeline)).into_response())
 }

@@ -230,3 +230,85 @@ async fn ttl_zero_turns_the_cache_off() {
     }
     assert_eq!(users.ids_asked(), 12);
 }
+
+fn renamed(id: i64) -> Arc<Profile> {
+    Arc::new(Profile {
+        id: UserId::new(id),
+        name: format!("renamed {id}"),
+        avatar_url: None,
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_users_feed_replaces_a_cached_profile_at_once() {
+    let users = Arc::new(FakeUsers::new(1..=3));
+    let metrics = Metrics::new();
+    let profiles = profiles(&users, Duration::from_secs(60), &metrics);
+    profiles
+        .resolve(&ids(1..=3), &Propagate::default(), soon())
+        .await;
+    tokio::time::advance(Duration::from_secs(30)).await;
+    profiles.learn(UserId::new(2), Some(renamed(2)));
+    profiles.learn(UserId::new(3), None);
+    // Past the TTL of the first load, still within the TTL of what the feed said.
+    tokio::time::advance(Duration::from_secs(40)).await;
+    let resolved = profiles
+        .resolve(&ids(2..=3), &Propagate::default(), soon())
+        .await;
+    assert_eq!((resolved.hits, resolved.misses), (2, 0));
+    assert_eq!(resolved.lookups[&UserId::new(2)], Lookup::Found(renamed(2)));
+    assert_eq!(
+        resolved.lookups[&UserId::new(3)],
+        Lookup::Missing,
+        "deleted"
+    );
+    assert_eq!(users.ids_asked(), 3, "nothing asked again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn learning_of_a_profile_not_cached_caches_nothing() {
+    let users = Arc::new(FakeUsers::new(1..=3));
+    let metrics = Metrics::new();
+    let profiles = profiles(&users, Duration::from_secs(60), &metrics);
+    profiles.learn(UserId::new(1), Some(renamed(1)));
+    let resolved = profiles
+        .resolve(&ids(1..=1), &Propagate::default(), soon())
+        .await;
+    assert_eq!(resolved.misses, 1);
+    assert_eq!(
+        resolved.lookups[&UserId::new(1)],
+        found(1),
+        "the users service's answer"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_load_in_flight_does_not_overwrite_what_the_feed_said() {
+    let users = Arc::new(FakeUsers::new(1..=3));
+    users.stall(Duration::from_millis(50));
+    let metrics = Metrics::new();
+    let profiles = profiles(&users, Duration::from_secs(60), &metrics);
+    let loading = {
+        let profiles = profiles.clone();
+        tokio::spawn(async move {
+            profiles
+                .resolve(&ids(1..=1), &Propagate::default(), soon())
+                .await
+        })
+    };
+    // The load is on its way (answered from before the change) when the feed tells of it.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(users.requests(), 1);
+    profiles.learn(UserId::new(1), Some(renamed(1)));
+    let first = loading.await.unwrap();
+    assert_eq!(
+        first.lookups[&UserId::new(1)],
+        found(1),
+        "what the load read"
+    );
+    let after = profiles
+        .resolve(&ids(1..=1), &Propagate::default(), soon())
+        .await;
+    assert_eq!(after.hits, 1);
+    assert_eq!(after.lookups[&UserId::new(1)], Lookup::Found(renamed(1)));
+}

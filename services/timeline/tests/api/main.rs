@@ -1,5 +1,6 @@
-//! The timeline service over real HTTP on ephemeral ports, and its profile cache against an
-//! in-process users service under virtual time.
+//! The timeline service over real HTTP on ephemeral ports (composing, and from its live
+//! view of the services' feeds), and its profile cache against an in-process users service
+//! under virtual time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,3 +11,4 @@ mod cache;
 mod composition;
 mod faults;
 mod races;
+mod view;

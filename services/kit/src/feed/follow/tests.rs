@@ -223,3 +223,87 @@ async fn a_follower_from_the_head_sees_only_what_comes_next() {
     assert!(follower.wait_for(next, Duration::from_secs(10)).await);
     assert_eq!(consumer.subjects(), ["thing.upserted:3"]);
 }
+
+/// A consumer that holds every batch until released, counting the batches it was given.
+#[derive(Debug, Clone)]
+struct Holding {
+    batches: Arc<tokio::sync::watch::Sender<u32>>,
+    release: Arc<tokio::sync::Semaphore>,
+    position: Arc<Mutex<u64>>,
+}
+
+impl Consumer for Holding {
+    async fn position(&self) -> anyhow::Result<u64> {
+        Ok(*self.position.lock().unwrap())
+    }
+
+    async fn apply(&self, _events: &[Event], next_after: u64) -> anyhow::Result<()> {
+        self.batches.send_modify(|n| *n += 1);
+        self.release.acquire().await?.forget();
+        *self.position.lock().unwrap() = next_after;
+        Ok(())
+    }
+
+    async fn reset(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_follower_idle_at_the_head_lags_only_from_when_something_new_arrives() {
+    let feed = feed(FeedOptions::default()).await;
+    let server = serve(&feed).await;
+    write(&feed, &[thing(1)]).await;
+    let consumer = Holding {
+        batches: Arc::new(tokio::sync::watch::channel(0).0),
+        release: Arc::new(tokio::sync::Semaphore::new(1)),
+        position: Arc::default(),
+    };
+    let stop = CancellationToken::new();
+    let source = Source::http(server.url(""), reqwest::Client::new());
+    let follower = Follower::spawn(source, consumer.clone(), options(), stop.clone());
+    assert!(follower.wait_for(1, Duration::from_secs(10)).await);
+    // At the head, waiting in its long poll, for a while.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let written = Instant::now();
+    write(&feed, &[thing(2)]).await;
+    let mut batches = consumer.batches.subscribe();
+    batches.wait_for(|n| *n >= 2).await.unwrap();
+    // Applying the new batch: behind the head, but only since the batch arrived.
+    let status = follower.status();
+    assert_eq!((status.position, status.head), (1, 2));
+    assert!(
+        status.lag_seconds <= written.elapsed().as_secs_f64(),
+        "lag counted from before the write: {status:?}"
+    );
+    consumer.release.add_permits(1);
+    assert!(follower.wait_for(2, Duration::from_secs(10)).await);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_replay_from_0_goes_on_past_a_tombstone_that_expired_before_it_began() {
+    let feed = feed(FeedOptions {
+        tombstone_retention: Duration::ZERO,
+        ..FeedOptions::default()
+    })
+    .await;
+    let server = serve(&feed).await;
+    let things: Vec<Change> = (1..=30).map(thing).collect();
+    write(&feed, &things).await;
+    let head = write(&feed, &[Change::deleted("thing", 29)]).await;
+    assert_eq!(feed.expire_tombstones().await.unwrap(), 1);
+    // The feed's oldest position is now its head: every page after the first lies below it.
+    let consumer = Recorder::default();
+    let stop = CancellationToken::new();
+    let source = Source::http(server.url(""), reqwest::Client::new());
+    let options = FollowOptions {
+        batch: 10,
+        ..options()
+    };
+    let follower = Follower::spawn(source, consumer.clone(), options, stop.clone());
+    assert!(follower.wait_for(head, Duration::from_secs(10)).await);
+    assert_eq!(consumer.subjects().len(), 29, "every live thing, once");
+    assert_eq!(follower.status().replays, 0, "no 410 on the way");
+    stop.cancel();
+}

@@ -151,6 +151,17 @@ async fn expired_tombstones_move_the_oldest_position(url: &str) {
         feed.read(99, 10, &[]).await,
         Err(ReadError::Gone { .. })
     ));
+    // A replay from 0 that began after the expiry goes on below the oldest position; one
+    // that began before it (it saw an older `oldest`) may have missed the deletion.
+    assert_eq!(page.oldest, 3);
+    assert!(feed.read_replaying(1, Some(3), 10, &[]).await.is_ok());
+    write(&feed, &[thing(4, "d")]).await;
+    write(&feed, &[Change::deleted("thing", 4)]).await;
+    assert_eq!(feed.expire_tombstones().await.unwrap(), 1);
+    assert!(matches!(
+        feed.read_replaying(1, Some(3), 10, &[]).await,
+        Err(ReadError::Gone { oldest: 5, .. })
+    ));
 }
 
 async fn a_long_poll_answers_when_something_commits(url: &str) {

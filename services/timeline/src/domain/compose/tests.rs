@@ -140,3 +140,17 @@ fn degradations_come_in_their_declared_order() {
     let json = serde_json::to_string(&degraded(&latest(false), &resolved(true, true))).unwrap();
     assert_eq!(json, r#"["users","messages","stale_profiles"]"#);
 }
+
+#[test]
+fn the_rank_key_orders_as_rank_does() {
+    let friends = [uid(1), uid(2), uid(3), uid(4)];
+    let latest = HashMap::from([(uid(3), vec![msg(7, 50)]), (uid(1), vec![msg(9, 50)])]);
+    let mut keys: Vec<_> = friends
+        .iter()
+        .map(|id| rank_key(*id, latest.get(id).and_then(|m| m.first())))
+        .collect();
+    keys.sort_unstable();
+    let by_key: Vec<UserId> = keys.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(by_key, rank(&friends, &latest));
+    assert_eq!(by_key, [1, 3, 2, 4].map(uid));
+}
