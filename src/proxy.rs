@@ -115,7 +115,7 @@ impl Handler<Incoming> for Proxy {
         request: Request<Incoming>,
         context: &RequestContext<'_>,
     ) -> Response<ProxyBody> {
-        if let Err(why) = hygiene::check_request(&request) {
+        if let Some(why) = hygiene::refused(&request) {
             let path = request.uri().path().to_owned();
             return problem_response(&ProxyError::Refused(why), context.request_id, path);
         }

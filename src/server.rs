@@ -24,6 +24,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::proxy::hygiene::{self, Refused};
 use crate::proxy::{Bound, Peer, Proxy, Stack};
 
 pub mod framing;
@@ -143,8 +144,12 @@ pub async fn serve(
             async move {
                 let (stack, peer, verdicts) = &*context;
                 // hyper hands requests over in the order their heads arrived, one at a
-                // time, so the n-th request here is the n-th head the scanner saw.
-                if let Some(refusal) = verdicts.next_request() {
+                // time, so the n-th request here is the n-th head the scanner saw. The
+                // header checks run here, before the stack removes hop-by-hop headers.
+                let refusal = verdicts
+                    .next_request()
+                    .or_else(|| hygiene::check_request(&request).err().map(Refused));
+                if let Some(refusal) = refusal {
                     request.extensions_mut().insert(refusal);
                 }
                 Ok::<_, Infallible>(stack.serve(request, peer).await)

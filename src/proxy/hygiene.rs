@@ -7,8 +7,11 @@
 //! bytes), an invalid or conflicting `Content-Length`, a `Transfer-Encoding` whose last
 //! coding is not `chunked`, and `Transfer-Encoding` in HTTP/1.0. Two framing facts hyper
 //! reads and then hides (both `Content-Length` and `Transfer-Encoding`, and a repeated
-//! `Content-Length`) are found by the listener on the raw bytes and handed in as a
-//! [`FramingRefusal`] request extension.
+//! `Content-Length`) are found by the listener on the raw bytes.
+//!
+//! The listener runs [`check_request`] on each request as hyper hands it over, before the
+//! stack removes hop-by-hop headers (`Transfer-Encoding` among them), and hands a refusal
+//! on as a [`Refused`] request extension; the proxy answers it ([`refused`]).
 
 use http::header::{
     self, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, HOST, HeaderMap, HeaderValue, TRANSFER_ENCODING,
@@ -54,10 +57,10 @@ pub enum Refusal {
     BadMaxForwards,
 }
 
-/// A refusal the listener found in a request's raw head, which hyper's parsed request no
-/// longer shows; carried as a request extension.
+/// A refusal the listener found, in the request's raw head or in its headers before the
+/// hop-by-hop ones were removed; carried as a request extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FramingRefusal(pub Refusal);
+pub struct Refused(pub Refusal);
 
 /// Why an upstream's response is not forwarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -98,12 +101,14 @@ impl Refusal {
     }
 }
 
-/// The checks every request passes before the gateway does anything else with it. Costs a
-/// few header lookups; nothing is allocated.
+/// The refusal the listener attached to `request`, if any.
+pub fn refused<B>(request: &Request<B>) -> Option<Refusal> {
+    request.extensions().get::<Refused>().map(|r| r.0)
+}
+
+/// The checks every request passes before the gateway does anything else with it, on the
+/// headers as the client sent them. Costs a few header lookups; nothing is allocated.
 pub fn check_request<B>(request: &Request<B>) -> Result<(), Refusal> {
-    if let Some(FramingRefusal(why)) = request.extensions().get::<FramingRefusal>() {
-        return Err(*why);
-    }
     let headers = request.headers();
     let mut hosts = headers.get_all(HOST).iter();
     match (hosts.next(), hosts.next()) {
@@ -384,11 +389,12 @@ mod tests {
     }
 
     #[test]
-    fn a_framing_refusal_from_the_listener_wins() {
+    fn the_listeners_refusal_is_read_back() {
         let mut r = request(Version::HTTP_11, &[("host", "api.example")]);
+        assert_eq!(refused(&r), None);
         r.extensions_mut()
-            .insert(FramingRefusal(Refusal::LengthAndChunked));
-        assert_eq!(check_request(&r), Err(Refusal::LengthAndChunked));
+            .insert(Refused(Refusal::LengthAndChunked));
+        assert_eq!(refused(&r), Some(Refusal::LengthAndChunked));
     }
 
     #[test]

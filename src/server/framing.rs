@@ -10,7 +10,7 @@
 //! parser, with hyper's settings), then a body framed by `Content-Length` or by chunks,
 //! then the next head. It records, by position on the connection, each head that carries
 //! both framings or several `Content-Length` lines; the listener hands the verdict to the
-//! request of that position as a [`FramingRefusal`] extension. Wherever the scanner
+//! request of that position as a [`Refused`] extension. Wherever the scanner
 //! cannot follow (a head hyper will refuse anyway, an oversized head), it stops checking
 //! that connection rather than guess, so it never refuses a request hyper frames plainly.
 
@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::proxy::hygiene::{FramingRefusal, Refusal};
+use crate::proxy::hygiene::{Refusal, Refused};
 
 /// The most header lines hyper's server parses (its default); a head with more is refused
 /// by hyper itself.
@@ -108,7 +108,7 @@ enum Head {
 impl Verdicts {
     /// The verdict for the next request the service is handed: `Some` when its head was
     /// refused. One atomic add and one load when no head of the connection was.
-    pub fn next_request(&self) -> Option<FramingRefusal> {
+    pub fn next_request(&self) -> Option<Refused> {
         let position = self.served.fetch_add(1, Ordering::Relaxed);
         if !self.any.load(Ordering::Relaxed) {
             return None;
@@ -117,7 +117,7 @@ impl Verdicts {
         refused
             .iter()
             .find(|(at, _)| *at == position)
-            .map(|&(_, why)| FramingRefusal(why))
+            .map(|&(_, why)| Refused(why))
     }
 
     fn record(&self, position: u64, why: Refusal) {

@@ -7,6 +7,7 @@
 mod cli;
 mod failures;
 mod hygiene;
+mod messages;
 mod overload;
 mod reload;
 mod routing;

@@ -123,7 +123,7 @@ fn verdicts_reach_the_request_of_their_position() {
     assert_eq!(verdicts.next_request(), None);
     assert_eq!(
         verdicts.next_request(),
-        Some(FramingRefusal(Refusal::LengthAndChunked))
+        Some(Refused(Refusal::LengthAndChunked))
     );
     assert_eq!(verdicts.next_request(), None);
 }
