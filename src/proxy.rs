@@ -1,6 +1,7 @@
 //! The proxy path: resolve a request against the table active at its arrival, forward it
 //! through that upstream's pooled client with bodies streaming both ways, and pass the
-//! answer back untouched except for hop-by-hop headers, `x-upstream` and `x-request-id`.
+//! answer back untouched except for hop-by-hop headers, `Via`, `x-upstream`,
+//! `x-request-id` and, where the route and the client agree, compression ([`compress`]).
 //!
 //! Every request reaches [`Proxy`] through the [`stack`] (request id, span, concurrency
 //! bound, panic catcher), which the listener puts around it.
@@ -17,6 +18,7 @@ use hyper::body::Incoming;
 use kit::problem::Problem;
 
 pub mod answer;
+pub mod compress;
 pub mod error;
 pub mod headers;
 pub mod hygiene;
@@ -63,6 +65,7 @@ impl Proxy {
         {
             return Ok(answer);
         }
+        let offer = compress::negotiate(&route.compression, request.method(), request.headers());
         let peer = context.peer;
         headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
         let version = request.version();
@@ -103,6 +106,11 @@ impl Proxy {
                 .headers_mut()
                 .insert(headers::X_UPSTREAM, upstream.name_header.clone());
         }
+        let coded = offer.and_then(|o| compress::prepare(&route.compression, o, &mut response));
+        let response = match coded {
+            Some((coding, length)) => compress::encoded(response, coding, length),
+            None => compress::plain(response),
+        };
         Ok(response.map(Either::Left))
     }
 }
