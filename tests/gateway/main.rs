@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod compression;
 mod failures;
 mod hygiene;
 mod messages;
