@@ -71,12 +71,14 @@ enum State {
     Done,
 }
 
-/// One coding's streaming encoder, writing into a buffer taken out as frames.
+/// One coding's streaming encoder, writing into a buffer taken out as frames. Boxed: the
+/// encoders' states differ in size by kilobytes, and one allocation more per compressed
+/// response is nothing beside the encoder's own.
 #[derive(Debug)]
 enum Encoder {
-    Zstd(ZstdEncoder<Vec<u8>>),
-    Brotli(BrotliEncoder<Vec<u8>>),
-    Gzip(GzipEncoder<Vec<u8>>),
+    Zstd(Box<ZstdEncoder<Vec<u8>>>),
+    Brotli(Box<BrotliEncoder<Vec<u8>>>),
+    Gzip(Box<GzipEncoder<Vec<u8>>>),
 }
 
 /// The request's `Accept-Encoding` judged against `policy`: `None` when the route does not
@@ -315,13 +317,13 @@ impl<B> Encoded<B> {
     pub fn new(inner: B, coding: Coding, length: Option<u64>) -> Self {
         let sink = Vec::new();
         let encoder = match coding {
-            Coding::Zstd => Encoder::Zstd(ZstdEncoder::with_quality_and_params(
+            Coding::Zstd => Encoder::Zstd(Box::new(ZstdEncoder::with_quality_and_params(
                 sink,
                 Level::Precise(ZSTD_LEVEL),
                 &[async_compression::zstd::CParameter::window_log(
                     ZSTD_WINDOW_LOG,
                 )],
-            )),
+            ))),
             Coding::Brotli => {
                 let mut params = async_compression::brotli::EncoderParams::default()
                     .quality(Level::Precise(BROTLI_QUALITY))
@@ -329,9 +331,11 @@ impl<B> Encoded<B> {
                 if let Some(n) = length.and_then(|n| usize::try_from(n).ok()) {
                     params = params.size_hint(n);
                 }
-                Encoder::Brotli(BrotliEncoder::with_params(sink, params))
+                Encoder::Brotli(Box::new(BrotliEncoder::with_params(sink, params)))
             }
-            Coding::Gzip => Encoder::Gzip(GzipEncoder::with_quality(sink, Level::Default)),
+            Coding::Gzip => {
+                Encoder::Gzip(Box::new(GzipEncoder::with_quality(sink, Level::Default)))
+            }
         };
         Self {
             inner,
@@ -423,9 +427,9 @@ where
 impl Encoder {
     fn sink(&mut self) -> Pin<&mut (dyn AsyncWrite + Unpin + Send)> {
         match self {
-            Self::Zstd(e) => Pin::new(e),
-            Self::Brotli(e) => Pin::new(e),
-            Self::Gzip(e) => Pin::new(e),
+            Self::Zstd(e) => Pin::new(&mut **e),
+            Self::Brotli(e) => Pin::new(&mut **e),
+            Self::Gzip(e) => Pin::new(&mut **e),
         }
     }
 

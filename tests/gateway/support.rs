@@ -496,10 +496,13 @@ pub(crate) fn statuses(bytes: &[u8]) -> Vec<u16> {
     while let Some(at) = rest.find("HTTP/1.") {
         rest = &rest[at + "HTTP/1.".len()..];
         let line = rest.as_bytes();
-        if line.len() >= 6 && matches!(line[0], b'0' | b'1') && line[1] == b' ' && line[5] == b' ' {
-            if let Ok(code) = rest[2..5].parse() {
-                found.push(code);
-            }
+        if line.len() >= 6
+            && matches!(line[0], b'0' | b'1')
+            && line[1] == b' '
+            && line[5] == b' '
+            && let Ok(code) = rest[2..5].parse()
+        {
+            found.push(code);
         }
     }
     found

@@ -1,8 +1,11 @@
 use super::*;
 
+/// The refused heads, the heads seen, and whether the scanner still follows.
+type Outcome = (Vec<(u64, Refusal)>, u64, bool);
+
 /// Feeds `stream` to a scanner in pieces of `step` bytes; the refused heads, and whether
 /// the scanner still follows at the end.
-fn scan(stream: &[u8], step: usize) -> (Vec<(u64, Refusal)>, u64, bool) {
+fn scan(stream: &[u8], step: usize) -> Outcome {
     let mut scanner = Scanner::default();
     let mut refused = Vec::new();
     for piece in stream.chunks(step) {
@@ -12,7 +15,7 @@ fn scan(stream: &[u8], step: usize) -> (Vec<(u64, Refusal)>, u64, bool) {
 }
 
 /// Every split of `stream` into two reads, and reads of 1, 2, 3, 7 and all bytes.
-fn every_split(stream: &[u8]) -> Vec<(Vec<(u64, Refusal)>, u64, bool)> {
+fn every_split(stream: &[u8]) -> Vec<Outcome> {
     let mut outcomes: Vec<_> = [1, 2, 3, 7, stream.len()]
         .iter()
         .map(|&step| scan(stream, step))
