@@ -103,7 +103,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// Sets `X-Forwarded-For`, `-Proto` and `-Host` and `X-Real-IP` from what the gateway
 /// saw. A `trusted` peer's own values are kept (`Forwarded` too) and the peer is appended
 /// to the `X-Forwarded-For` chain; anyone else's are replaced, and the other headers that
-/// claim a client address, scheme, host or path ([`SPOOFABLE`]) are removed.
+/// claim a client address, scheme, host or path (`Forwarded`, `True-Client-IP`, …) are
+/// removed.
 ///
 /// The host is the request target's authority when the target is in absolute form (RFC
 /// 9112 section 3.2.2: the `Host` header is then ignored), else the `Host` header.
