@@ -1,6 +1,7 @@
 //! The proxy path: resolve a request against the table active at its arrival, forward it
 //! through that upstream's pooled client with bodies streaming both ways, and pass the
-//! answer back untouched except for hop-by-hop headers, `x-upstream` and `x-request-id`.
+//! answer back untouched except for hop-by-hop headers, `Via`, `x-upstream`,
+//! `x-request-id` and, where the route and the client agree, compression ([`compress`]).
 //!
 //! Every request reaches [`Proxy`] through the [`stack`] (request id, span, concurrency
 //! bound, panic catcher), which the listener puts around it.
@@ -17,8 +18,10 @@ use hyper::body::Incoming;
 use kit::problem::Problem;
 
 pub mod answer;
+pub mod compress;
 pub mod error;
 pub mod headers;
+pub mod hygiene;
 pub mod spec;
 pub mod stack;
 
@@ -57,8 +60,16 @@ impl Proxy {
         let (route, upstream, id) =
             admit(table, &request).map_err(|e| (e, request.uri().path().to_owned()))?;
         context.span.record("route", route.pattern.source());
+        if let Some(answer) = hygiene::max_forwards(&mut request, route.methods)
+            .map_err(|why| (ProxyError::Refused(why), request.uri().path().to_owned()))?
+        {
+            return Ok(answer);
+        }
+        let offer = compress::negotiate(&route.compression, request.method(), request.headers());
         let peer = context.peer;
         headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
+        let version = request.version();
+        headers::add_via(request.headers_mut(), version);
         // A reference-counted handle; turned into text only if the request fails.
         let original = request.uri().path_and_query().cloned();
         let path = || {
@@ -83,12 +94,23 @@ impl Proxy {
                 return Err((error, path()));
             }
         };
+        if let Err(fault) = hygiene::check_response(&mut response) {
+            let upstream = upstream.name.clone();
+            return Err((ProxyError::BadResponse { upstream, fault }, path()));
+        }
         headers::strip_hop_by_hop(response.headers_mut());
+        let version = response.version();
+        headers::add_via(response.headers_mut(), version);
         if table.settings().upstream_header {
             response
                 .headers_mut()
                 .insert(headers::X_UPSTREAM, upstream.name_header.clone());
         }
+        let coded = offer.and_then(|o| compress::prepare(&route.compression, o, &mut response));
+        let response = match coded {
+            Some((coding, length)) => compress::encoded(response, coding, length),
+            None => compress::plain(response),
+        };
         Ok(response.map(Either::Left))
     }
 }
@@ -101,6 +123,10 @@ impl Handler<Incoming> for Proxy {
         request: Request<Incoming>,
         context: &RequestContext<'_>,
     ) -> Response<ProxyBody> {
+        if let Some(why) = hygiene::refused(&request) {
+            let path = request.uri().path().to_owned();
+            return problem_response(&ProxyError::Refused(why), context.request_id, path);
+        }
         // Held to the end of the request: a swap meanwhile does not affect it.
         let snapshot = self.tables.load_full();
         // The gateway's own path: it wins over every route, `prefix: /` included.
@@ -176,8 +202,9 @@ fn declared_length<B>(request: &Request<B>) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Maps a client error: our body cap → 413, a connect timeout → 504, anything else
-/// (refused, reset, closed early) → 502.
+/// Maps a client error: our body cap → 413, the client's own body failing (malformed
+/// chunks, cut short) → 400, a connect timeout → 504, anything else (refused, reset, closed
+/// early, a malformed response) → 502.
 fn classify(
     cause: hyper_util::client::legacy::Error,
     upstream: &Upstream,
@@ -187,6 +214,16 @@ fn classify(
     while let Some(err) = source {
         if err.is::<LengthLimitError>() {
             return ProxyError::BodyTooLarge { limit };
+        }
+        // hyper reports a failing request body as a user error whose cause is the error
+        // the client connection's body gave: another hyper error.
+        if let Some(user) = err.downcast_ref::<hyper::Error>()
+            && user.is_user()
+            && user
+                .source()
+                .is_some_and(|inner| inner.downcast_ref::<hyper::Error>().is_some())
+        {
+            return ProxyError::BadBody;
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::TimedOut

@@ -5,7 +5,8 @@
 //! a work-stealing runtime on a proxy's short requests.
 //!
 //! Each connection is HTTP/1.1 with keep-alive, TCP_NODELAY and a header read timeout; a
-//! stop lets requests in flight finish.
+//! stop lets requests in flight finish. Its bytes pass the [`framing`] scanner on the way
+//! to hyper, which finds the ambiguous framings hyper hides from the proxy.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -23,9 +24,14 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::proxy::hygiene::{self, Refused};
 use crate::proxy::{Bound, Peer, Proxy, Stack};
+
+pub mod framing;
+
 use crate::snapshot::Snapshot;
 use crate::table::validate::MAX_HEADER_BYTES_LIMIT;
+use framing::{Guarded, Verdicts};
 
 /// The connection read buffer, and so the largest request head hyper itself accepts; it
 /// sits above the highest `settings.max_header_bytes` a table may set, so the gateway's
@@ -130,11 +136,22 @@ pub async fn serve(
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(%err, "cannot set TCP_NODELAY");
         }
-        let context = Arc::new((stack.clone(), Peer::new(addr.ip())));
-        let service = service_fn(move |request| {
+        let verdicts = Arc::new(Verdicts::default());
+        let stream = Guarded::new(stream, Arc::clone(&verdicts));
+        let context = Arc::new((stack.clone(), Peer::new(addr.ip()), verdicts));
+        let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             let context = Arc::clone(&context);
             async move {
-                let (stack, peer) = &*context;
+                let (stack, peer, verdicts) = &*context;
+                // hyper hands requests over in the order their heads arrived, one at a
+                // time, so the n-th request here is the n-th head the scanner saw. The
+                // header checks run here, before the stack removes hop-by-hop headers.
+                let refusal = verdicts
+                    .next_request()
+                    .or_else(|| hygiene::check_request(&request).err().map(Refused));
+                if let Some(refusal) = refusal {
+                    request.extensions_mut().insert(refusal);
+                }
                 Ok::<_, Infallible>(stack.serve(request, peer).await)
             }
         });

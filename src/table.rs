@@ -1,7 +1,8 @@
 //! The route table: routes.yaml parsed ([`config`]), validated with every error at its
 //! line and column ([`validate`], [`error`]), and compiled into an immutable
 //! [`RouteTable`] ([`compiled`]) whose patterns ([`matcher`]) requests are matched against.
-//! Upstream URLs can be replaced by name on the way in ([`overrides`]).
+//! Upstream URLs can be replaced by name on the way in ([`overrides`]); each route's
+//! response compression policy is in [`compression`].
 //!
 //! It knows nothing of sockets, clients or snapshots: everything above builds on it.
 
@@ -10,6 +11,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 pub mod compiled;
+pub mod compression;
 pub mod config;
 pub mod error;
 pub mod matcher;
@@ -19,6 +21,7 @@ pub mod validate;
 pub use compiled::{
     Methods, Resolution, Route, RouteTable, Settings, Sticky, Target, Upstream, UpstreamId,
 };
+pub use compression::{Coding, Compression};
 pub use error::{ConfigError, LoadErrors};
 pub use matcher::{PathError, Pattern, check_path};
 pub use overrides::{Overrides, UpstreamOverride};

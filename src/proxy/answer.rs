@@ -5,11 +5,13 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
 use kit::problem::{CONTENT_TYPE_PROBLEM, Problem};
 
-/// A response body: the upstream's, streamed, or one of the gateway's own.
-pub type ProxyBody = Either<Incoming, Full<Bytes>>;
+use super::compress::UpstreamBody;
+
+/// A response body: the upstream's, streamed (and perhaps compressed on the way), or one of
+/// the gateway's own.
+pub type ProxyBody = Either<UpstreamBody, Full<Bytes>>;
 
 /// A response of the gateway's own with `body` as it is.
 pub fn bytes(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ProxyBody> {

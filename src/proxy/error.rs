@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::StatusCode;
 use kit::problem::Problem;
 
+use super::hygiene::{Refusal, UpstreamFault};
 use crate::table::{Methods, PathError};
 
 /// Why the gateway answered a request itself.
@@ -50,6 +51,21 @@ pub enum ProxyError {
         after: Duration,
         /// Whether it was the connect timeout rather than the request timeout.
         connecting: bool,
+    },
+    /// The request breaks a message rule of RFC 9110/9112 (400, 417 or 501).
+    #[error("request refused: {0}")]
+    Refused(Refusal),
+    /// The request body broke off or its chunked framing is malformed (400): the client's
+    /// fault, found while the body streamed to the upstream.
+    #[error("malformed request body")]
+    BadBody,
+    /// The upstream's response breaks a message rule the gateway enforces (502).
+    #[error("upstream {upstream} {fault}")]
+    BadResponse {
+        /// The upstream's name.
+        upstream: Box<str>,
+        /// What was wrong.
+        fault: UpstreamFault,
     },
 }
 
@@ -97,6 +113,8 @@ impl ProxyError {
                 "upstream `{upstream}` {}",
                 if cause.is_connect() {
                     "refused the connection"
+                } else if is_parse_error(cause) {
+                    "answered with a response that is not valid HTTP/1.1"
                 } else {
                     "closed or reset the connection before answering"
                 }
@@ -119,6 +137,37 @@ impl ProxyError {
                 },
                 humantime::format_duration(*after)
             )),
+            Self::Refused(why) => Problem::new(why.status(), why.code(), "Request refused")
+                .with_detail(format!("{why}; see the gateway's message rules")),
+            Self::BadBody => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-body",
+                "Malformed request body",
+            )
+            .with_detail(
+                "the request body ended early or its chunked framing is malformed (RFC 9112 section 7.1)",
+            ),
+            Self::BadResponse { upstream, fault } => Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream-bad-response",
+                "Upstream response refused",
+            )
+            .with_detail(format!("upstream `{upstream}` {fault}")),
         }
     }
+}
+
+/// Whether hyper gave up on the upstream's response because it did not parse.
+fn is_parse_error(cause: &hyper_util::client::legacy::Error) -> bool {
+    let mut source = std::error::Error::source(cause);
+    while let Some(err) = source {
+        if err
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }

@@ -1,6 +1,6 @@
 //! Header policy on the proxy path: hop-by-hop headers removed both ways, forwarding
 //! headers set from what the gateway saw (a client's own are kept only from trusted
-//! proxies), and the request id created or propagated.
+//! proxies), `Via` on every forwarded message, and the request id created or propagated.
 
 use std::cell::Cell;
 use std::collections::hash_map::RandomState;
@@ -16,21 +16,45 @@ pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for
 pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 /// `x-forwarded-host`.
 pub const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+/// `x-real-ip`: the client's address, as nginx's `proxy_set_header X-Real-IP` sends it.
+pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 /// `x-upstream`: the upstream that served a response.
 pub const X_UPSTREAM: HeaderName = HeaderName::from_static("x-upstream");
 
+/// The `Via` entry the gateway adds for a hop received over HTTP/1.1 (RFC 9110 section 7.6.3).
+pub const VIA_11: HeaderValue = HeaderValue::from_static("1.1 gateway");
+/// The same for a hop received over HTTP/1.0.
+pub const VIA_10: HeaderValue = HeaderValue::from_static("1.0 gateway");
+
 /// Headers that describe one connection, not the message (RFC 9110 section 7.6.1, plus the
-/// legacy `keep-alive` and `proxy-connection`).
-const HOP_BY_HOP: [HeaderName; 9] = [
+/// legacy `keep-alive` and `proxy-connection`, and the proxy authentication fields, which
+/// are addressed to a proxy the gateway is not).
+const HOP_BY_HOP: [HeaderName; 10] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
     header::PROXY_AUTHENTICATE,
     header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-authentication-info"),
     header::TE,
     header::TRAILER,
     header::TRANSFER_ENCODING,
     header::UPGRADE,
+];
+
+/// Headers by which some frameworks take the client's address, scheme, host or even the
+/// path from the request. From a peer that is not a trusted proxy they are forged, so they
+/// are removed (`X-Real-IP` is then set to the peer itself).
+const SPOOFABLE: [HeaderName; 9] = [
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-port"),
+    HeaderName::from_static("x-forwarded-prefix"),
+    HeaderName::from_static("x-forwarded-server"),
+    HeaderName::from_static("x-original-url"),
+    HeaderName::from_static("x-rewrite-url"),
+    HeaderName::from_static("true-client-ip"),
+    HeaderName::from_static("x-client-ip"),
+    HeaderName::from_static("x-cluster-client-ip"),
 ];
 
 /// Longest `x-request-id` a client may send; longer or non-printable ones are replaced.
@@ -76,15 +100,16 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Sets `X-Forwarded-For`, `-Proto` and `-Host` (and keeps `Forwarded`) from what the
-/// gateway saw. A `trusted` peer's own values are kept and the peer is appended to the
-/// `X-Forwarded-For` chain; anyone else's are replaced.
+/// Sets `X-Forwarded-For`, `-Proto` and `-Host` and `X-Real-IP` from what the gateway
+/// saw. A `trusted` peer's own values are kept (`Forwarded` too) and the peer is appended
+/// to the `X-Forwarded-For` chain; anyone else's are replaced, and the other headers that
+/// claim a client address, scheme, host or path (`Forwarded`, `True-Client-IP`, …) are
+/// removed.
+///
+/// The host is the request target's authority when the target is in absolute form (RFC
+/// 9112 section 3.2.2: the `Host` header is then ignored), else the `Host` header.
 pub fn set_forwarding<B>(request: &mut Request<B>, peer: &Peer, trusted: bool) {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .cloned()
-        .or_else(|| authority_of(request.uri()));
+    let host = authority_of(request.uri()).or_else(|| request.headers().get(header::HOST).cloned());
     let headers = request.headers_mut();
     if trusted {
         let chain = join_values(headers, &X_FORWARDED_FOR);
@@ -104,6 +129,9 @@ pub fn set_forwarding<B>(request: &mut Request<B>, peer: &Peer, trusted: bool) {
         if let (false, Some(host)) = (headers.contains_key(X_FORWARDED_HOST), host) {
             headers.insert(X_FORWARDED_HOST, host);
         }
+        if !headers.contains_key(X_REAL_IP) {
+            headers.insert(X_REAL_IP, peer.ip_header.clone());
+        }
     } else {
         headers.insert(X_FORWARDED_FOR, peer.ip_header.clone());
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
@@ -111,8 +139,22 @@ pub fn set_forwarding<B>(request: &mut Request<B>, peer: &Peer, trusted: bool) {
             Some(host) => headers.insert(X_FORWARDED_HOST, host),
             None => headers.remove(X_FORWARDED_HOST),
         };
-        headers.remove(header::FORWARDED);
+        headers.insert(X_REAL_IP, peer.ip_header.clone());
+        for name in &SPOOFABLE {
+            headers.remove(name);
+        }
     }
+}
+
+/// Adds the gateway's `Via` entry for a message received over `version` to `headers`,
+/// after any the message already carried (RFC 9110 section 7.6.3).
+pub fn add_via(headers: &mut HeaderMap, version: http::Version) {
+    let entry = if version == http::Version::HTTP_10 {
+        VIA_10
+    } else {
+        VIA_11
+    };
+    headers.append(header::VIA, entry);
 }
 
 fn authority_of(uri: &Uri) -> Option<HeaderValue> {
@@ -224,6 +266,9 @@ mod tests {
             ("te", "trailers"),
             ("upgrade", "websocket"),
             ("proxy-authorization", "Basic x"),
+            ("proxy-authentication-info", "nextnonce=x"),
+            ("proxy-connection", "keep-alive"),
+            ("trailer", "x-checksum"),
             ("transfer-encoding", "chunked"),
             ("x-secret", "1"),
             ("x-other", "2"),
@@ -243,13 +288,46 @@ mod tests {
             ("x-forwarded-proto", "https"),
             ("x-forwarded-host", "evil.example"),
             ("forwarded", "for=6.6.6.6"),
+            ("x-real-ip", "6.6.6.6"),
+            ("x-forwarded-port", "443"),
+            ("x-original-url", "/admin"),
+            ("true-client-ip", "6.6.6.6"),
+            ("x-client-ip", "6.6.6.6"),
         ]);
         set_forwarding(&mut r, &Peer::new([127, 0, 0, 9].into()), false);
         let h = r.headers();
         assert_eq!(h[&X_FORWARDED_FOR], "127.0.0.9");
         assert_eq!(h[&X_FORWARDED_PROTO], "http");
         assert_eq!(h[&X_FORWARDED_HOST], "api.example");
-        assert!(h.get(header::FORWARDED).is_none());
+        assert_eq!(h[&X_REAL_IP], "127.0.0.9");
+        for gone in SPOOFABLE {
+            assert!(h.get(&gone).is_none(), "{gone}");
+        }
+    }
+
+    #[test]
+    fn an_absolute_form_target_names_the_forwarded_host() {
+        let mut r = Request::builder()
+            .uri("http://api.example/users/1")
+            .header("host", "other.example")
+            .body(())
+            .unwrap();
+        set_forwarding(&mut r, &Peer::new([127, 0, 0, 9].into()), false);
+        assert_eq!(r.headers()[&X_FORWARDED_HOST], "api.example");
+    }
+
+    #[test]
+    fn via_is_appended_with_the_received_version() {
+        let mut h = HeaderMap::new();
+        h.insert(header::VIA, HeaderValue::from_static("1.1 edge"));
+        add_via(&mut h, http::Version::HTTP_11);
+        add_via(&mut h, http::Version::HTTP_10);
+        let all: Vec<&str> = h
+            .get_all(header::VIA)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(all, ["1.1 edge", "1.1 gateway", "1.0 gateway"]);
     }
 
     #[test]
@@ -260,12 +338,16 @@ mod tests {
             ("x-forwarded-for", "2.2.2.2"),
             ("x-forwarded-proto", "https"),
             ("x-forwarded-host", "api.example"),
+            ("x-real-ip", "1.1.1.1"),
+            ("forwarded", "for=1.1.1.1"),
         ]);
         set_forwarding(&mut r, &Peer::new([10, 0, 0, 1].into()), true);
         let h = r.headers();
         assert_eq!(h[&X_FORWARDED_FOR], "1.1.1.1, 2.2.2.2, 10.0.0.1");
         assert_eq!(h[&X_FORWARDED_PROTO], "https");
         assert_eq!(h[&X_FORWARDED_HOST], "api.example");
+        assert_eq!(h[&X_REAL_IP], "1.1.1.1");
+        assert_eq!(h[header::FORWARDED], "for=1.1.1.1");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use http::uri::{Authority, Scheme};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use ipnet::IpNet;
 
+use super::compression::Compression;
 use super::matcher::Pattern;
 
 /// A validated routes.yaml, ready to serve. Built by `table::parse`; never changed
@@ -77,6 +78,8 @@ pub struct Route {
     pub request_timeout: Option<Duration>,
     /// Largest request body, in bytes.
     pub max_body_bytes: u64,
+    /// How its responses are compressed.
+    pub compression: Compression,
     /// Line of the route in its file, for messages and the admin API.
     pub line: u64,
 }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::compression::CompressionConfig;
+
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +48,8 @@ pub struct Defaults {
     pub request_timeout: Option<Spanned<String>>,
     /// Largest request body, in bytes (default 1048576).
     pub max_body_bytes: Option<Spanned<u64>>,
+    /// Response compression; each route's own `compression` overrides it field by field.
+    pub compression: Option<CompressionConfig>,
 }
 
 /// One entry of `upstreams:`.
@@ -81,6 +85,8 @@ pub struct RouteConfig {
     pub request_timeout: Option<Spanned<String>>,
     /// Overrides `all.max_body_bytes` for this route.
     pub max_body_bytes: Option<Spanned<u64>>,
+    /// Overrides `all.compression` for this route, field by field.
+    pub compression: Option<CompressionConfig>,
 }
 
 /// `sticky:` of a split: exactly one of `header` or `param`.

@@ -535,3 +535,78 @@ fn the_shipped_route_files_all_pass() {
         }
     }
 }
+
+#[test]
+fn compression_defaults_then_all_then_the_route_field_by_field() {
+    let t = table("  - {path: /users, to: users}\n");
+    let c = &t.routes()[0].compression;
+    assert!(c.enabled);
+    assert_eq!(c.min_bytes, 1024);
+    assert_eq!(&*c.algorithms, [Coding::Zstd, Coding::Brotli, Coding::Gzip]);
+    assert!(c.compresses("application/problem+json"));
+
+    let text = format!(
+        "all:\n  compression: {{min_bytes: 256, algorithms: [gzip, br], content_types: [application/json]}}\n\
+         {UPSTREAMS}routes:\n\
+         \x20 - {{path: /users, to: users}}\n\
+         \x20 - {{path: /static, to: monolith, compression: {{enabled: false}}}}\n\
+         \x20 - {{path: /feed, to: messages, compression: {{min_bytes: 0, content_types: ['text/*']}}}}\n"
+    );
+    let t = parse(&text, &Overrides::default()).unwrap().table;
+    let by_path = |p: &str| {
+        &t.routes()
+            .iter()
+            .find(|r| r.pattern.source() == p)
+            .unwrap()
+            .compression
+    };
+    let users = by_path("/users");
+    assert!(users.enabled);
+    assert_eq!(users.min_bytes, 256);
+    assert_eq!(&*users.algorithms, [Coding::Gzip, Coding::Brotli]);
+    assert!(users.compresses("application/json") && !users.compresses("text/html"));
+    let off = by_path("/static");
+    assert!(!off.enabled);
+    assert_eq!(off.min_bytes, 256);
+    let feed = by_path("/feed");
+    assert_eq!(feed.min_bytes, 0);
+    assert_eq!(&*feed.algorithms, [Coding::Gzip, Coding::Brotli]);
+    assert!(feed.compresses("text/html") && !feed.compresses("application/json"));
+}
+
+#[test]
+fn compression_values_are_checked_at_their_place() {
+    let e = errors(&format!(
+        "all:\n  compression:\n    algorithms: [zstd, lz4, zstd]\n    content_types: [application/json, 'Text/HTML', 'text/html; charset=utf-8']\n{UPSTREAMS}routes:\n\
+         \x20 - {{path: /x, to: users, compression: {{algorithms: []}}}}\n\
+         \x20 - {{path: /y, to: users, compression: {{content_types: []}}}}\n"
+    ));
+    assert_eq!(
+        e,
+        [
+            "3:24: all.compression.algorithms: `lz4` is not a coding the gateway makes; use zstd, br or gzip",
+            "3:29: all.compression.algorithms: `zstd` is listed twice",
+            "4:39: all.compression.content_types: `Text/HTML` is not a media range; write `type/subtype`, `type/*` or `type/*+suffix` in lowercase, without parameters",
+            "4:52: all.compression.content_types: `text/html; charset=utf-8` is not a media range; write `type/subtype`, `type/*` or `type/*+suffix` in lowercase, without parameters",
+            "11:53: routes[].compression.algorithms: an empty list compresses nothing; write `enabled: false` instead",
+            "12:56: routes[].compression.content_types: an empty list compresses nothing; write `enabled: false` instead",
+        ],
+    );
+    // A syntax error (an unknown key) stops the parse, so the others are checked apart.
+    let e = route_errors(
+        "  - {path: /x, to: users, compression: {algorithms: []}}\n  - {path: /y, to: users, compression: {content_types: []}}\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].starts_with("7:53: routes[].compression.algorithms: an empty list"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("8:56: routes[].compression.content_types: an empty list"),
+        "{e:?}"
+    );
+    let e = route_errors("  - {path: /z, to: users, compression: {level: 9}}\n");
+    assert!(e[0].starts_with("7:41: unknown field `level`, expected one of enabled, min_bytes, algorithms, content_types"), "{e:?}");
+    let e = route_errors("  - {path: /z, to: users, compression: {min_bytes: -1}}\n");
+    assert!(e[0].starts_with("7:"), "{e:?}");
+}

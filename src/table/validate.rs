@@ -14,6 +14,7 @@ use serde_saphyr::{Location, Spanned};
 use super::compiled::{
     Methods, Route, RouteTable, Settings, Split, Sticky, Target, Upstream, UpstreamId,
 };
+use super::compression::Partial;
 use super::config::{Defaults, Merge, RouteConfig, RoutesFile, StickyConfig, UpstreamConfig};
 use super::error::ConfigError;
 use super::matcher::Pattern;
@@ -37,11 +38,12 @@ const MAX_WEIGHT: u64 = 1_000_000;
 
 /// The overridable settings of one level (`all:`, an upstream, a route), parsed; `None`
 /// where that level does not say.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Level {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     max_body_bytes: Option<u64>,
+    compression: Partial,
 }
 
 /// Collects errors while compiling.
@@ -97,6 +99,7 @@ impl Merge for Level {
             connect_timeout: self.connect_timeout.or(fallback.connect_timeout),
             request_timeout: self.request_timeout.or(fallback.request_timeout),
             max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
+            compression: self.compression.merge(&fallback.compression),
         }
     }
 }
@@ -163,6 +166,11 @@ impl Checker {
                 config.request_timeout.as_ref(),
             ),
             max_body_bytes: config.max_body_bytes.as_ref().map(|v| v.value),
+            compression: Partial::parse(
+                &format!("{prefix}.compression"),
+                config.compression.as_ref(),
+                &mut self.errors,
+            ),
         }
     }
 
@@ -209,6 +217,7 @@ impl Checker {
             connect_timeout: config.value.connect_timeout.clone(),
             request_timeout: config.value.request_timeout.clone(),
             max_body_bytes: None,
+            compression: None,
         };
         let field = |f: &str| format!("upstreams.{name}.{f}");
         let level = self.level(&format!("upstreams.{name}"), &own).merge(all);
@@ -277,19 +286,20 @@ impl Checker {
             connect_timeout: None,
             request_timeout: r.request_timeout.clone(),
             max_body_bytes: r.max_body_bytes.clone(),
+            compression: r.compression.clone(),
         };
         let level = self.level("routes[]", &own);
         let request_timeout = level.request_timeout;
-        let max_body_bytes = level
-            .merge(all)
-            .max_body_bytes
-            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        let merged = level.merge(all);
+        let max_body_bytes = merged.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        let compression = merged.compression.finish();
         Some(Route {
             pattern: pattern?,
             methods: methods?,
             target: target?,
             request_timeout,
             max_body_bytes,
+            compression,
             line: at.line(),
         })
     }

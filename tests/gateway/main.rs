@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod compression;
 mod failures;
 mod hygiene;
+mod messages;
 mod overload;
 mod reload;
 mod routing;

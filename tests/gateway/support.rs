@@ -463,3 +463,141 @@ pub(crate) async fn problem(response: reqwest::Response, status: u16, code: &str
     assert_eq!(body["request_id"], request_id.as_str());
     body
 }
+
+/// Sends `bytes` exactly as they are and reads everything the gateway answers until it
+/// closes the connection.
+pub(crate) async fn exchange(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    read_all(&mut stream).await
+}
+
+/// Everything `stream` yields until its end (an error, such as a reset, ends it too).
+pub(crate) async fn read_all(stream: &mut TcpStream) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the gateway closes within 10s")
+        {
+            Ok(0) | Err(_) => return bytes,
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// The status codes of every response in `bytes`, in order (pipelined responses follow
+/// one another without a separator).
+pub(crate) fn statuses(bytes: &[u8]) -> Vec<u16> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut found = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(at) = rest.find("HTTP/1.") {
+        rest = &rest[at + "HTTP/1.".len()..];
+        let line = rest.as_bytes();
+        if line.len() >= 6
+            && matches!(line[0], b'0' | b'1')
+            && line[1] == b' '
+            && line[5] == b' '
+            && let Ok(code) = rest[2..5].parse()
+        {
+            found.push(code);
+        }
+    }
+    found
+}
+
+/// A response read off a raw connection, the head split into lines and the body as raw
+/// bytes (still chunked if it was).
+pub(crate) fn split_response(bytes: &[u8]) -> (Vec<String>, Vec<u8>) {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(bytes)));
+    let head = String::from_utf8_lossy(&bytes[..end]);
+    (
+        head.split("\r\n").map(str::to_owned).collect(),
+        bytes[end + 4..].to_vec(),
+    )
+}
+
+/// An upstream on a raw socket: for each connection it reads one request (head, then a
+/// body framed by `Content-Length` or chunks), keeps its bytes, writes `response` exactly
+/// as given and closes.
+pub(crate) struct RawUpstream {
+    pub(crate) url: String,
+    /// Each request's bytes as they arrived, in order.
+    pub(crate) received: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl RawUpstream {
+    pub(crate) async fn start(response: &'static [u8]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&received);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let request = read_request(&mut stream).await;
+                log.lock().unwrap().push(request);
+                let _ = stream.write_all(response).await;
+                let _ = stream.shutdown().await;
+            }
+        });
+        Self { url, received }
+    }
+
+    /// The requests received, as text.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect()
+    }
+}
+
+/// Reads one request off `stream`: the head, then the body its head frames; stops early if
+/// the peer closes.
+async fn read_request(stream: &mut TcpStream) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    let complete = |bytes: &[u8]| -> bool {
+        let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return false;
+        };
+        let head = String::from_utf8_lossy(&bytes[..end]).to_ascii_lowercase();
+        let body = &bytes[end + 4..];
+        if head.contains("transfer-encoding: chunked") {
+            return body.ends_with(b"0\r\n\r\n");
+        }
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        body.len() >= length
+    };
+    while !complete(&bytes) {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => bytes.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    bytes
+}
+
+/// A gateway with one upstream, `up`, at `url`, serving `prefix: /`.
+pub(crate) async fn gateway_to(url: &str) -> Gateway {
+    gateway_with(url, "").await
+}
+
+/// The same, with `extra` (YAML lines) after the route's `to`.
+pub(crate) async fn gateway_with(url: &str, extra: &str) -> Gateway {
+    let routes = format!(
+        "upstreams: {{up: {{url: 'http://127.0.0.1:9'}}}}\nroutes:\n  - prefix: /\n    to: up\n{extra}"
+    );
+    Gateway::start(&routes, Overrides::default().with("up", url)).await
+}
