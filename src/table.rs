@@ -1,7 +1,8 @@
 //! The route table: routes.yaml parsed ([`config`]), validated with every error at its
 //! line and column ([`validate`], [`error`]), and compiled into an immutable
 //! [`RouteTable`] ([`compiled`]) whose patterns ([`matcher`]) requests are matched against.
-//! Upstream URLs can be replaced by name on the way in ([`overrides`]).
+//! Upstream URLs and issuers' key sources can be replaced by name on the way in
+//! ([`overrides`]). Issuers, per-route auth and rate limits are described in [`edge`].
 //!
 //! It knows nothing of sockets, clients or snapshots: everything above builds on it.
 
@@ -11,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 pub mod compiled;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod matcher;
 pub mod overrides;
@@ -19,9 +21,10 @@ pub mod validate;
 pub use compiled::{
     Methods, Resolution, Route, RouteTable, Settings, Sticky, Target, Upstream, UpstreamId,
 };
+pub use edge::{AuthMode, Issuer, KeySource, LimitBy, Owner, RateLimit, RouteAuth};
 pub use error::{ConfigError, LoadErrors};
 pub use matcher::{PathError, Pattern, check_path};
-pub use overrides::{Overrides, UpstreamOverride};
+pub use overrides::{JwksOverride, Overrides, UpstreamOverride};
 
 /// A compiled table with the version of the text it came from.
 #[derive(Debug)]

@@ -324,7 +324,7 @@ fn version_is_the_sha256_prefix_of_the_bytes() {
 fn unknown_keys_are_errors_at_their_place() {
     assert_eq!(
         errors("upstreams: {}\nroutes: []\nbogus: 1\n"),
-        ["3:1: unknown field `bogus`, expected one of settings, all, upstreams, routes"]
+        ["3:1: unknown field `bogus`, expected one of settings, all, upstreams, routes, issuers"]
     );
     let e = errors("upstreams:\n  a:\n    url: http://h:1\n    nope: 2\nroutes: []\n");
     assert!(e[0].starts_with("4:5: unknown field `nope`"), "{e:?}");
@@ -535,3 +535,5 @@ fn the_shipped_route_files_all_pass() {
         }
     }
 }
+
+mod edge;

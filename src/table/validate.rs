@@ -19,6 +19,10 @@ use super::error::ConfigError;
 use super::matcher::Pattern;
 use super::overrides::Overrides;
 
+mod edge;
+
+use self::edge::AuthSetting;
+
 /// Defaults where neither `all:` nor an upstream or route says otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// See [`DEFAULT_CONNECT_TIMEOUT`].
@@ -42,6 +46,8 @@ struct Level {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     max_body_bytes: Option<u64>,
+    /// With where it was written, for messages about what it conflicts with.
+    auth: Option<(AuthSetting, Location)>,
 }
 
 /// Collects errors while compiling.
@@ -59,7 +65,9 @@ pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, V
         shapes: Vec::new(),
     };
     let settings = c.settings(file);
+    let issuers = c.issuers(file, overrides);
     let all = c.level("all", &file.all);
+    c.auth_needs_issuers(&all, &issuers);
     let upstreams: Vec<Upstream> = file
         .upstreams
         .iter()
@@ -69,7 +77,7 @@ pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, V
     let mut routes: Vec<Route> = file
         .routes
         .iter()
-        .filter_map(|route| c.route(route, &all, &names, &upstreams))
+        .filter_map(|route| c.route(route, &all, &names, &upstreams, &issuers))
         .collect();
     c.overlaps();
     if !c.errors.is_empty() {
@@ -86,6 +94,7 @@ pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, V
         upstreams: upstreams.into(),
         routes: routes.into(),
         settings,
+        issuers: issuers.into(),
     })
 }
 
@@ -97,6 +106,7 @@ impl Merge for Level {
             connect_timeout: self.connect_timeout.or(fallback.connect_timeout),
             request_timeout: self.request_timeout.or(fallback.request_timeout),
             max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
+            auth: self.auth.or(fallback.auth),
         }
     }
 }
@@ -163,6 +173,7 @@ impl Checker {
                 config.request_timeout.as_ref(),
             ),
             max_body_bytes: config.max_body_bytes.as_ref().map(|v| v.value),
+            auth: self.auth_setting(&format!("{prefix}.auth"), config.auth.as_ref()),
         }
     }
 
@@ -209,6 +220,7 @@ impl Checker {
             connect_timeout: config.value.connect_timeout.clone(),
             request_timeout: config.value.request_timeout.clone(),
             max_body_bytes: None,
+            auth: None,
         };
         let field = |f: &str| format!("upstreams.{name}.{f}");
         let level = self.level(&format!("upstreams.{name}"), &own).merge(all);
@@ -248,6 +260,7 @@ impl Checker {
         all: &Level,
         names: &[&str],
         upstreams: &[Upstream],
+        issuers: &[super::edge::Issuer],
     ) -> Option<Route> {
         let at = &route.referenced;
         let r = &route.value;
@@ -277,19 +290,25 @@ impl Checker {
             connect_timeout: None,
             request_timeout: r.request_timeout.clone(),
             max_body_bytes: r.max_body_bytes.clone(),
+            auth: r.auth.clone(),
         };
         let level = self.level("routes[]", &own);
         let request_timeout = level.request_timeout;
-        let max_body_bytes = level
-            .merge(all)
-            .max_body_bytes
-            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        let merged = level.merge(all);
+        let max_body_bytes = merged.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        if level.auth.is_some() {
+            self.auth_needs_issuers(&level, issuers);
+        }
+        let auth = self.route_auth(r, merged.auth.as_ref(), pattern.as_ref());
+        let rate_limit = self.rate_limit(r, auth.as_ref());
         Some(Route {
             pattern: pattern?,
             methods: methods?,
             target: target?,
             request_timeout,
             max_body_bytes,
+            auth: auth?,
+            rate_limit: rate_limit?,
             line: at.line(),
         })
     }
