@@ -31,6 +31,8 @@ pub struct Issuer {
     pub algorithms: Box<[Algorithm]>,
     /// Where its JWKS document is.
     pub keys: KeySource,
+    /// Line and column of `jwks_file` or `jwks_url`, for messages about the document.
+    pub keys_at: (u64, u64),
     /// Clock skew allowed on `exp` and `nbf`.
     pub leeway: Duration,
     /// How often the key set is read again.

@@ -155,6 +155,13 @@ impl Checker {
                 c.min_refetch_interval.as_ref(),
             )
             .unwrap_or(DEFAULT_MIN_REFETCH);
+        let keys_at = c
+            .jwks_file
+            .as_ref()
+            .or(c.jwks_url.as_ref())
+            .map_or((at.line(), at.column()), |v| {
+                (v.referenced.line(), v.referenced.column())
+            });
         let (algorithms, keys) = (algorithms?, keys?);
         if !ok {
             return None;
@@ -166,6 +173,7 @@ impl Checker {
             audiences: audiences.into(),
             algorithms: algorithms.into(),
             keys,
+            keys_at,
             leeway,
             refresh,
             min_refetch_interval,
