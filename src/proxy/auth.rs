@@ -30,7 +30,7 @@ const MAX_SUBJECT_BYTES: usize = 256;
 /// The claims the gateway reads (the rest are checked by the validation or ignored).
 #[derive(Deserialize)]
 struct Claims {
-    sub: String,
+    sub: Option<String>,
 }
 
 /// Just the issuer, to pick which issuer's keys verify a token when there are several.
@@ -180,7 +180,12 @@ fn attempt(
     let mut why = "the token's signature does not verify";
     for key in candidates {
         match jsonwebtoken::decode::<Claims>(token, &key.key, issuer.validation()) {
-            Ok(data) => return checked_subject(data.claims.sub),
+            Ok(data) => {
+                return match data.claims.sub {
+                    Some(sub) => checked_subject(sub),
+                    None => Next::Refused("the token has no `sub` claim"),
+                };
+            }
             Err(err) => match err.kind() {
                 ErrorKind::InvalidSignature => {}
                 kind => {

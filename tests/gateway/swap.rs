@@ -58,6 +58,8 @@ async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
             Arc::clone(&stop),
             Arc::clone(&next_write),
         );
+        // Every path names user 1, so user 1's token passes every owner check.
+        let token = crate::tokens::demo_token("1");
         clients.push(tokio::spawn(async move {
             let mut served = Vec::new();
             let mut writes = Vec::new();
@@ -69,6 +71,7 @@ async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
                 let mut request = gateway
                     .http
                     .request(method.clone(), gateway.url(path))
+                    .bearer_auth(&token)
                     .body("{}");
                 let write = (method != reqwest::Method::GET)
                     .then(|| format!("w{}", next_write.fetch_add(1, Ordering::SeqCst)));
