@@ -5,6 +5,8 @@
 //!
 //! - [`problem`]: RFC 9457 problem+json bodies and the middleware that makes every error one.
 //! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems.
+//! - [`auth`]: the caller the gateway verified (`x-authenticated-user`), and the trust
+//!   boundary that makes the header safe to read.
 //! - [`ids`]: typed positive ids and the `ids=1,2,3` list syntax.
 //! - [`params`]: bounded integer query parameters (`limit`, `per_author`, …), one wording.
 //! - [`layers`]: the tower stack (request id, tracing, timeout, load shedding, body limit).
@@ -22,6 +24,7 @@
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod extract;
