@@ -40,7 +40,24 @@ struct Served {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
     let upstreams = Upstreams::start().await;
-    let texts: Vec<String> = PHASES.iter().map(|(file, _)| shipped(file)).collect();
+    // Without the shipped per-user limit on posting: every client here posts as user 1, as
+    // fast as the gateway answers, and this test is about swaps, not limits (tests/gateway/
+    // limits.rs is).
+    let texts: Vec<String> = PHASES
+        .iter()
+        .map(|(file, _)| {
+            let text = shipped(file);
+            let unlimited: Vec<&str> = text
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("rate_limit:"))
+                .collect();
+            assert!(
+                unlimited.len() < text.lines().count(),
+                "{file} has a rate limit"
+            );
+            unlimited.join("\n") + "\n"
+        })
+        .collect();
     let gateway = Arc::new(Gateway::start(&texts[0], upstreams.overrides()).await);
     let start = Instant::now();
     let swaps = Arc::new(Mutex::new(vec![Swap {
