@@ -651,15 +651,18 @@ run_gateway_part() {
   wait_ready gateway "$STARTED_PID" "http://127.0.0.1:$GATEWAY_PORT$request_path"
 
   # The same file with JWT verification on that very route: `auth: required` and the owner
-  # check added to the GET of /users/{id}, the demo issuer pointed at a key made for the
-  # run, every request carrying user 1's token (one EdDSA signature check per request).
+  # check added to the route that serves GET /users/{id} (the one of every method), the
+  # demo issuer pointed at a key made for the run, every request carrying user 1's token
+  # (one EdDSA signature check per request).
   local jwt_routes="$OUT/routes-jwt.yaml" token
-  awk '{ print } /^  - / { user = /^  - path: \/users\/\{id\}$/; next }
-    user && /^    methods: \[GET\]$/ { print "    auth: required"; print "    owner: {param: id}"; user = 0 }' \
+  awk '/^  - / { user = /^  - path: \/users\/\{id\}$/ }
+    user && /^    methods:/ { user = 0 }
+    user && /^    to: / { print "    auth: required"; print "    owner: {param: id}"; user = 0 }
+    { print }' \
     "$ROOT/routes.yaml" >"$jwt_routes"
   token=$("$BIN/gateway" token --data "$OUT/keys" --user 1 --ttl 24h)
   "$BIN/gateway" check "$jwt_routes" --jwks "demo=$OUT/keys/jwks.json" \
-    --upstream "users=http://127.0.0.1:$STUB_PORT" | grep -q 'GET,HEAD  /users/{id} .*auth required, owner {id}' ||
+    --upstream "users=http://127.0.0.1:$STUB_PORT" | grep -qE '^  \*[[:space:]]+/users/\{id\}[[:space:]].*auth required, owner \{id\}' ||
     { echo "bench: $jwt_routes does not protect GET /users/{id}" >&2; exit 1; }
   start gateway-jwt env RUST_LOG=warn "$BIN/gateway" serve --routes "$jwt_routes" \
     --listen "127.0.0.1:$JWT_GATEWAY_PORT" --admin "127.0.0.1:$JWT_ADMIN_PORT" --no-watch \
