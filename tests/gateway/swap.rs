@@ -136,12 +136,15 @@ async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
         match path {
             0 => std::fs::write(&gateway.file, text).unwrap(),
             1 => write_atomically(&gateway.file, text),
+            // Replaced atomically before a SIGHUP or an admin reload: the watcher may have
+            // swapped the table in before the signal's own load runs, which may then read
+            // the file while the next swap writes it; a rename is never seen half done.
             2 => {
-                std::fs::write(&gateway.file, text).unwrap();
+                write_atomically(&gateway.file, text);
                 sighup();
             }
             _ => {
-                std::fs::write(&gateway.file, text).unwrap();
+                write_atomically(&gateway.file, text);
                 let response = gateway.reload().await;
                 assert_eq!(response.status(), 200);
             }
