@@ -6,8 +6,10 @@
 #                users with about 10, 100 and 1,000 friends, on a world of 1,000,000
 #                messages. The composed side runs four ways: profile cache cold (off) and
 #                warm (every profile a hit), each with `--profiles all` and `--profiles shown`.
-#   B. gateway   the same GET /users/1 straight to an upstream, through the gateway, and
-#                through nginx configured alike (when nginx can be had).
+#   B. gateway   the same GET /users/1 straight to an upstream, through the gateway, through
+#                the gateway with JWT verification on that route (a bearer token checked
+#                against the issuer's key and the owner), and through nginx configured alike
+#                (when nginx can be had).
 #
 # Every compared target is measured in interleaved rounds (A B C A B C …, each round
 # starting one target later), each figure is the median over the rounds, and the ratios are
@@ -124,6 +126,8 @@ GATEWAY_PORT=$BASE
 STUB_PORT=$((BASE + 1))
 NGINX_PORT=$((BASE + 2))
 ADMIN_PORT=$((BASE + 3))
+JWT_GATEWAY_PORT=$((BASE + 4))
+JWT_ADMIN_PORT=$((BASE + 5))
 USERS_PORT=$((BASE + 11))
 FRIENDS_PORT=$((BASE + 12))
 MESSAGES_PORT=$((BASE + 13))
@@ -631,7 +635,8 @@ NGINX_VERSION=""
 
 run_gateway_part() {
   local t request_path=/users/1
-  require_free_ports "$GATEWAY_PORT" "$STUB_PORT" "$NGINX_PORT" "$ADMIN_PORT"
+  require_free_ports "$GATEWAY_PORT" "$STUB_PORT" "$NGINX_PORT" "$ADMIN_PORT" \
+    "$JWT_GATEWAY_PORT" "$JWT_ADMIN_PORT"
   # nginx-light installs the binary only; its service is never started here (our own
   # instance runs in the foreground on loopback and is stopped at the end).
   if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then install_if_missing nginx nginx-light; fi
@@ -645,8 +650,34 @@ run_gateway_part() {
     --upstream "users=http://127.0.0.1:$STUB_PORT"
   wait_ready gateway "$STARTED_PID" "http://127.0.0.1:$GATEWAY_PORT$request_path"
 
-  local targets=(direct gateway)
-  declare -A url=([direct]="http://127.0.0.1:$STUB_PORT$request_path" [gateway]="http://127.0.0.1:$GATEWAY_PORT$request_path")
+  # The same file with JWT verification on that very route: `auth: required` and the owner
+  # check added to the route that serves GET /users/{id} (the one of every method), the
+  # demo issuer pointed at a key made for the run, every request carrying user 1's token
+  # (one EdDSA signature check per request).
+  local jwt_routes="$OUT/routes-jwt.yaml" token
+  awk '/^  - / { user = /^  - path: \/users\/\{id\}$/ }
+    user && /^    methods:/ { user = 0 }
+    user && /^    to: / { print "    auth: required"; print "    owner: {param: id}"; user = 0 }
+    { print }' \
+    "$ROOT/routes.yaml" >"$jwt_routes"
+  token=$("$BIN/gateway" token --data "$OUT/keys" --user 1 --ttl 24h)
+  "$BIN/gateway" check "$jwt_routes" --jwks "demo=$OUT/keys/jwks.json" \
+    --upstream "users=http://127.0.0.1:$STUB_PORT" | grep -qE '^  \*[[:space:]]+/users/\{id\}[[:space:]].*auth required, owner \{id\}' ||
+    { echo "bench: $jwt_routes does not protect GET /users/{id}" >&2; exit 1; }
+  start gateway-jwt env RUST_LOG=warn "$BIN/gateway" serve --routes "$jwt_routes" \
+    --listen "127.0.0.1:$JWT_GATEWAY_PORT" --admin "127.0.0.1:$JWT_ADMIN_PORT" --no-watch \
+    --upstream "users=http://127.0.0.1:$STUB_PORT" --jwks "demo=$OUT/keys/jwks.json"
+  wait_ready gateway-jwt "$STARTED_PID" "http://127.0.0.1:$JWT_ADMIN_PORT/healthz"
+  local jwt_header="authorization: Bearer $token"
+  [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H "$jwt_header" "http://127.0.0.1:$JWT_GATEWAY_PORT$request_path")" = 200 ] &&
+    [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$JWT_GATEWAY_PORT$request_path")" = 401 ] ||
+    { echo "bench: the JWT gateway does not answer 200 with the token and 401 without" >&2; exit 1; }
+
+  local targets=(direct gateway gateway-jwt)
+  declare -A url=([direct]="http://127.0.0.1:$STUB_PORT$request_path" [gateway]="http://127.0.0.1:$GATEWAY_PORT$request_path"
+    [gateway-jwt]="http://127.0.0.1:$JWT_GATEWAY_PORT$request_path")
+  # Extra wrk arguments per target: the token for the JWT one.
+  declare -A wrk_args=([gateway-jwt]="$jwt_header")
   if [ -n "$nginx" ]; then
     # Equivalent to the gateway: the same match (one path segment after /users), keep-alive
     # to the upstream, hop-by-hop headers dropped, X-Forwarded-* and a request id set,
@@ -699,8 +730,11 @@ EOF
 
   t=$(date +%s)
   local target
+  local extra
   for target in "${targets[@]}"; do
-    wrk -t"$THREADS" -c"$GATEWAY_CONNECTIONS" -d"${WARMUP}s" "${url[$target]}" >"$OUT/warmup-gateway-$target.txt"
+    extra=()
+    [ -z "${wrk_args[$target]:-}" ] || extra=(-H "${wrk_args[$target]}")
+    wrk -t"$THREADS" -c"$GATEWAY_CONNECTIONS" -d"${WARMUP}s" ${extra[@]+"${extra[@]}"} "${url[$target]}" >"$OUT/warmup-gateway-$target.txt"
   done
   local results="$OUT/gateway-results.tsv" round offset n=${#targets[@]} j figures
   echo -e "group\ttarget\tround\trps\tp50\tp99\tnon2xx\terrors" >"$results"
@@ -708,7 +742,9 @@ EOF
     offset=$(((round - 1) % n))
     for ((j = 0; j < n; j++)); do
       target=${targets[$(((j + offset) % n))]}
-      figures=$(wrk_run "$OUT/gateway-$target-$round.txt" "$SECONDS_PER_ROUND" "$GATEWAY_CONNECTIONS" "${url[$target]}")
+      extra=()
+      [ -z "${wrk_args[$target]:-}" ] || extra=(-H "${wrk_args[$target]}")
+      figures=$(wrk_run "$OUT/gateway-$target-$round.txt" "$SECONDS_PER_ROUND" "$GATEWAY_CONNECTIONS" "${url[$target]}" ${extra[@]+"${extra[@]}"})
       read -r rps p50 p99 non2xx errors <<<"$figures"
       echo -e "gateway\t$target\t$round\t$rps\t$p50\t$p99\t$non2xx\t$errors" >>"$results"
       printf '[%s] round %d  %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$(date +%H:%M:%S)" "$round" "$target" "$rps" "$p50" "$p99" >&2
@@ -727,6 +763,7 @@ EOF
     a_p99=$(paired "$results" gateway "$target" direct 6 -)
     name=$target
     if [ "$target" = nginx ]; then name=$NGINX_VERSION; fi
+    if [ "$target" = gateway-jwt ]; then name="gateway + JWT (EdDSA, owner check)"; fi
     GATEWAY_MD+=$'\n'"$(awk -v t="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v rr="$r_rps" -v aa="$a_p50" -v ab="$a_p99" \
       -v direct="$([ "$target" = direct ] && echo 1)" 'BEGIN {
       if (direct) printf "| %s | %.0f | %.3f | %.3f | 1.00x | | |", t, r, a, b
@@ -734,6 +771,9 @@ EOF
     bad=$(( $(total_of "$results" gateway "$target" 7) + $(total_of "$results" gateway "$target" 8) ))
     if [ "$bad" -gt 0 ]; then GATEWAY_NOTES+="- $name: $bad non-2xx answers or socket errors (see load/out/)."$'\n'; fi
   done
+  GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway-jwt gateway 4 /)" \
+    -v d="$(paired "$results" gateway gateway-jwt gateway 5 -)" 'BEGIN {
+      printf "JWT verification on ÷ off, same route, same run: **%.2fx** throughput, %+.3f ms p50.", x, d }')"
   if [ -n "$nginx" ]; then
     GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway nginx 4 /)" 'BEGIN { printf "Gateway ÷ nginx throughput: **%.2fx**.", x }')"
   fi
@@ -834,7 +874,9 @@ report() {
     echo
     echo "\`GET /users/1\` answered by \`stub-upstream\` (\`{\"upstream\":\"users\"}\`): straight to it,"
     echo "through \`gateway serve\` with the shipped \`routes.yaml\` (its \`users\` upstream pointed at"
-    echo "the stub), and through nginx configured alike (the same match, keep-alive upstream,"
+    echo "the stub), through a second gateway whose file differs only by \`auth: required\` and"
+    echo "\`owner: {param: id}\` on that route (each request carries user 1's EdDSA token, made by"
+    echo "\`gateway token\` for the run), and through nginx configured alike (the same match, keep-alive upstream,"
     echo "\`X-Forwarded-*\`, a request id, \`x-upstream\`, no access log, one worker per core;"
     echo "docs/gateway.md), ${GATEWAY_CONNECTIONS} connections."
     echo

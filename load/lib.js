@@ -1,5 +1,7 @@
-// What the load scripts share: settings from the environment, the short mode CI uses, and
-// the checks of response bodies. k6 passes the process environment as __ENV.
+// What the load scripts share: settings from the environment, the short mode CI uses, the
+// callers' tokens, and the checks of response bodies. k6 passes the process environment as
+// __ENV.
+import { SharedArray } from 'k6/data';
 
 // Base URL of the gateway under test.
 export const GATEWAY = (__ENV.GATEWAY_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
@@ -13,6 +15,33 @@ export const USER_ID_MIN = intFromEnv('USER_ID_MIN', 1);
 export const USER_ID_MAX = intFromEnv('USER_ID_MAX', 1000);
 if (USER_ID_MIN < 1 || USER_ID_MAX < USER_ID_MIN) {
   throw new Error(`USER_ID_MIN..USER_ID_MAX must be a non-empty range of ids from 1: got ${USER_ID_MIN}..${USER_ID_MAX}`);
+}
+
+// Bearer tokens of users TOKENS_FIRST_USER, TOKENS_FIRST_USER + 1, …, one a line in
+// TOKENS_FILE, as `gateway token --user FIRST-LAST` prints them (load/run.sh makes the file
+// and sets both). Shared by every VU, read once.
+const TOKENS_FIRST_USER = intFromEnv('TOKENS_FIRST_USER', 1);
+const TOKENS = __ENV.TOKENS_FILE
+  ? new SharedArray('tokens', () => open(__ENV.TOKENS_FILE).split('\n').filter((l) => l.length > 0))
+  : null;
+
+/** The bearer token of user `id`; an error names what is missing. */
+export function tokenOf(id) {
+  if (TOKENS === null) {
+    throw new Error('TOKENS_FILE is not set: make one with `gateway token --user 1-20000 > tokens.txt` (load/run.sh does)');
+  }
+  const token = TOKENS[id - TOKENS_FIRST_USER];
+  if (token === undefined) {
+    throw new Error(`no token for user ${id}: TOKENS_FILE holds users ${TOKENS_FIRST_USER}..${TOKENS_FIRST_USER + TOKENS.length - 1}`);
+  }
+  return token;
+}
+
+/** Request parameters acting as user `id`, tagged `name`; with a JSON body when `json`. */
+export function asUser(id, name, json = false) {
+  const headers = { authorization: `Bearer ${tokenOf(id)}` };
+  if (json) headers['content-type'] = 'application/json';
+  return { headers, tags: { name } };
 }
 
 /** An integer environment variable, or `fallback` when unset; anything else is an error. */

@@ -15,14 +15,17 @@
 // of the demo world answer 200 with the right shape, and writes only name demo users, which
 // exist on both sides (the monolith refuses a friendship or message naming an unknown user).
 //
-// Environment: GATEWAY_URL, USER_ID_MIN/USER_ID_MAX (demo users, default 1..1000),
+// The timeline, befriending and posting act as the user they concern, with that user's
+// token (TOKENS_FILE); reads and sign-up need none.
+//
+// Environment: GATEWAY_URL, TOKENS_FILE, USER_ID_MIN/USER_ID_MAX (demo users, default 1..1000),
 // RATE (requests per second, default 100), DURATION (default 90s; 18s short: load/run.sh
 // swaps every 8 s, or 1.5 s with --short, so the walk of 9 swaps ends before the load), LOAD_SHORT.
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
 import {
-  duration, GATEWAY, intFromEnv, isFriendsPage, isMessage, isTimeline, isUser, isUsersPage,
+  asUser, duration, GATEWAY, intFromEnv, isFriendsPage, isMessage, isTimeline, isUser, isUsersPage,
   json, jsonParams, randInt, randomPair, randomUserId,
 } from './lib.js';
 
@@ -93,7 +96,7 @@ function record(res, resource) {
 
 function getTimeline() {
   const id = randomUserId();
-  const res = http.get(`${GATEWAY}/timeline/${id}`, { tags: { name: 'GET /timeline/{id}' } });
+  const res = http.get(`${GATEWAY}/timeline/${id}`, asUser(id, 'GET /timeline/{id}'));
   record(res, 'timeline');
   const body = json(res);
   check(res, {
@@ -162,7 +165,7 @@ function createUser() {
 
 function befriend() {
   const [a, b] = randomPair();
-  const res = http.put(`${GATEWAY}/users/${a}/friends/${b}`, null, { tags: { name: 'PUT /users/{id}/friends/{friend_id}' } });
+  const res = http.put(`${GATEWAY}/users/${a}/friends/${b}`, null, asUser(a, 'PUT /users/{id}/friends/{friend_id}'));
   record(res, 'friends');
   check(res, { 'PUT /users/{id}/friends/{friend_id}: 204': (r) => r.status === 204 });
 }
@@ -170,7 +173,7 @@ function befriend() {
 function createMessage() {
   const author = randomUserId();
   const text = `load message ${randInt(1, 1e9)}`;
-  const res = http.post(`${GATEWAY}/messages`, JSON.stringify({ author_id: author, text }), jsonParams('POST /messages'));
+  const res = http.post(`${GATEWAY}/messages`, JSON.stringify({ author_id: author, text }), asUser(author, 'POST /messages', true));
   record(res, 'messages');
   const body = json(res);
   check(res, {

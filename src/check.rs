@@ -3,12 +3,40 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::table::{self, LoadErrors, Loaded, Overrides, Route, RouteTable, Sticky, Target};
+use crate::table::{
+    self, ConfigError, KeySource, LoadErrors, Loaded, Overrides, Route, RouteTable, Sticky, Target,
+};
 
-/// Checks `file`: `Ok(summary)` or `Err(one line per error)`.
+/// Checks `file`: `Ok(summary)` or `Err(one line per error)`. An issuer's JWKS file that
+/// exists must be a JWKS document with a usable key; one that does not exist yet is noted
+/// (a key file may be provisioned after the routes file, as `gateway up` makes its own).
 pub fn check(file: &Path, overrides: &Overrides) -> Result<String, String> {
     let name = file.display();
-    match table::load_file(file, overrides) {
+    let loaded = table::load_file(file, overrides).and_then(|loaded| {
+        let errors: Vec<ConfigError> = loaded
+            .table
+            .issuers()
+            .iter()
+            .filter_map(|issuer| {
+                let KeySource::File(path) = &issuer.keys else {
+                    return None;
+                };
+                let bytes = std::fs::read(path).ok()?;
+                let why = crate::snapshot::keys::parse_jwks(&bytes).err()?;
+                Some(ConfigError::new(
+                    issuer.keys_at.0,
+                    issuer.keys_at.1,
+                    format!("issuers.{}: {}: {why}", issuer.name, path.display()),
+                ))
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(loaded)
+        } else {
+            Err(LoadErrors(errors))
+        }
+    });
+    match loaded {
         Ok(loaded) => Ok(summary(&name.to_string(), &loaded)),
         Err(LoadErrors(errors)) => {
             let mut out = String::new();
@@ -66,17 +94,42 @@ fn summary(name: &str, loaded: &Loaded) -> String {
         .routes()
         .iter()
         .map(|r| {
-            (
-                r.methods.to_string(),
-                r.pattern.to_string(),
-                target(r, table),
-            )
+            let mut edge: Vec<String> = Vec::new();
+            if let Some(auth) = &r.auth {
+                edge.push(auth.to_string());
+            }
+            if let Some(limit) = &r.rate_limit {
+                edge.push(format!("limit {limit}"));
+            }
+            let to = if edge.is_empty() {
+                target(r, table)
+            } else {
+                format!("{}  [{}]", target(r, table), edge.join("; "))
+            };
+            (r.methods.to_string(), r.pattern.to_string(), to)
         })
         .collect();
     let mw = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let pw = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     for (methods, pattern, to) in rows {
         let _ = writeln!(out, "  {methods:mw$}  {pattern:pw$}  -> {to}");
+    }
+    for issuer in table.issuers() {
+        let present = match &issuer.keys {
+            KeySource::File(path) if !path.exists() => {
+                " (not there yet: its tokens are refused until it is)"
+            }
+            _ => "",
+        };
+        let _ = writeln!(
+            out,
+            "issuer {}: iss {}, aud {}, {}, keys {}{present}",
+            issuer.name,
+            issuer.issuer,
+            issuer.audiences.join(","),
+            issuer.algorithm_names().join(","),
+            issuer.keys,
+        );
     }
     let s = table.settings();
     let _ = writeln!(

@@ -14,7 +14,7 @@ use kit::demo::DemoSpec;
 use secrecy::SecretString;
 
 use crate::startup::{self, ServeConfig};
-use crate::table::{Overrides, UpstreamOverride};
+use crate::table::{JwksOverride, Overrides, UpstreamOverride};
 
 /// Strangler-Fig gateway: routes.yaml decides, route by route, whether the monolith or a
 /// new service answers.
@@ -33,6 +33,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate a routes file: a summary and exit 0, or every error at line:column and exit 1.
     Check(CheckArgs),
+    /// Print demo tokens signed by the key in `--data` (made when missing), one per line,
+    /// for the shipped `demo` issuer that `gateway up` trusts.
+    Token(TokenArgs),
     /// The OpenAPI specs: rewrite the checked-in ones from the code (`--write`), check them
     /// (`--check`), or print the merged spec of a routes file.
     #[cfg(feature = "services")]
@@ -104,6 +107,32 @@ pub struct CheckArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub upstreams: UpstreamArgs,
+}
+
+/// `gateway token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The token's subject, a user id; `FIRST-LAST` prints one token per id of the range.
+    /// Repeatable; tokens are printed in the order given.
+    #[arg(long = "user", value_name = "ID", required = true, value_parser = parse_subjects)]
+    pub users: Vec<Vec<String>>,
+    /// How long the token is valid.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "1h")]
+    pub ttl: Duration,
+    /// The directory of the signing key, as `gateway up --data` (`signing-key.pem`, and
+    /// `jwks.json` beside it).
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    pub data: PathBuf,
+    /// The `iss` claim.
+    #[arg(long, value_name = "ISS", default_value = crate::token::DEMO_ISS)]
+    pub issuer: String,
+    /// The `aud` claim.
+    #[arg(long, value_name = "AUD", default_value = crate::token::DEMO_AUDIENCE)]
+    pub audience: String,
+}
+
+fn parse_subjects(value: &str) -> Result<Vec<String>, String> {
+    crate::token::subjects(value)
 }
 
 /// `gateway openapi`.
@@ -190,6 +219,15 @@ pub struct UpstreamArgs {
         value_delimiter = ','
     )]
     pub overrides: Vec<UpstreamOverride>,
+    /// Replace an issuer's key source in every file loaded: ISSUER=FILE or ISSUER=URL,
+    /// repeatable or comma-separated (names a file lacks are ignored).
+    #[arg(
+        long = "jwks",
+        env = "GATEWAY_JWKS",
+        value_name = "ISSUER=FILE|URL",
+        value_delimiter = ','
+    )]
+    pub jwks: Vec<JwksOverride>,
 }
 
 // === impl ServeConfig ===
@@ -219,7 +257,8 @@ impl From<ServeArgs> for ServeConfig {
 impl UpstreamArgs {
     /// The overrides as one set.
     pub fn overrides(&self) -> Overrides {
-        self.overrides.iter().cloned().collect()
+        let urls: Overrides = self.overrides.iter().cloned().collect();
+        urls.and(self.jwks.iter().cloned().collect())
     }
 }
 

@@ -12,18 +12,21 @@
 //! - [`openapi`]: the specs as plain data: the checked-in service specs embedded in the
 //!   binary, merging them for a table, comparing, rendering, checking files.
 //! - [`snapshot`]: what the proxy reads: a [`snapshot::Snapshot`] of one table with its
-//!   upstreams' pooled clients ([`snapshot::client`]) and its served spec.
+//!   upstreams' pooled clients ([`snapshot::client`]), its issuers' keys
+//!   ([`snapshot::keys`]), its routes' rate limiters ([`snapshot::limits`]) and its served
+//!   spec.
 //! - [`proxy`]: one request against the snapshot active at its arrival: resolve, forward,
 //!   answer, behind the stack every request passes ([`proxy::stack`]: request id, span,
 //!   concurrency bound, panic catcher); the gateway's own failures as problem+json
-//!   ([`proxy::error`]), header policy ([`proxy::headers`]), `/openapi.json`
-//!   ([`proxy::spec`]).
+//!   ([`proxy::error`]), header policy ([`proxy::headers`]), bearer tokens and owners
+//!   ([`proxy::auth`]), rate limits ([`proxy::limit`]), `/openapi.json` ([`proxy::spec`]).
 //! - [`reload`]: builds and swaps snapshots: file watch, SIGHUP and admin reloads, one
 //!   code path.
 //! - [`server`]: the proxy listener (thread per core, hyper HTTP/1.1, graceful stop).
 //! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`, and the admin API's own spec.
 //! - [`check`]: the one-screen summary of `gateway check`.
-//! - [`startup`]: wires `serve` together; [`cli`]: the command line.
+//! - [`startup`]: wires `serve` together; [`token`]: the demo signing key and its tokens
+//!   (`gateway token`); [`cli`]: the command line.
 //! - `up`: `gateway up`, the whole system in one process for one machine, and `specs`:
 //!   `gateway openapi`, every checked-in spec generated from the code. Both need the
 //!   service crates and exist only with the `services` feature (on by default); without
@@ -43,5 +46,6 @@ pub mod snapshot;
 pub mod specs;
 pub mod startup;
 pub mod table;
+pub mod token;
 #[cfg(feature = "services")]
 pub mod up;

@@ -33,6 +33,7 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Token(args) => kit::cli::exit_code("gateway", token(&args)),
         #[cfg(feature = "services")]
         Command::Openapi(args) => match gateway::specs::run(&args) {
             Ok(code) => code,
@@ -51,4 +52,18 @@ async fn main() -> ExitCode {
             kit::cli::exit_code("up", upped.await)
         }
     }
+}
+
+/// `gateway token`: one token per line on stdout.
+fn token(args: &gateway::cli::TokenArgs) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let key = gateway::token::DemoKey::ensure(&args.data)?;
+    let subjects: Vec<String> = args.users.iter().flatten().cloned().collect();
+    let tokens = key.tokens(&subjects, args.ttl, &args.issuer, &args.audience)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for token in tokens {
+        writeln!(out, "{token}")?;
+    }
+    out.flush()?;
+    Ok(())
 }

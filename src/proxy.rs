@@ -10,7 +10,7 @@ use std::error::Error as _;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use http::header::{ALLOW, CONTENT_LENGTH, HOST};
+use http::header::{ALLOW, CONTENT_LENGTH, HOST, WWW_AUTHENTICATE};
 use http::uri::{PathAndQuery, Uri};
 use http::{HeaderValue, Request, Response};
 use http_body_util::{Either, LengthLimitError, Limited};
@@ -18,10 +18,12 @@ use hyper::body::Incoming;
 use kit::problem::Problem;
 
 pub mod answer;
+pub mod auth;
 pub mod compress;
 pub mod error;
 pub mod headers;
 pub mod hygiene;
+pub mod limit;
 pub mod spec;
 pub mod stack;
 
@@ -31,7 +33,10 @@ pub use headers::Peer;
 pub use stack::{Bound, Handler, RequestContext, Stack};
 
 use crate::snapshot::Snapshot;
-use crate::table::{PathError, Resolution, Route, RouteTable, Upstream, UpstreamId, check_path};
+use crate::snapshot::limits::ClientKey;
+use crate::table::{
+    LimitBy, PathError, Resolution, Route, RouteTable, Upstream, UpstreamId, check_path,
+};
 
 /// The proxy of one worker thread: cheap to clone, one per connection.
 #[derive(Debug, Clone)]
@@ -57,7 +62,7 @@ impl Proxy {
         context: &RequestContext<'_>,
     ) -> Result<Response<ProxyBody>, (ProxyError, String)> {
         let table = &snapshot.table;
-        let (route, upstream, id) =
+        let (route, index, upstream, id) =
             admit(table, &request).map_err(|e| (e, request.uri().path().to_owned()))?;
         context.span.record("route", route.pattern.source());
         if let Some(answer) = hygiene::max_forwards(&mut request, route.methods)
@@ -65,11 +70,7 @@ impl Proxy {
         {
             return Ok(answer);
         }
-        let offer = compress::negotiate(&route.compression, request.method(), request.headers());
         let peer = context.peer;
-        headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
-        let version = request.version();
-        headers::add_via(request.headers_mut(), version);
         // A reference-counted handle; turned into text only if the request fails.
         let original = request.uri().path_and_query().cloned();
         let path = || {
@@ -77,6 +78,46 @@ impl Proxy {
                 .as_ref()
                 .map_or_else(String::new, |pq| pq.path().to_owned())
         };
+        // Only the gateway says who the caller is: a client's own claim never passes, on
+        // any route.
+        request.headers_mut().remove(auth::X_AUTHENTICATED_USER);
+        let limiter = snapshot.limiter(index);
+        let mut rate_state = None;
+        // By address before the token is checked, so a flood costs no signature checks.
+        if let Some(limiter) = limiter
+            && limiter.limit().by == LimitBy::Address
+        {
+            let key = ClientKey::address(peer.ip);
+            rate_state = Some(limit::admit(limiter, &key).map_err(|e| (e, path()))?);
+        }
+        if let Some(route_auth) = &route.auth {
+            let subject = auth::authenticate(
+                snapshot,
+                route_auth,
+                request.headers(),
+                request.uri().path(),
+            )
+            .await
+            .map_err(|e| (e, path()))?;
+            if let Some(value) = subject.as_deref().and_then(auth::subject_header) {
+                request
+                    .headers_mut()
+                    .insert(auth::X_AUTHENTICATED_USER, value);
+            }
+            if let Some(limiter) = limiter
+                && limiter.limit().by == LimitBy::Subject
+            {
+                let key = match subject {
+                    Some(subject) => ClientKey::Subject(subject.into_boxed_str()),
+                    None => ClientKey::address(peer.ip),
+                };
+                rate_state = Some(limit::admit(limiter, &key).map_err(|e| (e, path()))?);
+            }
+        }
+        let offer = compress::negotiate(&route.compression, request.method(), request.headers());
+        headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
+        let version = request.version();
+        headers::add_via(request.headers_mut(), version);
         let limit = route.max_body_bytes;
         let outbound = retarget(request, upstream, limit).map_err(|e| (e, path()))?;
 
@@ -105,6 +146,9 @@ impl Proxy {
             response
                 .headers_mut()
                 .insert(headers::X_UPSTREAM, upstream.name_header.clone());
+        }
+        if let (Some(limiter), Some(state)) = (limiter, rate_state) {
+            limit::describe(response.headers_mut(), limiter.policy_header(), state);
         }
         let coded = offer.and_then(|o| compress::prepare(&route.compression, o, &mut response));
         let response = match coded {
@@ -146,19 +190,20 @@ impl Handler<Incoming> for Proxy {
 fn admit<'t>(
     table: &'t RouteTable,
     request: &Request<Incoming>,
-) -> Result<(&'t Route, &'t Upstream, UpstreamId), ProxyError> {
+) -> Result<(&'t Route, usize, &'t Upstream, UpstreamId), ProxyError> {
     let limit = table.settings().max_header_bytes;
     if headers::head_size(request) > limit {
         return Err(ProxyError::HeadersTooLarge { limit });
     }
     check_path(request.uri().path())?;
-    let (route, upstream, id) =
+    let (route, index, upstream, id) =
         match table.resolve(request.method(), request.uri().path(), request.headers()) {
             Resolution::Found {
                 route,
+                index,
                 upstream,
                 id,
-            } => (route, upstream, id),
+            } => (route, index, upstream, id),
             Resolution::MethodNotAllowed(allowed) => {
                 return Err(ProxyError::MethodNotAllowed(allowed));
             }
@@ -168,7 +213,7 @@ fn admit<'t>(
     if declared_length(request).is_some_and(|n| n > limit) {
         return Err(ProxyError::BodyTooLarge { limit });
     }
-    Ok((route, upstream, id))
+    Ok((route, index, upstream, id))
 }
 
 /// The request as sent upstream: the same path and query at the upstream's address, its
@@ -263,10 +308,31 @@ fn problem_response(
         );
     }
     let mut response = answer::problem(&problem);
-    if let ProxyError::MethodNotAllowed(allowed) = error
-        && let Ok(value) = HeaderValue::from_str(&allowed.names().collect::<Vec<_>>().join(", "))
-    {
-        response.headers_mut().insert(ALLOW, value);
+    match error {
+        ProxyError::MethodNotAllowed(allowed) => {
+            if let Ok(value) =
+                HeaderValue::from_str(&allowed.names().collect::<Vec<_>>().join(", "))
+            {
+                response.headers_mut().insert(ALLOW, value);
+            }
+        }
+        // RFC 6750 section 3: no error code when no token was sent, `invalid_token` with a
+        // description when the one sent was refused.
+        ProxyError::Unauthorized { reason: None } => {
+            response
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        ProxyError::Unauthorized { reason: Some(why) } => {
+            let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{why}\"");
+            let value = HeaderValue::from_str(&challenge)
+                .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""));
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+        ProxyError::RateLimited { policy, state, .. } => {
+            limit::describe(response.headers_mut(), policy, state.clone());
+        }
+        _ => {}
     }
     response
 }

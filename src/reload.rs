@@ -14,7 +14,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::snapshot::{ClientCache, Snapshot, Trigger};
+use crate::snapshot::{ClientCache, EdgeCache, Snapshot, Trigger};
 use crate::table::{self, ConfigError, LoadErrors, Overrides};
 
 /// A load that was refused.
@@ -48,6 +48,8 @@ pub struct Reloader {
     overrides: Overrides,
     active: Arc<ArcSwap<Snapshot>>,
     clients: Mutex<ClientCache>,
+    /// Issuers' keys and routes' limiters, kept for what a reload leaves unchanged.
+    edge: Mutex<EdgeCache>,
     rejected: Mutex<Option<Rejection>>,
     /// One load at a time, so concurrent triggers cannot swap in an older file last.
     serial: tokio::sync::Mutex<()>,
@@ -65,12 +67,14 @@ impl Reloader {
     ) -> Result<Arc<Self>, LoadErrors> {
         let loaded = table::load_file(&path, &overrides)?;
         let mut clients = ClientCache::new(workers);
-        let snapshot = Snapshot::build(loaded, &mut clients, Trigger::Startup);
+        let mut edge = EdgeCache::default();
+        let snapshot = Snapshot::build_with(loaded, &mut clients, &mut edge, Trigger::Startup);
         Ok(Arc::new(Self {
             path,
             overrides,
             active: Arc::new(ArcSwap::from_pointee(snapshot)),
             clients: Mutex::new(clients),
+            edge: Mutex::new(edge),
             rejected: Mutex::new(None),
             serial: tokio::sync::Mutex::new(()),
         }))
@@ -153,7 +157,8 @@ impl Reloader {
             Ok(loaded) => {
                 let snapshot = {
                     let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-                    Snapshot::build(loaded, &mut clients, trigger)
+                    let mut edge = self.edge.lock().unwrap_or_else(PoisonError::into_inner);
+                    Snapshot::build_with(loaded, &mut clients, &mut edge, trigger)
                 };
                 let previous = self.active.swap(Arc::new(snapshot));
                 tracing::info!(

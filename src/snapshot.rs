@@ -8,8 +8,16 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 pub mod client;
+pub mod fetch;
+pub mod keys;
+pub mod limits;
+pub mod tls;
+
+use std::sync::Arc;
 
 pub use client::{ClientCache, UpstreamClient};
+pub use keys::{KeyCache, KeyStore};
+pub use limits::{Limiter, LimiterCache};
 
 use crate::table::{Loaded, RouteTable, UpstreamId};
 
@@ -42,6 +50,19 @@ pub struct Snapshot {
     pub trigger: Trigger,
     /// The merged OpenAPI spec of `table`, as served at `/openapi.json`.
     pub openapi: Bytes,
+    /// The key store of each issuer, indexed like `table.issuers()`.
+    keys: Box<[Arc<KeyStore>]>,
+    /// The limiter of each route, indexed like `table.routes()`.
+    limiters: Box<[Option<Arc<Limiter>>]>,
+}
+
+/// The key stores and limiters kept across reloads.
+#[derive(Debug, Default)]
+pub struct EdgeCache {
+    /// Key stores by source.
+    pub keys: KeyCache,
+    /// Limiters by route.
+    pub limiters: LimiterCache,
 }
 
 // === impl Snapshot ===
@@ -51,6 +72,31 @@ impl Snapshot {
     /// reused while an upstream's address and connect timeout stay the same, and clients no
     /// upstream uses any more are dropped from the cache).
     pub fn build(loaded: Loaded, clients: &mut ClientCache, trigger: Trigger) -> Self {
+        Self::build_with(loaded, clients, &mut EdgeCache::default(), trigger)
+    }
+
+    /// [`Snapshot::build`], also keeping issuers' keys and routes' limiter state from
+    /// `edge` where their configuration is unchanged.
+    pub fn build_with(
+        loaded: Loaded,
+        clients: &mut ClientCache,
+        edge: &mut EdgeCache,
+        trigger: Trigger,
+    ) -> Self {
+        let keys = loaded
+            .table
+            .issuers()
+            .iter()
+            .map(|i| edge.keys.store_for(i))
+            .collect();
+        edge.keys.retain(loaded.table.issuers());
+        let limiters = loaded
+            .table
+            .routes()
+            .iter()
+            .map(|r| edge.limiters.limiter_for(r))
+            .collect();
+        edge.limiters.retain(loaded.table.routes());
         let upstream_clients = loaded
             .table
             .upstreams()
@@ -66,6 +112,25 @@ impl Snapshot {
             version: loaded.version,
             loaded_at: OffsetDateTime::now_utc(),
             trigger,
+            keys,
+            limiters,
+        }
+    }
+
+    /// The key store of issuer `index` (of `table.issuers()`).
+    pub fn keys(&self, index: usize) -> Option<&Arc<KeyStore>> {
+        self.keys.get(index)
+    }
+
+    /// The limiter of route `index` (of `table.routes()`), if it has a limit.
+    pub fn limiter(&self, index: usize) -> Option<&Limiter> {
+        self.limiters.get(index).and_then(Option::as_deref)
+    }
+
+    /// Reads every issuer's keys that are not held yet (URL sources, at startup).
+    pub async fn prefetch_keys(&self) {
+        for store in &*self.keys {
+            store.prefetch().await;
         }
     }
 

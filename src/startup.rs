@@ -61,6 +61,9 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
     let reloader = Reloader::start(config.routes.clone(), config.overrides.clone(), workers)
         .map_err(|errors| anyhow::anyhow!("{}:\n{errors}", config.routes.display()))
         .context("the routes file is invalid; nothing was started")?;
+    // Issuers' JWKS URLs read before the first request, for at most a few seconds each (a
+    // source that fails is retried by the requests that need it).
+    reloader.current().prefetch_keys().await;
     let (addr, proxy_listeners) = crate::server::bind(config.listen, workers)?;
     let admin_listener = kit::server::bind(config.admin).await?;
     let admin_addr = admin_listener

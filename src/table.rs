@@ -3,6 +3,8 @@
 //! [`RouteTable`] ([`compiled`]) whose patterns ([`matcher`]) requests are matched against.
 //! Upstream URLs can be replaced by name on the way in ([`overrides`]); each route's
 //! response compression policy is in [`compression`].
+//! Upstream URLs and issuers' key sources can be replaced by name on the way in
+//! ([`overrides`]). Issuers, per-route auth and rate limits are described in [`edge`].
 //!
 //! It knows nothing of sockets, clients or snapshots: everything above builds on it.
 
@@ -13,6 +15,7 @@ use sha2::{Digest, Sha256};
 pub mod compiled;
 pub mod compression;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod matcher;
 pub mod overrides;
@@ -22,9 +25,10 @@ pub use compiled::{
     Methods, Resolution, Route, RouteTable, Settings, Sticky, Target, Upstream, UpstreamId,
 };
 pub use compression::{Coding, Compression};
+pub use edge::{AuthMode, Issuer, KeySource, LimitBy, Owner, RateLimit, RouteAuth};
 pub use error::{ConfigError, LoadErrors};
 pub use matcher::{PathError, Pattern, check_path};
-pub use overrides::{Overrides, UpstreamOverride};
+pub use overrides::{JwksOverride, Overrides, UpstreamOverride};
 
 /// A compiled table with the version of the text it came from.
 #[derive(Debug)]

@@ -10,7 +10,8 @@
 //! file under `--data` (or a temporary directory with `--fresh`) and filling an empty
 //! store with the demo world ([`service`]); wait until each answers `GET /readyz`
 //! ([`ready`]); start the gateway on `--routes` with its upstreams pointed at the
-//! addresses just bound ([`gateway`]); print what runs where ([`summary`]); supervise
+//! addresses just bound and its `demo` issuer at the data directory's signing key, made
+//! when missing (`gateway token` signs with it) ([`gateway`]); print what runs where ([`summary`]); supervise
 //! until SIGINT or SIGTERM, which stops the gateway first, then the rest, each letting
 //! requests in flight finish.
 
@@ -71,7 +72,7 @@ pub async fn run(args: UpArgs, stop: CancellationToken) -> anyhow::Result<()> {
 
     let started = async {
         parts.ready().await?;
-        Gateway::start(&args, parts.overrides()).await
+        Gateway::start(&args, parts.overrides(), &data).await
     };
     let gateway = tokio::select! {
         started = started => started,

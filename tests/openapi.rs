@@ -228,6 +228,50 @@ fn embedded(name: &str) -> &'static Value {
 }
 
 #[test]
+fn the_merged_spec_declares_the_bearer_scheme_on_what_routes_yaml_protects() {
+    let gateway = checked_in()
+        .into_iter()
+        .find(|(name, _)| name == openapi::GATEWAY)
+        .unwrap()
+        .1;
+    let scheme = &gateway["components"]["securitySchemes"]["bearerAuth"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(scheme["bearerFormat"], "JWT");
+    let bearer = json!([{"bearerAuth": []}]);
+    // Owner routes get the gateway's 403; the messages routes the services' own (author).
+    for (method, path) in [
+        ("get", "/timeline/{user_id}"),
+        ("patch", "/users/{id}"),
+        ("delete", "/users/{id}"),
+        ("put", "/users/{id}/friends/{friend_id}"),
+        ("delete", "/users/{id}/friends/{friend_id}"),
+        ("post", "/messages"),
+        ("delete", "/messages/{id}"),
+    ] {
+        let op = &gateway["paths"][path][method];
+        assert_eq!(op["security"], bearer, "{method} {path}");
+        assert!(!op["responses"]["401"].is_null(), "{method} {path}");
+        assert!(!op["responses"]["403"].is_null(), "{method} {path}");
+    }
+    assert!(!gateway["paths"]["/messages"]["post"]["responses"]["429"].is_null());
+    for (method, path) in [
+        ("post", "/users"),
+        ("get", "/users"),
+        ("get", "/users/{id}"),
+        ("get", "/users/{id}/friends"),
+        ("get", "/messages/{id}"),
+        ("get", "/messages/latest"),
+        ("get", "/users/{id}/messages"),
+    ] {
+        let op = &gateway["paths"][path][method];
+        assert!(!op.is_null(), "{method} {path}");
+        assert!(op["security"].is_null(), "{method} {path} is public");
+        assert!(op["responses"]["401"].is_null(), "{method} {path}");
+    }
+}
+
+#[test]
 fn the_merged_spec_lists_each_operation_of_its_table_from_the_upstream_it_targets() {
     let gateway = checked_in()
         .into_iter()
@@ -260,11 +304,23 @@ fn the_merged_spec_lists_each_operation_of_its_table_from_the_upstream_it_target
             };
             assert_eq!(merged["x-upstream"], json!(source), "{at}");
             assert_eq!(merged["operationId"], op["operationId"], "{at}");
-            // The merged operation adds the gateway's own answers (431, 502), and nothing else.
+            // The merged operation adds the gateway's own answers (431, 502), on a route with
+            // `auth` those of the edge (401, 403, 429, 503), and nothing else.
+            let secured = !merged["security"].is_null();
             let differences: Vec<String> =
                 compare::compare_operation(expected, &gateway, path, method)
                     .into_iter()
                     .filter(|d| d.at != "responses.431" && d.at != "responses.502")
+                    .filter(|d| {
+                        !(secured
+                            && [
+                                "responses.401",
+                                "responses.403",
+                                "responses.429",
+                                "responses.503",
+                            ]
+                            .contains(&d.at.as_str()))
+                    })
                     .map(|d| d.to_string())
                     .collect();
             assert_eq!(differences, Vec::<String>::new(), "{at}");

@@ -162,9 +162,38 @@ async fn up_serves_a_timeline_through_the_gateway_and_stops_on_sigint() {
     );
     let gateway = url_of(&table, "gateway");
 
+    let data_dir = up
+        .seen
+        .iter()
+        .find_map(|line| line.strip_prefix("data in "))
+        .and_then(|rest| rest.split(' ').next())
+        .map(std::path::PathBuf::from)
+        .unwrap();
+    // A timeline is its owner's only: `up` made a signing key in its data directory and
+    // trusts it, and `gateway token` signs with it.
+    assert!(data_dir.join("signing-key.pem").exists());
+    let anonymous = reqwest::get(format!("{gateway}/timeline/1")).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["token", "--user", "1", "--data"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
     // The shipped routes.yaml sends timelines to the timeline service, which composes
     // them from the three services; the monolith answers the rest.
-    let response = reqwest::get(format!("{gateway}/timeline/1")).await.unwrap();
+    let response = reqwest::Client::new()
+        .get(format!("{gateway}/timeline/1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["x-upstream"].to_str().unwrap(),
@@ -195,13 +224,6 @@ async fn up_serves_a_timeline_through_the_gateway_and_stops_on_sigint() {
         .unwrap();
     assert_eq!(direct, routed);
 
-    let data_dir = up
-        .seen
-        .iter()
-        .find_map(|line| line.strip_prefix("data in "))
-        .and_then(|rest| rest.split(' ').next())
-        .map(std::path::PathBuf::from)
-        .unwrap();
     assert!(data_dir.join("users.db").exists(), "{}", data_dir.display());
 
     up.signal("INT");

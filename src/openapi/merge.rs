@@ -15,10 +15,18 @@
 //! names in every phase of the migration and a generated SDK does not change when a route
 //! moves. The gateway's own paths (`/openapi.json`) are not listed, like every service's, nor
 //! the operations tagged `feed` (the change feeds on the services' private network).
+//!
+//! An operation whose route has `auth` gets `security` (the bearer JWT scheme, declared in
+//! `components.securitySchemes`; `auth: optional` also lists the empty requirement) and
+//! the gateway's 401 (403 with `owner`, 503 when keys cannot be read); a rate-limited one
+//! gets its 429.
 
 use serde_json::{Map, Value, json};
 
-use crate::table::{Route, RouteTable};
+use crate::table::{AuthMode, Route, RouteTable};
+
+/// The name of the bearer scheme in `components.securitySchemes`.
+pub const BEARER_SCHEME: &str = "bearerAuth";
 
 /// The HTTP methods an OpenAPI path item holds, in the order a path lists them.
 pub const METHODS: [&str; 8] = [
@@ -68,6 +76,8 @@ struct Chosen<'a> {
     operation: &'a Value,
     /// Every side of a split with its weight; empty for a single target.
     split: Vec<(&'a str, u64)>,
+    /// The route, for its auth and rate limit.
+    route: &'a Route,
 }
 
 fn choose<'a>(
@@ -96,6 +106,7 @@ fn choose<'a>(
         spec,
         operation,
         split,
+        route,
     })
 }
 
@@ -143,6 +154,8 @@ struct Merged {
     components: Map<String, Value>,
     /// Tag objects in the order operations first use them.
     tags: Vec<Value>,
+    /// Whether an operation asks for a bearer token.
+    secured: bool,
 }
 
 // === impl Merged ===
@@ -158,11 +171,23 @@ impl Merged {
         let mut operation = chosen.operation.clone();
         if let Some(op) = operation.as_object_mut() {
             if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
-                for (status, response) in gateway_responses() {
+                for (status, response) in gateway_responses()
+                    .into_iter()
+                    .chain(edge_responses(chosen.route))
+                {
                     responses
                         .entry(status)
                         .or_insert_with(|| serde_json::to_value(response).unwrap_or_default());
                 }
+            }
+            if let Some(auth) = &chosen.route.auth {
+                let bearer = json!({ BEARER_SCHEME: [] });
+                let security = match auth.mode {
+                    AuthMode::Required => json!([bearer]),
+                    AuthMode::Optional => json!([bearer, {}]),
+                };
+                op.insert("security".to_owned(), security);
+                self.secured = true;
             }
             op.insert("x-upstream".to_owned(), json!(chosen.upstream));
             if !chosen.split.is_empty() {
@@ -263,22 +288,39 @@ impl Merged {
                     upstream whose spec describes an operation, `x-split` the sides of a \
                     weighted split. Besides each service's answers, the gateway itself may \
                     answer 431 (request head too large), 502 (the upstream is unreachable) \
-                    and 504 (it did not answer in time).",
+                    and 504 (it did not answer in time). Operations with `security` need \
+                    `Authorization: Bearer TOKEN`, a JWT of an issuer the gateway trusts; \
+                    the gateway answers 401 without a valid one, and 403 when the path names \
+                    another user than the token's subject.",
                 "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"},
                 "version": env!("CARGO_PKG_VERSION"),
             },
             "servers": [
                 {"url": "http://127.0.0.1:8080", "description": "Default local address"},
             ],
-            // Neither the gateway nor the services ask clients for credentials.
+            // No credentials by default; each protected operation lists its own.
             "security": [],
             "paths": Value::Object(self.paths),
             "tags": Value::Array(self.tags),
         });
-        if !self.components.is_empty()
+        let mut components = self.components;
+        if self.secured {
+            components.insert(
+                "securitySchemes".to_owned(),
+                json!({ BEARER_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A JWT signed by an issuer of the gateway's routes file \
+                        (`issuers:`), its `sub` the caller's user id. `gateway token --user ID` \
+                        prints one for the demo issuer of `gateway up`.",
+                }}),
+            );
+        }
+        if !components.is_empty()
             && let Some(spec) = spec.as_object_mut()
         {
-            spec.insert("components".to_owned(), Value::Object(self.components));
+            spec.insert("components".to_owned(), Value::Object(components));
         }
         spec
     }
@@ -308,6 +350,74 @@ fn gateway_responses() -> [(
             ),
         ),
     ]
+}
+
+/// The gateway's answers of the edge for `route`: 401, 403 and 503 for its auth, 429 for
+/// its rate limit.
+fn edge_responses(
+    route: &Route,
+) -> Vec<(
+    &'static str,
+    utoipa::openapi::RefOr<utoipa::openapi::Response>,
+)> {
+    let mut responses = Vec::new();
+    if let Some(auth) = &route.auth {
+        responses.push((
+            "401",
+            kit::openapi::problem_response(
+                match auth.mode {
+                    AuthMode::Required => {
+                        "No valid bearer token: none was sent (code `unauthorized`), or the one \
+                         sent is expired, not yet valid, of another issuer or audience, or not \
+                         signed by a trusted key (code `invalid-token`). `WWW-Authenticate` \
+                         says which (RFC 6750)."
+                    }
+                    AuthMode::Optional => {
+                        "The bearer token sent is expired, not yet valid, of another issuer or \
+                         audience, or not signed by a trusted key (code `invalid-token`; \
+                         `WWW-Authenticate` says which, RFC 6750). Without a token the request \
+                         is served anonymously."
+                    }
+                },
+                false,
+            ),
+        ));
+        if let Some(owner) = &auth.owner {
+            responses.push((
+                "403",
+                kit::openapi::problem_response(
+                    &format!(
+                        "The token is valid but its subject is not the user the path's `{}` \
+                         names: only that user may call this (code `forbidden`).",
+                        owner.name
+                    ),
+                    false,
+                ),
+            ));
+        }
+        responses.push((
+            "503",
+            kit::openapi::problem_response(
+                "The gateway cannot read the signing keys of the token's issuer, so it \
+                 cannot check tokens now (code `keys-unavailable`).",
+                true,
+            ),
+        ));
+    }
+    if let Some(limit) = &route.rate_limit {
+        responses.push((
+            "429",
+            kit::openapi::problem_response(
+                &format!(
+                    "Over the rate limit of this path ({limit}; code `rate-limited`). \
+                     `Retry-After` says when to retry; `RateLimit-Policy` and `RateLimit` \
+                     (draft-ietf-httpapi-ratelimit-headers-09) describe the quota."
+                ),
+                true,
+            ),
+        ));
+    }
+    responses
 }
 
 /// Every `$ref` string inside `value`.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use http::StatusCode;
+use http::{HeaderValue, StatusCode};
 use kit::problem::Problem;
 
 use super::hygiene::{Refusal, UpstreamFault};
@@ -32,6 +32,34 @@ pub enum ProxyError {
     BodyTooLarge {
         /// The limit in bytes.
         limit: u64,
+    },
+    /// The route needs a valid bearer token and the request has none (401).
+    #[error("unauthorized: {}", reason.unwrap_or("no bearer token"))]
+    Unauthorized {
+        /// Why the token sent was refused; `None` when none was sent.
+        reason: Option<&'static str>,
+    },
+    /// The token is valid but names someone else than the resource's owner (403).
+    #[error("forbidden: not the owner")]
+    Forbidden {
+        /// The path parameter that names the owner.
+        param: Box<str>,
+    },
+    /// The client is over the route's rate limit (429).
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until it may call again.
+        retry_after: u64,
+        /// `RateLimit-Policy`.
+        policy: HeaderValue,
+        /// `RateLimit`.
+        state: HeaderValue,
+    },
+    /// The issuer's keys could never be read, so no token of it can be checked (503).
+    #[error("the keys of issuer {issuer} are unavailable")]
+    KeysUnavailable {
+        /// The issuer's name.
+        issuer: Box<str>,
     },
     /// The upstream refused, reset or closed the connection (502).
     #[error("upstream {upstream} unreachable")]
@@ -104,6 +132,54 @@ impl ProxyError {
             .with_detail(format!(
                 "the request body exceeds {limit} bytes, the limit of this route"
             )),
+            Self::Unauthorized { reason: None } => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            )
+            .with_detail(
+                "this path needs a bearer token: send `Authorization: Bearer TOKEN` with a \
+                 token of a trusted issuer",
+            ),
+            Self::Unauthorized { reason: Some(why) } => {
+                Problem::new(StatusCode::UNAUTHORIZED, "invalid-token", "Invalid token")
+                    .with_detail(format!("{why}; send a valid token of a trusted issuer"))
+            }
+            Self::Forbidden { param } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not the owner",
+            )
+            .with_detail(format!(
+                "only the user whose id is the `{param}` of this path may do this; the token \
+                 names another user"
+            )),
+            Self::RateLimited { retry_after, .. } => {
+                let mut problem = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many requests",
+                )
+                .with_detail(format!(
+                    "over this path's rate limit; retry in {retry_after} s (`Retry-After`; \
+                     `RateLimit-Policy` and `RateLimit` describe the limit)"
+                ));
+                problem.retry_after = Some(*retry_after);
+                problem
+            }
+            Self::KeysUnavailable { issuer } => {
+                let mut problem = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "keys-unavailable",
+                    "Tokens cannot be checked",
+                )
+                .with_detail(format!(
+                    "the signing keys of issuer `{issuer}` could not be read, so no token can \
+                     be verified now; retry later"
+                ));
+                problem.retry_after = Some(5);
+                problem
+            }
             Self::Unreachable { upstream, cause } => Problem::new(
                 StatusCode::BAD_GATEWAY,
                 "upstream-unavailable",

@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use ipnet::IpNet;
 
 use super::compression::Compression;
+use super::edge::{Issuer, RateLimit, RouteAuth};
 use super::matcher::Pattern;
 
 /// A validated routes.yaml, ready to serve. Built by `table::parse`; never changed
@@ -20,6 +21,8 @@ pub struct RouteTable {
     /// Most specific first; resolution takes the first that matches.
     pub(crate) routes: Box<[Route]>,
     pub(crate) settings: Settings,
+    /// The trusted token signers, sorted by name.
+    pub(crate) issuers: Box<[Issuer]>,
 }
 
 /// Gateway-wide behaviour from `settings:`.
@@ -80,6 +83,10 @@ pub struct Route {
     pub max_body_bytes: u64,
     /// How its responses are compressed.
     pub compression: Compression,
+    /// What the caller's token must be; `None`: no token is looked at.
+    pub auth: Option<RouteAuth>,
+    /// How fast one client may call; `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
     /// Line of the route in its file, for messages and the admin API.
     pub line: u64,
 }
@@ -129,6 +136,8 @@ pub enum Resolution<'t> {
     Found {
         /// The route.
         route: &'t Route,
+        /// Its position in [`RouteTable::routes`].
+        index: usize,
         /// The upstream chosen (for a split, the side picked).
         upstream: &'t Upstream,
         /// Its index.
@@ -159,7 +168,7 @@ impl RouteTable {
     pub fn resolve(&self, method: &Method, path: &str, headers: &HeaderMap) -> Resolution<'_> {
         let bit = Methods::bit(method);
         let mut allowed = Methods::default();
-        for route in &*self.routes {
+        for (index, route) in self.routes.iter().enumerate() {
             if !route.pattern.matches(path) {
                 continue;
             }
@@ -173,6 +182,7 @@ impl RouteTable {
             };
             return Resolution::Found {
                 route,
+                index,
                 upstream: &self.upstreams[id.0],
                 id,
             };
@@ -197,6 +207,11 @@ impl RouteTable {
     /// Gateway-wide settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The trusted token signers, sorted by name.
+    pub fn issuers(&self) -> &[Issuer] {
+        &self.issuers
     }
 
     /// The upstream behind `id`.

@@ -23,6 +23,9 @@ pub struct RoutesFile {
     pub upstreams: BTreeMap<String, Spanned<UpstreamConfig>>,
     /// The routes, in any order: the most specific match wins, not the first.
     pub routes: Vec<Spanned<RouteConfig>>,
+    /// Issuer name → who signs the tokens routes with `auth` accept, and where its keys are.
+    #[serde(default)]
+    pub issuers: BTreeMap<String, Spanned<IssuerConfig>>,
 }
 
 /// The `settings:` block.
@@ -50,6 +53,8 @@ pub struct Defaults {
     pub max_body_bytes: Option<Spanned<u64>>,
     /// Response compression; each route's own `compression` overrides it field by field.
     pub compression: Option<CompressionConfig>,
+    /// Whether routes need a bearer token: `required`, `optional` or `none` (default `none`).
+    pub auth: Option<Spanned<String>>,
 }
 
 /// One entry of `upstreams:`.
@@ -87,6 +92,55 @@ pub struct RouteConfig {
     pub max_body_bytes: Option<Spanned<u64>>,
     /// Overrides `all.compression` for this route, field by field.
     pub compression: Option<CompressionConfig>,
+    /// Overrides `all.auth` for this route: `required`, `optional` or `none`.
+    pub auth: Option<Spanned<String>>,
+    /// Only the owner may call: the token's `sub` must equal this path parameter.
+    pub owner: Option<Spanned<OwnerConfig>>,
+    /// At most this many requests per client, by subject or by address.
+    pub rate_limit: Option<Spanned<RateLimitConfig>>,
+}
+
+/// `owner:` of a route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerConfig {
+    /// A parameter of the route's path template, e.g. `id` of `/users/{id}`.
+    pub param: Spanned<String>,
+}
+
+/// `rate_limit:` of a route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// What a client is: `subject` (the token's `sub`; needs `auth`) or `address` (the
+    /// peer's IP address; IPv6 by its /64).
+    pub by: Spanned<String>,
+    /// Sustained rate: `COUNT/UNIT`, the unit `s`, `m`, `h` or a duration (`20/s`, `5/10s`).
+    pub rate: Spanned<String>,
+    /// Requests a client may make at once before the rate applies (default: COUNT).
+    pub burst: Option<Spanned<u64>>,
+}
+
+/// One entry of `issuers:`: a token signer the gateway trusts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The `iss` claim its tokens carry, compared exactly.
+    pub issuer: Spanned<String>,
+    /// Accepted `aud` values; a token must name at least one.
+    pub audiences: Spanned<Vec<Spanned<String>>>,
+    /// Accepted signature algorithms: `RS256`, `ES256`, `EdDSA`.
+    pub algorithms: Spanned<Vec<Spanned<String>>>,
+    /// A JWKS document on disk (relative paths from the working directory).
+    pub jwks_file: Option<Spanned<String>>,
+    /// A JWKS document over HTTP(S), e.g. `https://idp.example/.well-known/jwks.json`.
+    pub jwks_url: Option<Spanned<String>>,
+    /// Clock skew allowed on `exp` and `nbf` (default `30s`, at most `5m`).
+    pub leeway: Option<Spanned<String>>,
+    /// How often the key set is read again (default `5m`).
+    pub refresh: Option<Spanned<String>>,
+    /// Least time between two reads for a token whose `kid` is unknown (default `30s`).
+    pub min_refetch_interval: Option<Spanned<String>>,
 }
 
 /// `sticky:` of a split: exactly one of `header` or `param`.

@@ -324,7 +324,7 @@ fn version_is_the_sha256_prefix_of_the_bytes() {
 fn unknown_keys_are_errors_at_their_place() {
     assert_eq!(
         errors("upstreams: {}\nroutes: []\nbogus: 1\n"),
-        ["3:1: unknown field `bogus`, expected one of settings, all, upstreams, routes"]
+        ["3:1: unknown field `bogus`, expected one of settings, all, upstreams, routes, issuers"]
     );
     let e = errors("upstreams:\n  a:\n    url: http://h:1\n    nope: 2\nroutes: []\n");
     assert!(e[0].starts_with("4:5: unknown field `nope`"), "{e:?}");
@@ -610,3 +610,4 @@ fn compression_values_are_checked_at_their_place() {
     let e = route_errors("  - {path: /z, to: users, compression: {min_bytes: -1}}\n");
     assert!(e[0].starts_with("7:"), "{e:?}");
 }
+mod edge;

@@ -20,6 +20,10 @@ use super::error::ConfigError;
 use super::matcher::Pattern;
 use super::overrides::Overrides;
 
+mod edge;
+
+use self::edge::AuthSetting;
+
 /// Defaults where neither `all:` nor an upstream or route says otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// See [`DEFAULT_CONNECT_TIMEOUT`].
@@ -44,6 +48,8 @@ struct Level {
     request_timeout: Option<Duration>,
     max_body_bytes: Option<u64>,
     compression: Partial,
+    /// With where it was written, for messages about what it conflicts with.
+    auth: Option<(AuthSetting, Location)>,
 }
 
 /// Collects errors while compiling.
@@ -61,7 +67,9 @@ pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, V
         shapes: Vec::new(),
     };
     let settings = c.settings(file);
+    let issuers = c.issuers(file, overrides);
     let all = c.level("all", &file.all);
+    c.auth_needs_issuers(&all, &issuers);
     let upstreams: Vec<Upstream> = file
         .upstreams
         .iter()
@@ -71,7 +79,7 @@ pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, V
     let mut routes: Vec<Route> = file
         .routes
         .iter()
-        .filter_map(|route| c.route(route, &all, &names, &upstreams))
+        .filter_map(|route| c.route(route, &all, &names, &upstreams, &issuers))
         .collect();
     c.overlaps();
     if !c.errors.is_empty() {
@@ -88,6 +96,7 @@ pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, V
         upstreams: upstreams.into(),
         routes: routes.into(),
         settings,
+        issuers: issuers.into(),
     })
 }
 
@@ -100,6 +109,7 @@ impl Merge for Level {
             request_timeout: self.request_timeout.or(fallback.request_timeout),
             max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
             compression: self.compression.merge(&fallback.compression),
+            auth: self.auth.or(fallback.auth),
         }
     }
 }
@@ -171,6 +181,7 @@ impl Checker {
                 config.compression.as_ref(),
                 &mut self.errors,
             ),
+            auth: self.auth_setting(&format!("{prefix}.auth"), config.auth.as_ref()),
         }
     }
 
@@ -218,6 +229,7 @@ impl Checker {
             request_timeout: config.value.request_timeout.clone(),
             max_body_bytes: None,
             compression: None,
+            auth: None,
         };
         let field = |f: &str| format!("upstreams.{name}.{f}");
         let level = self.level(&format!("upstreams.{name}"), &own).merge(all);
@@ -257,6 +269,7 @@ impl Checker {
         all: &Level,
         names: &[&str],
         upstreams: &[Upstream],
+        issuers: &[super::edge::Issuer],
     ) -> Option<Route> {
         let at = &route.referenced;
         let r = &route.value;
@@ -287,12 +300,18 @@ impl Checker {
             request_timeout: r.request_timeout.clone(),
             max_body_bytes: r.max_body_bytes.clone(),
             compression: r.compression.clone(),
+            auth: r.auth.clone(),
         };
         let level = self.level("routes[]", &own);
         let request_timeout = level.request_timeout;
+        if level.auth.is_some() {
+            self.auth_needs_issuers(&level, issuers);
+        }
         let merged = level.merge(all);
         let max_body_bytes = merged.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         let compression = merged.compression.finish();
+        let auth = self.route_auth(r, merged.auth.as_ref(), pattern.as_ref());
+        let rate_limit = self.rate_limit(r, auth.as_ref());
         Some(Route {
             pattern: pattern?,
             methods: methods?,
@@ -300,6 +319,8 @@ impl Checker {
             request_timeout,
             max_body_bytes,
             compression,
+            auth: auth?,
+            rate_limit: rate_limit?,
             line: at.line(),
         })
     }

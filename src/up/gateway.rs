@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
+use super::parts::Data;
 use super::service::{self, Service};
 use crate::cli::UpArgs;
 use crate::startup::{self, Running, ServeConfig};
@@ -21,9 +22,19 @@ pub(super) struct Gateway {
 // === impl Gateway ===
 
 impl Gateway {
-    /// Starts the gateway on `--routes` with `upstreams` replacing the file's URLs, and
-    /// every reload path armed.
-    pub(super) async fn start(args: &UpArgs, upstreams: Overrides) -> anyhow::Result<Self> {
+    /// Starts the gateway on `--routes` with `upstreams` replacing the file's URLs, the
+    /// `demo` issuer trusting the signing key of the data directory (made when missing),
+    /// and every reload path armed.
+    pub(super) async fn start(
+        args: &UpArgs,
+        upstreams: Overrides,
+        data: &Data,
+    ) -> anyhow::Result<Self> {
+        let key = crate::token::DemoKey::ensure(data.path())?;
+        let upstreams = upstreams.with_jwks(
+            crate::token::DEMO_ISSUER,
+            key.jwks_file.to_string_lossy().into_owned(),
+        );
         let config = ServeConfig {
             routes: args.routes.clone(),
             listen: SocketAddr::new(args.host, args.gateway_port),

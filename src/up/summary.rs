@@ -43,15 +43,19 @@ impl fmt::Display for Summary<'_> {
             writeln!(f, "{name:<9} {url:<url_width$}  {note}")?;
         }
         writeln!(f)?;
-        write!(
+        let data = self.data.path().display();
+        writeln!(
             f,
-            "data in {}{}; try: curl {}/timeline/1 ; Ctrl-C stops every part",
-            self.data.path().display(),
+            "data in {data}{}; Ctrl-C stops every part",
             if self.data.is_fresh() {
                 " (deleted on exit)"
             } else {
                 ""
             },
+        )?;
+        write!(
+            f,
+            "try: curl -H \"authorization: Bearer $(cargo run -q --release -- token --user 1 --data {data})\" {}/timeline/1",
             url(running.addr),
         )
     }

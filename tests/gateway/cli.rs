@@ -114,6 +114,71 @@ fn serve_refuses_an_invalid_file_with_its_errors_and_starts_nothing() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
 }
 
+#[test]
+fn check_reports_every_auth_and_rate_limit_error_at_its_place() {
+    let file = "testdata/routes/invalid-auth.yaml";
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args(["check", file])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (at, needle) in [
+        ("5:16", "audiences: list at least one"),
+        ("6:18", "`HS256` is refused"),
+        ("7:15", "http:// or https://"),
+        ("11:33", "`always` is not `required`, `optional` or `none`"),
+        ("12:42", "`owner` needs `auth: required`"),
+        ("13:40", "`subject` needs `auth"),
+        ("14:53", "`lots` has no `/`"),
+    ] {
+        let prefix = format!("{file}:{at}: error: ");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(needle)),
+            "no {prefix}…{needle} in\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn check_refuses_a_jwks_file_that_is_no_jwks() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("jwks.json");
+    std::fs::write(&bad, "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args(["check", "routes.yaml", "--jwks"])
+        .arg(format!("demo={}", bad.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("routes.yaml:") && stderr.contains("not a JWKS document"),
+        "{stderr}"
+    );
+    let good = crate::tokens::DEMO.jwks_file.display().to_string();
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args(["check", "routes.yaml", "--jwks", &format!("demo={good}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("[auth required, owner {user_id}]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("issuer demo: iss gateway-demo"), "{stdout}");
+}
+
 #[tokio::test]
 async fn serve_reads_its_flags_from_the_environment_reloads_on_sighup_and_stops_on_sigterm() {
     let upstreams = Upstreams::start().await;
@@ -133,6 +198,10 @@ async fn serve_reads_its_flags_from_the_environment_reloads_on_sighup_and_stops_
         .env("GATEWAY_LISTEN", "127.0.0.1:0")
         .env("GATEWAY_ADMIN", "127.0.0.1:0")
         .env("GATEWAY_UPSTREAMS", overrides.join(","))
+        .env(
+            "GATEWAY_JWKS",
+            format!("demo={}", crate::tokens::DEMO.jwks_file.display()),
+        )
         .env("GATEWAY_NO_WATCH", "true")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
@@ -165,7 +234,8 @@ async fn serve_reads_its_flags_from_the_environment_reloads_on_sighup_and_stops_
         let url = format!("http://{addr}{path}");
         let http = http.clone();
         async move {
-            let response = http.get(url).send().await.unwrap();
+            let token = crate::tokens::demo_token("1");
+            let response = http.get(url).bearer_auth(token).send().await.unwrap();
             response.headers()["x-upstream"]
                 .to_str()
                 .unwrap()

@@ -1,16 +1,20 @@
 //! The gateway on real sockets, with test upstreams behind it that answer with their own
 //! name: routing by phase file, header hygiene, path tricks, failures and limits, the
-//! concurrency bound, live reloads through every path, and swaps under load.
+//! concurrency bound, live reloads through every path, swaps under load, bearer tokens,
+//! owners and rate limits.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod cli;
 mod compression;
 mod failures;
 mod hygiene;
+mod limits;
 mod messages;
 mod overload;
 mod reload;
 mod routing;
 mod support;
 mod swap;
+mod tokens;

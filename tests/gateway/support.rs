@@ -185,11 +185,14 @@ impl Upstreams {
         self.all.iter().find(|u| u.name == name).unwrap()
     }
 
-    /// Points every upstream name at its test server.
+    /// Points every upstream name at its test server, and the shipped files' `demo`
+    /// issuer at the test key of [`crate::tokens::DEMO`].
     pub(crate) fn overrides(&self) -> Overrides {
+        let jwks = crate::tokens::DEMO.jwks_file.to_string_lossy().into_owned();
         self.all
             .iter()
             .fold(Overrides::default(), |o, u| o.with(u.name, u.url()))
+            .with_jwks(gateway::token::DEMO_ISSUER, jwks)
     }
 
     /// Write id → times received, over all upstreams.

@@ -40,7 +40,24 @@ struct Served {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
     let upstreams = Upstreams::start().await;
-    let texts: Vec<String> = PHASES.iter().map(|(file, _)| shipped(file)).collect();
+    // Without the shipped per-user limit on posting: every client here posts as user 1, as
+    // fast as the gateway answers, and this test is about swaps, not limits (tests/gateway/
+    // limits.rs is).
+    let texts: Vec<String> = PHASES
+        .iter()
+        .map(|(file, _)| {
+            let text = shipped(file);
+            let unlimited: Vec<&str> = text
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("rate_limit:"))
+                .collect();
+            assert!(
+                unlimited.len() < text.lines().count(),
+                "{file} has a rate limit"
+            );
+            unlimited.join("\n") + "\n"
+        })
+        .collect();
     let gateway = Arc::new(Gateway::start(&texts[0], upstreams.overrides()).await);
     let start = Instant::now();
     let swaps = Arc::new(Mutex::new(vec![Swap {
@@ -58,6 +75,8 @@ async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
             Arc::clone(&stop),
             Arc::clone(&next_write),
         );
+        // Every path names user 1, so user 1's token passes every owner check.
+        let token = crate::tokens::demo_token("1");
         clients.push(tokio::spawn(async move {
             let mut served = Vec::new();
             let mut writes = Vec::new();
@@ -69,6 +88,7 @@ async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
                 let mut request = gateway
                     .http
                     .request(method.clone(), gateway.url(path))
+                    .bearer_auth(&token)
                     .body("{}");
                 let write = (method != reqwest::Method::GET)
                     .then(|| format!("w{}", next_write.fetch_add(1, Ordering::SeqCst)));
@@ -116,12 +136,15 @@ async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
         match path {
             0 => std::fs::write(&gateway.file, text).unwrap(),
             1 => write_atomically(&gateway.file, text),
+            // Replaced atomically before a SIGHUP or an admin reload: the watcher may have
+            // swapped the table in before the signal's own load runs, which may then read
+            // the file while the next swap writes it; a rename is never seen half done.
             2 => {
-                std::fs::write(&gateway.file, text).unwrap();
+                write_atomically(&gateway.file, text);
                 sighup();
             }
             _ => {
-                std::fs::write(&gateway.file, text).unwrap();
+                write_atomically(&gateway.file, text);
                 let response = gateway.reload().await;
                 assert_eq!(response.status(), 200);
             }

@@ -9,6 +9,8 @@
 //! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems; a body read
 //!   and ignored.
 //! - [`fields`]: body fields: `null` told from absent, every refused field in one 422.
+//! - [`auth`]: the caller the gateway verified (`x-authenticated-user`), and the trust
+//!   boundary that makes the header safe to read.
 //! - [`ids`]: typed positive ids and the `ids=1,2,3` list syntax.
 //! - [`params`]: bounded integer query parameters (`limit`, `per_author`, …), one wording.
 //! - [`layers`]: the tower stack (request id, tracing, timeout, load shedding, body limit).
@@ -29,6 +31,7 @@
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cli;
 pub mod demo;
 pub mod extract;

@@ -188,6 +188,11 @@ impl Problem {
         ))
     }
 
+    /// 403: the caller is known and may not do this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden").with_detail(detail)
+    }
+
     /// 409: the request conflicts with the current state.
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", "Conflict").with_detail(detail)

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
+use kit::auth::MaybeAuthenticatedUser;
 use kit::extract::{Json, ListQuery, Path, Query};
 use kit::fields::FieldErrors;
 use kit::ids::{IdError, MAX_IDS, MessageId, UserId};
@@ -106,6 +107,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         (status = 201, description = "Created; `Location` is the new message's URL",
             body = Message,
             headers(("Location" = String, description = "`/messages/{id}` of the new message"))),
+        (status = 403, description = "The caller the gateway authenticated is not `author_id`: \
+            a message is posted by its author only",
+            body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`author_id` is missing or not a positive 64-bit \
             integer, `text` is missing, blank, longer than 1000 characters or holds a NUL, or \
             the body has an unknown field; `errors` names each offending field",
@@ -114,9 +118,12 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 )]
 async fn create_message(
     State(state): State<AppState>,
+    caller: MaybeAuthenticatedUser,
     Json(body): Json<CreateMessage>,
 ) -> Result<impl IntoResponse, ApiError> {
     let new_message = parse_new_message(body)?;
+    let author = new_message.author_id;
+    caller.may_act_for(author, &format!("post as `author_id` {author}"))?;
     let message = state.store.create(&new_message).await?;
     let location = format!("/messages/{}", message.id);
     Ok((StatusCode::CREATED, [(LOCATION, location)], Json(message)))
@@ -186,14 +193,22 @@ async fn get_message(
     params(("id" = MessageId, Path, description = "The message's id")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 403, description = "The caller the gateway authenticated is not the \
+            message's author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No message has this id", body = Problem,
             content_type = "application/problem+json"),
     )
 )]
 async fn delete_message(
     State(state): State<AppState>,
+    caller: MaybeAuthenticatedUser,
     Path(id): Path<MessageId>,
 ) -> Result<StatusCode, ApiError> {
+    // Only a caller the gateway named must be the author; internal calls delete as before.
+    if caller.0.is_some() {
+        let message = state.store.get(id).await?.ok_or(ApiError::NotFound(id))?;
+        caller.may_act_for(message.author_id, &format!("delete message {id}"))?;
+    }
     if state.store.delete(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

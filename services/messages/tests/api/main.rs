@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod authors;
 mod crud;
 mod demo;
 mod errors;

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod authors;
 mod cascade;
 mod demo;
 mod friends;
