@@ -21,9 +21,6 @@ const DEMO_ORIGIN: &str = "demo";
 /// The version of every demo friendship's event: 2026-01-01T00:00:00Z.
 const FRIENDSHIP_VERSION: i64 = 1_767_225_600_000_000;
 
-/// Events recorded per call while filling, so the changes in memory stay few.
-const EVENTS_PER_BATCH: usize = 20_000;
-
 /// Rows written by a demo fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DemoCounts {
@@ -137,7 +134,7 @@ impl Store {
     }
 
     /// Records the events of every user, friendship and message of `world` in `conn`'s
-    /// transaction, a batch at a time; the last one's `seq` (`None` for an empty world).
+    /// transaction, one entity type at a time; the last one's `seq` (`None` for an empty world).
     async fn record_demo_events(
         &self,
         conn: &mut AnyConnection,
@@ -153,13 +150,13 @@ impl Store {
             };
             Change::upserted(USER_EVENT, user.id, &user).replicated(DEMO_ORIGIN, version)
         });
-        let mut head = self.record_batches(conn, users).await?;
+        let mut head = self.load(conn, users).await?;
         let friendships = world.friendships().into_iter().map(|(a, b)| {
             let friendship = Friendship::of((UserId::new(a), UserId::new(b)));
             Change::upserted(FRIENDSHIP_EVENT, friendship.subject(), &friendship)
                 .replicated(DEMO_ORIGIN, FRIENDSHIP_VERSION)
         });
-        head = self.record_batches(conn, friendships).await?.or(head);
+        head = self.load(conn, friendships).await?.or(head);
         let messages = world.messages().map(|m| {
             let version = m.created_at.as_micros();
             let message = Message {
@@ -170,24 +167,19 @@ impl Store {
             };
             Change::upserted(MESSAGE_EVENT, message.id, &message).replicated(DEMO_ORIGIN, version)
         });
-        Ok(self.record_batches(conn, messages).await?.or(head))
+        Ok(self.load(conn, messages).await?.or(head))
     }
 
-    /// Records `changes` in `conn`'s transaction, [`EVENTS_PER_BATCH`] at a time; the last
-    /// one's `seq`.
-    async fn record_batches(
+    /// Loads `changes`, all of one entity type, into the feed in `conn`'s transaction with
+    /// [`Feed::load`](kit::feed::Feed::load): in one call, so the feed holds none of that
+    /// type yet and the bulk path applies; the last one's `seq`.
+    async fn load(
         &self,
         conn: &mut AnyConnection,
         changes: impl Iterator<Item = Change>,
     ) -> Result<Option<u64>, sqlx::Error> {
-        let mut changes = changes.peekable();
-        let mut head = None;
-        while changes.peek().is_some() {
-            let batch: Vec<Change> = changes.by_ref().take(EVENTS_PER_BATCH).collect();
-            if let Some(position) = self.feed.record(conn, &batch).await? {
-                head = Some(position.seq);
-            }
-        }
-        Ok(head)
+        let changes: Vec<Change> = changes.collect();
+        let position = self.feed.load(conn, &changes).await?;
+        Ok(position.map(|p| p.seq))
     }
 }

@@ -7,6 +7,7 @@ mod helpers;
 mod authors;
 mod cascade;
 mod demo;
+mod etag;
 mod feed;
 mod friends;
 mod lifecycle;
