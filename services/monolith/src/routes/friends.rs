@@ -62,7 +62,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     ),
     responses(
         (status = 204, description = "The users are friends (now, or already were)",
-            headers(("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ` (the feed's current one when they already were friends)"))),
+            headers(("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ` (that of the friendship's event when they already were friends)"))),
         (status = 400, description = "`id` equals `friend_id` (code `self-friendship`), or an \
             id is not a positive 64-bit integer (code `bad-request`); nothing is stored",
             body = Problem, content_type = "application/problem+json",

@@ -28,8 +28,8 @@ impl Store {
     /// Stores both directions of `pair` (lower id first, as
     /// [`friendship`](crate::domain::friendship) orders it) in one statement, with its
     /// `friendship.upserted` event; a pair already stored is left as it is (with its
-    /// original `created_at`, and no new event). The foreign keys refuse a user that does
-    /// not exist, and nothing is written then.
+    /// original `created_at`, and no new event: the position is that of the pair's event).
+    /// The foreign keys refuse a user that does not exist, and nothing is written then.
     #[tracing::instrument(skip_all, fields(user_id = %pair.0, friend_id = %pair.1))]
     pub async fn add_friend(&self, pair: (UserId, UserId)) -> Result<Befriended, sqlx::Error> {
         let mut attempt = 0;
@@ -51,16 +51,26 @@ impl Store {
             match inserted {
                 Ok(done) => {
                     let friendship = Friendship::of(pair);
-                    let changes = if done.rows_affected() > 0 {
-                        vec![Change::upserted(
-                            FRIENDSHIP_EVENT,
-                            friendship.subject(),
-                            &friendship,
-                        )]
-                    } else {
-                        Vec::new()
-                    };
-                    return Ok(Befriended::Yes(self.commit(tx, &changes).await?));
+                    let subject = friendship.subject();
+                    if done.rows_affected() > 0 {
+                        let change = Change::upserted(FRIENDSHIP_EVENT, subject, &friendship);
+                        return Ok(Befriended::Yes(self.commit(tx, &[change]).await?));
+                    }
+                    // Already friends: the pair's own event is the position to answer with
+                    // (the feed keeps one event per entity, so at most one row).
+                    let seq: Option<i64> = sqlx::query_scalar(
+                        "SELECT seq FROM feed_events WHERE entity = $1 AND subject = $2",
+                    )
+                    .bind(FRIENDSHIP_EVENT)
+                    .bind(subject)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    let position = seq.and_then(|seq| u64::try_from(seq).ok()).map_or_else(
+                        || self.position(),
+                        |seq| Position::new(self.feed.source(), seq),
+                    );
+                    return Ok(Befriended::Yes(position));
                 }
                 Err(err) if kit::store::is_foreign_key_violation(&err) => {
                     // The failed statement ended the transaction: look outside it.

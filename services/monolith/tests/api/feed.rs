@@ -105,11 +105,14 @@ async fn every_write_records_its_events_and_answers_its_position(database_url: &
         &format!("{low}-{high}"),
         Some(&json!({"user_id": low, "friend_id": high})),
     );
-    // Befriending again changes nothing: no event, and the answer is the feed's position.
+    // Befriending again changes nothing: no event, and the answer is the pair's event.
+    let other = app.post_json("/users", &json!({"name": "Cy"})).await;
+    let later = position(&other);
     let again = app.put(&format!("/users/{a}/friends/{b}")).await;
     assert_eq!(again.status(), 204);
     assert_eq!(position(&again), seq);
-    assert_eq!(head(&app).await, seq);
+    assert_eq!(head(&app).await, later);
+    let cy: Value = other.json().await.unwrap();
 
     let posted = app
         .post_json("/messages", &json!({"author_id": b, "text": "hi"}))
@@ -150,8 +153,14 @@ async fn every_write_records_its_events_and_answers_its_position(database_url: &
     assert_eq!(refused.status(), 404);
     assert!(refused.headers().get("x-change-position").is_none());
     assert_eq!(head(&app).await, seq);
+    // An empty PATCH changes nothing and answers the feed's current position.
+    let unchanged = app.patch_json(&format!("/users/{a}"), &json!({})).await;
+    assert_eq!(unchanged.status(), 200);
+    assert_eq!(position(&unchanged), seq);
+    assert_eq!(head(&app).await, seq);
 
     // The feed is compacted: one event per entity, each its latest state.
+    let c = cy["id"].as_i64().unwrap();
     let kinds: Vec<(String, String)> = replay(&app)
         .await
         .iter()
@@ -167,6 +176,7 @@ async fn every_write_records_its_events_and_answers_its_position(database_url: &
         [
             ("user.upserted".to_owned(), b.to_string()),
             ("user.upserted".to_owned(), a.to_string()),
+            ("user.upserted".to_owned(), c.to_string()),
             ("message.deleted".to_owned(), m.to_string()),
             ("friendship.deleted".to_owned(), format!("{low}-{high}")),
         ]
