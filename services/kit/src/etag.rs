@@ -29,6 +29,18 @@ pub enum IfNoneMatch {
     Tags(Vec<String>),
 }
 
+/// The `If-None-Match` request header as an operation declares it (for its OpenAPI
+/// description; [`IfNoneMatch::from_headers`] reads it).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfNoneMatchHeader {
+    /// Entity tags of representations already held (a comma-separated list, `W/` allowed),
+    /// or `*`: a 304 with no body when one is the current representation's.
+    #[serde(rename = "If-None-Match")]
+    #[param(rename = "If-None-Match", value_type = String, required = false, example = "\"3f2a9c0d1e4b5a6f7788990011223344\"")]
+    pub if_none_match: Option<String>,
+}
+
 /// The headers a 304 keeps from the 200 it stands for (RFC 9110 §15.4.5).
 const KEPT_BY_304: [http::HeaderName; 6] =
     [CACHE_CONTROL, CONTENT_LOCATION, DATE, ETAG, EXPIRES, VARY];

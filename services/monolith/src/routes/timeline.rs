@@ -51,9 +51,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     params(
         ("user_id" = UserId, Path, description = "Whose timeline"),
         TimelineQuery,
-        ("If-None-Match" = Option<String>, Header, description = "Entity tags of timelines \
-            already held (a comma-separated list, `W/` allowed), or `*`: a 304 when one is \
-            the current timeline's"),
+        kit::etag::IfNoneMatchHeader,
     ),
     responses(
         (status = 200, description = "The timeline", body = Timeline,
