@@ -33,6 +33,7 @@ use crate::timestamp::Timestamp;
 pub mod api;
 pub mod follow;
 pub mod hlc;
+pub mod known;
 pub mod metrics;
 pub mod nats;
 pub mod outbox;

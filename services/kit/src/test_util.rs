@@ -103,6 +103,22 @@ where
     S: crate::service::ServiceStore,
     A: FnOnce(S, &crate::service::Running) -> Router,
 {
+    spawn_app_on(database_url, demo, None, app).await
+}
+
+/// [`spawn_app`] with the feeds on `bus` when given, as `--feed-bus` runs a service: the
+/// store's feed is relayed to it, and [`Running::follow`](crate::service::Running::follow)
+/// reads from it.
+pub async fn spawn_app_on<S, A>(
+    database_url: &str,
+    demo: Option<&str>,
+    bus: Option<crate::feed::nats::Bus>,
+    app: A,
+) -> TestApp<S>
+where
+    S: crate::service::ServiceStore,
+    A: FnOnce(S, &crate::service::Running) -> Router,
+{
     let store = S::open_with(database_url, crate::feed::FeedOptions::default())
         .await
         .expect("open the store");
@@ -113,7 +129,10 @@ where
             .await
             .expect("fill the demo world");
     }
-    let running = crate::service::Running::new(crate::layers::Limits::default(), None);
+    let running = crate::service::Running::new(crate::layers::Limits::default(), bus);
+    if let Some(bus) = &running.bus {
+        crate::feed::nats::spawn_relay(store.feed().clone(), bus.clone(), running.stop.clone());
+    }
     TestApp {
         server: TestServer::start(app(store.clone(), &running)).await,
         client: reqwest::Client::new(),
