@@ -113,7 +113,7 @@ pub(crate) use kit::test_util::assert_problem;
 /// A friends service on an ephemeral port, on `database_url`, optionally with a demo world.
 pub(crate) async fn spawn_app(database_url: &str, demo: Option<&str>) -> TestApp {
     let app = kit::test_util::spawn_app(database_url, demo, |store, _running| {
-        friends::app(AppState { store }, &Limits::default())
+        friends::app(AppState { store, users: None }, &Limits::default())
     });
     TestApp(app.await)
 }
