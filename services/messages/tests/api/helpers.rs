@@ -29,7 +29,7 @@ impl TestApp {
         };
         let created_at = Timestamp::from_micros(second * 1_000_000);
         let stored = self.store.create_at(&message, created_at).await.unwrap();
-        stored.id.get()
+        stored.0.id.get()
     }
 }
 
@@ -67,7 +67,7 @@ pub(crate) use kit::test_util::assert_problem;
 /// A messages service on an ephemeral port, on `database_url`, optionally with a demo world.
 pub(crate) async fn spawn_app(database_url: &str, demo: Option<&str>) -> TestApp {
     let app = kit::test_util::spawn_app(database_url, demo, |store, _running| {
-        messages::app(AppState { store }, &Limits::default())
+        messages::app(AppState { store, users: None }, &Limits::default())
     });
     TestApp(app.await)
 }
