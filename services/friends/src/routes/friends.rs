@@ -50,7 +50,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// Idempotent: befriending users who already are friends answers 204 again and stores
 /// nothing twice. Friendship is symmetric, so each user then lists the other. With
 /// `--users-url`, both users must be in the users feed (a user created a moment ago is
-/// waited for, up to `--known-users-wait`); without it neither id is checked. The users
+/// waited for, up to `--known-users-wait`; when the feed is not applied up to its head by
+/// then, the answer is 503 with `Retry-After`); without it neither id is checked. The users
 /// service is never called. A request body, if any, is read and ignored.
 #[utoipa::path(
     put,
@@ -103,10 +104,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
                 "code": "not-found",
                 "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
             })),
-        (status = 503, description = "A user is not known and the users feed is not applied \
-            up to its head (the users service is unreachable, or the feed is being replayed); \
-            nothing is stored. Retry after `Retry-After` seconds",
-            body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn add_friend(

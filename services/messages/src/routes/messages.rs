@@ -100,6 +100,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create a message.
+///
+/// With `--users-url`, the author must be in the users feed: an author created a moment
+/// ago is waited for, up to `--known-users-wait`; when the feed is not applied up to its
+/// head by then, the answer is 503 with `Retry-After`.
 #[utoipa::path(
     post,
     path = "/messages",
@@ -121,10 +125,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
             or (with `--users-url`) names no user, `text` is missing, blank, longer than 1000 \
             characters or holds a NUL, or the body has an unknown field; `errors` names each \
             offending field",
-            body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The author is not known and the users feed is not \
-            applied up to its head (the users service is unreachable, or the feed is being \
-            replayed); nothing is stored. Retry after `Retry-After` seconds",
             body = Problem, content_type = "application/problem+json"),
     )
 )]
