@@ -316,6 +316,51 @@ impl Feed {
             return Ok(None);
         }
         let previous = self.remove_superseded(conn, &changes).await?;
+        self.insert(conn, &changes, &previous).await
+    }
+
+    /// Records `changes` in `conn`'s transaction like [`record`](Self::record), for a bulk
+    /// fill (the demo world into an empty store): when the feed holds no event of the
+    /// changes' entity types yet, nothing can be superseded and the per-subject compaction
+    /// is skipped; otherwise this is `record`. Call it last, just before committing.
+    pub async fn load(
+        &self,
+        conn: &mut AnyConnection,
+        changes: &[Change],
+    ) -> Result<Option<Position>, sqlx::Error> {
+        let mut entities: Vec<&'static str> = changes.iter().map(|c| c.entity).collect();
+        entities.sort_unstable();
+        entities.dedup();
+        if entities.is_empty() {
+            return Ok(None);
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM feed_events WHERE entity IN ({}) LIMIT 1) AS any_event",
+            crate::store::placeholders(1, entities.len())
+        );
+        let mut query = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql));
+        for entity in &entities {
+            query = query.bind(*entity);
+        }
+        let (held,) = query.fetch_one(&mut *conn).await?;
+        if held > 0 {
+            return self.record(conn, changes).await;
+        }
+        let changes = last_per_key(changes);
+        self.insert(conn, &changes, &HashMap::new()).await
+    }
+
+    /// Numbers `changes` (taking the feed's numbering lock) and inserts their events;
+    /// `previous` holds the versions of the events they supersede.
+    async fn insert(
+        &self,
+        conn: &mut AnyConnection,
+        changes: &[&Change],
+        previous: &HashMap<(&'static str, &str), i64>,
+    ) -> Result<Option<Position>, sqlx::Error> {
+        if changes.is_empty() {
+            return Ok(None);
+        }
         let count = i64::try_from(changes.len()).unwrap_or(i64::MAX);
         let (head,): (i64,) =
             sqlx::query_as("UPDATE feed_state SET head = head + $1 WHERE id = 1 RETURNING head")

@@ -102,6 +102,36 @@ async fn compaction_keeps_the_latest_event_of_each_entity(url: &str) {
     assert_ne!(latest.changes[0].id, page.changes[0].id);
 }
 
+async fn a_bulk_load_yields_what_record_would(url: &str) {
+    let feed = feed_in(url, FeedOptions::default()).await;
+    let mut tx = feed.begin().await.unwrap();
+    let demo: Vec<Change> = (1..=1000)
+        .map(|i| thing(i, "demo").replicated("demo", 1_000 + i64::try_from(i).unwrap()))
+        .collect();
+    let loaded = feed.load(&mut tx, &demo).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(loaded, Some(Position::new("things", 1000)));
+    let page = feed.read(0, 2000, &[]).await.unwrap();
+    assert_eq!(page.changes.len(), 1000);
+    assert_eq!(page.changes[9].subject, "10");
+    assert_eq!(page.changes[9].origin, "demo");
+    assert_eq!(page.changes[9].version, 1_010);
+
+    // Once the feed holds events of the entity, a load compacts like a record: thing 1's
+    // demo event is superseded, not kept beside its new one.
+    let mut tx = feed.begin().await.unwrap();
+    feed.load(&mut tx, &[thing(1, "renamed")]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(feed.size().await.unwrap(), 1000);
+    let last = feed.read(1000, 10, &[]).await.unwrap();
+    let one: serde_json::Value = last.changes[0].data_as().unwrap().unwrap();
+    assert_eq!(
+        (last.changes[0].subject.as_str(), one["name"].as_str()),
+        ("1", Some("renamed"))
+    );
+    assert!(last.changes[0].version > 1_001);
+}
+
 async fn pages_continue_where_the_last_ended(url: &str) {
     let feed = feed_in(url, FeedOptions::default()).await;
     let changes: Vec<Change> = (1..=25).map(|i| thing(i, "x")).collect();
@@ -294,6 +324,7 @@ macro_rules! on_file_and_postgres {
 
 on_file_and_postgres!(
     compaction_keeps_the_latest_event_of_each_entity,
+    a_bulk_load_yields_what_record_would,
     pages_continue_where_the_last_ended,
     expired_tombstones_move_the_oldest_position,
     a_long_poll_answers_when_something_commits,
