@@ -177,7 +177,11 @@ impl Store {
         )
         .await
         .context("cannot insert demo friendships")?;
-        self.feed.commit(tx, &changes).await?;
+        let head = self.feed.load(&mut tx, &changes).await?;
+        tx.commit().await?;
+        if let Some(head) = head {
+            self.feed.committed(head.seq);
+        }
         kit::demo::report("friends", "friendships", started);
         Ok(Some(inserted))
     }

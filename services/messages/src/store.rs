@@ -38,8 +38,9 @@ const AUTHORS_PER_QUERY: usize = 1000;
 /// several times faster than the 1000 that `kit::store::insert_rows` puts in one.
 const SQLITE_ROWS_PER_INSERT: usize = 100;
 
-/// Demo messages per batch of feed events recorded with them.
-const DEMO_EVENTS_PER_BATCH: usize = 10_000;
+/// Demo messages per batch of feed events recorded with them: the first batch is loaded in
+/// bulk into the empty feed, later ones (in worlds larger than this) recorded as writes are.
+const DEMO_EVENTS_PER_BATCH: usize = 100_000;
 
 /// The feed's entity type.
 pub const ENTITY: &str = "message";
@@ -306,7 +307,7 @@ impl Store {
                     upserted(&message).replicated(kit::demo::ORIGIN, version)
                 })
                 .collect();
-            last = self.feed.record(conn, &changes).await?.or(last);
+            last = self.feed.load(conn, &changes).await?.or(last);
         }
         Ok(last)
     }

@@ -177,7 +177,11 @@ impl Store {
                 upserted(&user).replicated(kit::demo::ORIGIN, version)
             })
             .collect();
-        self.feed.commit(tx, &changes).await?;
+        let head = self.feed.load(&mut tx, &changes).await?;
+        tx.commit().await?;
+        if let Some(head) = head {
+            self.feed.committed(head.seq);
+        }
         kit::demo::report("users", "users", started);
         Ok(Some(inserted))
     }
