@@ -82,10 +82,10 @@ async fn the_demo_fill_records_its_friendships_as_replicated_from_demo() {
     }
 }
 
-/// The same checks over either transport of the users feed.
-async fn a_deleted_user_takes_their_friendships(bus: Option<Bus>) {
+/// The same checks over either transport of the users feed, on the database at `url`.
+async fn a_deleted_user_takes_their_friendships(url: &str, bus: Option<Bus>) {
     let users = spawn_users(bus.clone()).await;
-    let friends = spawn_following("sqlite::memory:", &users.url(""), bus.clone()).await;
+    let friends = spawn_following(url, &users.url(""), bus.clone()).await;
     let (a, b, c) = (
         create_user(&users, "A").await,
         create_user(&users, "B").await,
@@ -164,7 +164,16 @@ async fn a_deleted_user_takes_their_friendships(bus: Option<Bus>) {
 
 #[tokio::test]
 async fn a_deleted_user_takes_their_friendships_over_http() {
-    a_deleted_user_takes_their_friendships(None).await;
+    a_deleted_user_takes_their_friendships("sqlite::memory:", None).await;
+}
+
+#[tokio::test]
+async fn a_deleted_user_takes_their_friendships_on_postgres() {
+    let Some(db) = kit::test_util::postgres().await else {
+        eprintln!("TEST_POSTGRES_URL unset: PostgreSQL run skipped");
+        return;
+    };
+    a_deleted_user_takes_their_friendships(&db.url, None).await;
 }
 
 #[tokio::test]
@@ -173,7 +182,7 @@ async fn a_deleted_user_takes_their_friendships_over_jetstream() {
         eprintln!("TEST_NATS_URL unset: JetStream run skipped");
         return;
     };
-    a_deleted_user_takes_their_friendships(Some(bus)).await;
+    a_deleted_user_takes_their_friendships("sqlite::memory:", Some(bus)).await;
 }
 
 #[tokio::test]
