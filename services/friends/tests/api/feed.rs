@@ -105,7 +105,7 @@ async fn a_deleted_user_takes_their_friendships(url: &str, bus: Option<Bus>) {
     .await;
     assert_eq!(body["detail"], "no user with id 999");
     let body = assert_problem(
-        friends.put(&format!("/users/998/friends/999")).await,
+        friends.put("/users/998/friends/999").await,
         404,
         "not-found",
     )

@@ -132,7 +132,7 @@ impl Known {
     }
 
     /// How many keys the set holds.
-    pub async fn len(&self) -> Result<u64, sqlx::Error> {
+    pub async fn count(&self) -> Result<u64, sqlx::Error> {
         self.ready().await?;
         let (count,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM feed_known WHERE consumer = $1")
@@ -171,7 +171,7 @@ impl Known {
                     .map(drop)
             })
             .await
-            .map(|()| ())
+            .copied()
     }
 
     /// Removes `subjects` from the set in `conn`'s transaction.
@@ -310,5 +310,119 @@ impl Gate {
     /// The set.
     pub fn known(&self) -> &Known {
         &self.known
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feed::FeedOptions;
+
+    static THINGS: sqlx::migrate::Migrator = sqlx::migrate!("tests/migrations/sqlite");
+
+    /// Deletes the things named after the deleted key (`things.name = subject`).
+    struct RemoveThings;
+
+    impl Cascade for RemoveThings {
+        async fn removed(
+            &self,
+            conn: &mut AnyConnection,
+            subject: &str,
+        ) -> Result<Vec<Change>, sqlx::Error> {
+            let ids: Vec<(i64,)> =
+                sqlx::query_as("DELETE FROM things WHERE name = $1 RETURNING id")
+                    .bind(subject.to_owned())
+                    .fetch_all(&mut *conn)
+                    .await?;
+            Ok(ids
+                .into_iter()
+                .map(|(id,)| Change::deleted("thing", id))
+                .collect())
+        }
+    }
+
+    fn event(seq: u64, kind: &str, subject: &str) -> Event {
+        let mut json = serde_json::json!({
+            "specversion": "1.0", "id": format!("u-{seq}"), "source": "users", "type": kind,
+            "subject": subject, "time": "2026-01-01T00:00:00Z", "seq": seq, "version": seq,
+            "origin": "users"
+        });
+        if !kind.ends_with(".deleted") {
+            json["data"] = serde_json::json!({});
+        }
+        serde_json::from_value(json).unwrap()
+    }
+
+    async fn feed() -> Feed {
+        let db = crate::store::Db::connect(
+            "sqlite::memory:",
+            crate::store::Migrations {
+                sqlite: &THINGS,
+                postgres: &THINGS,
+            },
+        )
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO things (id, name) VALUES (1, '7'), (2, '7'), (3, '8')")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        Feed::open(db, "things", FeedOptions::default())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_keeps_the_set_cascades_and_stores_its_position_at_once() {
+        let feed = feed().await;
+        let known = Known::new(&feed, "things", "user");
+        let consumer = known.with_cascade(RemoveThings);
+        assert_eq!(consumer.position().await.unwrap(), 0);
+
+        let batch = [
+            event(1, "user.upserted", "7"),
+            event(2, "user.upserted", "8"),
+            event(3, "group.upserted", "9"),
+        ];
+        consumer.apply(&batch, 3).await.unwrap();
+        assert!(known.contains("7").await.unwrap());
+        assert!(
+            !known.contains("9").await.unwrap(),
+            "other entities are not keys"
+        );
+        assert_eq!(known.count().await.unwrap(), 2);
+        assert_eq!(consumer.position().await.unwrap(), 3);
+        assert_eq!(feed.size().await.unwrap(), 0, "no cascade, no event");
+
+        consumer
+            .apply(&[event(4, "user.deleted", "7")], 4)
+            .await
+            .unwrap();
+        assert!(!known.contains("7").await.unwrap());
+        assert_eq!(consumer.position().await.unwrap(), 4);
+        let page = feed.read(0, 10, &[]).await.unwrap();
+        let deleted: Vec<(&str, &str)> = page
+            .changes
+            .iter()
+            .map(|e| (e.kind.as_str(), e.subject.as_str()))
+            .collect();
+        assert_eq!(deleted, [("thing.deleted", "1"), ("thing.deleted", "2")]);
+
+        // At least once: the same batch again changes nothing.
+        consumer
+            .apply(&[event(4, "user.deleted", "7")], 4)
+            .await
+            .unwrap();
+        assert_eq!(feed.read(0, 10, &[]).await.unwrap().head, 2);
+        // An upsert already known stays known.
+        consumer
+            .apply(&[event(5, "user.upserted", "8")], 5)
+            .await
+            .unwrap();
+        assert_eq!(known.count().await.unwrap(), 1);
+
+        consumer.reset().await.unwrap();
+        assert_eq!(known.count().await.unwrap(), 0);
+        assert_eq!(consumer.position().await.unwrap(), 0);
     }
 }
