@@ -32,11 +32,13 @@ fn referenced(spec: &Value, value: &Value, names: &mut std::collections::BTreeSe
     match value {
         Value::Object(object) => {
             for (key, item) in object {
-                if let (true, Some(target)) = (key == "$ref", item.as_str()) {
-                    if let Some(name) = target.strip_prefix("#/components/schemas/") {
-                        if names.insert(name.to_owned()) {
-                            referenced(spec, &spec["components"]["schemas"][name], names);
-                        }
+                if key == "$ref" {
+                    if let Some(name) = item
+                        .as_str()
+                        .and_then(|target| target.strip_prefix("#/components/schemas/"))
+                        && names.insert(name.to_owned())
+                    {
+                        referenced(spec, &spec["components"]["schemas"][name], names);
                     }
                 } else {
                     referenced(spec, item, names);
