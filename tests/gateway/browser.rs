@@ -103,14 +103,14 @@ async fn the_migration_page_shows_the_routes_the_version_and_a_rate_after_traffi
     assert_eq!(shown["version"], version_of(ROUTES));
     assert_eq!(
         shown["routes"],
-        serde_json::json!(["/users/{id}/friends", "/users/{id}", "/"])
+        serde_json::json!(["/users/{id}", "/users/{id}/friends", "/"])
     );
     assert_eq!(
         shown["sides"],
         serde_json::json!([
+            "/users/{id} users",
             "/users/{id}/friends friends",
             "/users/{id}/friends monolith",
-            "/users/{id} users",
             "/ monolith"
         ])
     );
