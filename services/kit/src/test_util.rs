@@ -177,8 +177,9 @@ impl<S> TestApp<S> {
 
 impl<S: crate::service::ServiceStore> TestApp<S> {
     /// Asserts the ops endpoints every service serves: `/healthz` and `/readyz` answer
-    /// `{"status": "ok"}`, `/openapi.json` is `spec` and `/docs/` is Swagger UI. Returns the
-    /// served spec for checks of the service's own.
+    /// `{"status": "ok"}`, `/openapi.json` is `spec` as served (its `servers` the relative
+    /// `/`) and `/docs/` is Swagger UI. Returns the served spec for checks of the
+    /// service's own.
     pub async fn assert_ops_endpoints(&self, spec: utoipa::openapi::OpenApi) -> serde_json::Value {
         for probe in ["/healthz", "/readyz"] {
             assert_eq!(self.get_json(probe).await["status"], "ok", "{probe}");
