@@ -167,34 +167,9 @@ impl Proxy {
         };
         Ok(response.map(Either::Left))
     }
-}
 
-impl Handler<Incoming> for Proxy {
-    /// Serves one request on the snapshot active at its arrival, and counts it in that
-    /// snapshot's metrics by what it matched; the stack around it has settled its request
-    /// id and removed its hop-by-hop headers.
-    async fn handle(
-        &self,
-        request: Request<Incoming>,
-        context: &RequestContext<'_>,
-    ) -> Response<ProxyBody> {
-        let started = Instant::now();
-        let method = MethodSlot::of(request.method());
-        // Held to the end of the request: a swap meanwhile does not affect it.
-        let snapshot = self.tables.load_full();
-        let response = self.answer(&snapshot, request, context).await;
-        let metrics = &snapshot.metrics;
-        let side = match context.matched.get() {
-            Some(Match::Route { index, upstream }) => metrics.route(index).side(Some(upstream)),
-            Some(Match::Spec) => metrics.spec().side(None),
-            None => metrics.unmatched().side(None),
-        };
-        side.record(method, response.status().as_u16(), started.elapsed());
-        response
-    }
-}
-
-impl Proxy {
+    /// The answer to one request: the gateway's own refusals and `/openapi.json`, or the
+    /// forwarded request; what it matched is left in `context` for the metrics.
     async fn answer(
         &self,
         snapshot: &Snapshot,
@@ -222,6 +197,31 @@ impl Proxy {
                 problem_response(&error, context.request_id, path)
             }
         }
+    }
+}
+
+impl Handler<Incoming> for Proxy {
+    /// Serves one request on the snapshot active at its arrival, and counts it in that
+    /// snapshot's metrics by what it matched; the stack around it has settled its request
+    /// id and removed its hop-by-hop headers.
+    async fn handle(
+        &self,
+        request: Request<Incoming>,
+        context: &RequestContext<'_>,
+    ) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let method = MethodSlot::of(request.method());
+        // Held to the end of the request: a swap meanwhile does not affect it.
+        let snapshot = self.tables.load_full();
+        let response = self.answer(&snapshot, request, context).await;
+        let metrics = &snapshot.metrics;
+        let side = match context.matched.get() {
+            Some(Match::Route { index, upstream }) => metrics.route(index).side(Some(upstream)),
+            Some(Match::Spec) => metrics.spec().side(None),
+            None => metrics.unmatched().side(None),
+        };
+        side.record(method, response.status().as_u16(), started.elapsed());
+        response
     }
 }
 
