@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The project's benchmark: one command, two parts, figures side by side from one run.
 #
-#   A. timeline  GET /timeline/{id} composed by the timeline service (friends, then users ∥
-#                messages, joined in memory) against the monolith's one SQL statement, for
-#                users with about 10, 100 and 1,000 friends, on a world of 1,000,000
-#                messages. The composed side runs four ways: profile cache cold (off) and
-#                warm (every profile a hit), each with `--profiles all` and `--profiles shown`.
+#   A. timeline  GET /timeline/{id} from the timeline service's live view (built from the
+#                feeds, answered from memory) and composed by it (`--view off`: friends,
+#                then users ∥ messages, joined in memory) against the monolith's one SQL
+#                statement, for users with about 10, 100 and 1,000 friends, on a world of
+#                1,000,000 messages. The composed side runs four ways: profile cache cold
+#                (off) and warm (every profile a hit), each with `--profiles all` and
+#                `--profiles shown`. The view's build time and resident memory are reported.
 #   B. gateway   the same GET /users/1 straight to an upstream, through the gateway, through
 #                the gateway with JWT verification on that route (a bearer token checked
 #                against the issuer's key and the owner), and through nginx configured alike
@@ -17,7 +19,7 @@
 #
 # Usage: load/bench.sh [--quick] [--rounds N] [--seconds S] [--connections C] …
 #        (load/bench.sh --help lists every option)
-# Environment: BENCH_PORT_BASE (default 18080) picks the loopback ports (BASE..BASE+23).
+# Environment: BENCH_PORT_BASE (default 18080) picks the loopback ports (BASE..BASE+24).
 #
 # Builds the release binaries once (`cargo build --release --locked`), installs wrk and jq
 # (and nginx-light) from Debian when missing, fills fresh SQLite stores in a temporary
@@ -57,7 +59,7 @@ Usage: load/bench.sh [OPTIONS]
   --no-doc                print only; write no report
   -h, --help              this text
 
-Environment: BENCH_PORT_BASE (default 18080): ports BASE..BASE+23 on 127.0.0.1 must be free.
+Environment: BENCH_PORT_BASE (default 18080): ports BASE..BASE+24 on 127.0.0.1 must be free.
 EOF
 }
 
@@ -133,8 +135,8 @@ FRIENDS_PORT=$((BASE + 12))
 MESSAGES_PORT=$((BASE + 13))
 MONOLITH_PORT=$((BASE + 15))
 # The four ways the timeline service runs; a port each (BASE+20…).
-VARIANTS=(all-cold shown-cold all-warm shown-warm)
-declare -A VARIANT_PORT=([all-cold]=$((BASE + 20)) [shown-cold]=$((BASE + 21)) [all-warm]=$((BASE + 22)) [shown-warm]=$((BASE + 23)))
+VARIANTS=(view all-cold shown-cold all-warm shown-warm)
+declare -A VARIANT_PORT=([view]=$((BASE + 24)) [all-cold]=$((BASE + 20)) [shown-cold]=$((BASE + 21)) [all-warm]=$((BASE + 22)) [shown-warm]=$((BASE + 23)))
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT="$ROOT/load/out/bench-$STAMP"
@@ -379,12 +381,18 @@ run_timeline_part() {
   FILL_MD+=$'\n'"| all four, in parallel, until every one answered | ${fill_seconds} s |"
   log "stores ready in ${fill_seconds} s"
 
-  # --- the timeline service, four ways --------------------------------------------------
+  # --- the timeline service, five ways --------------------------------------------------
+  # The live view (built from the three feeds, answering from memory), and composing over
+  # HTTP with `--view off` four ways.
   t=$(date +%s)
-  local variant strategy cache_args
+  local variant strategy cache_args view_args
   for variant in "${VARIANTS[@]}"; do
     strategy=${variant%-*}
-    if [ "${variant#*-}" = cold ]; then
+    view_args=(--view off)
+    if [ "$variant" = view ]; then
+      strategy=auto view_args=(--view on)
+      cache_args=()
+    elif [ "${variant#*-}" = cold ]; then
       # TTL 0 turns the cache off: every profile is read from users on every request.
       cache_args=(--cache-ttl 0s)
     else
@@ -394,9 +402,25 @@ run_timeline_part() {
     start "timeline-$variant" env RUST_LOG="info,sqlx=warn,hyper=warn" "$BIN/timeline" \
       --listen "127.0.0.1:${VARIANT_PORT[$variant]}" \
       --users-url "http://127.0.0.1:$USERS_PORT" --friends-url "http://127.0.0.1:$FRIENDS_PORT" \
-      --messages-url "http://127.0.0.1:$MESSAGES_PORT" --profiles "$strategy" "${cache_args[@]}"
+      --messages-url "http://127.0.0.1:$MESSAGES_PORT" --profiles "$strategy" "${view_args[@]}" \
+      ${cache_args[@]+"${cache_args[@]}"}
+    if [ "$variant" = view ]; then VIEW_PID=$STARTED_PID VIEW_STARTED=$(date +%s%N); fi
     wait_ready "timeline-$variant" "$STARTED_PID" "http://127.0.0.1:${VARIANT_PORT[$variant]}/readyz"
   done
+  # The view answers once it has replayed every feed: the time from its start to then, and
+  # its process's resident memory once built, are the view's cost for this world.
+  local waited=0
+  until curl -sf "http://127.0.0.1:${VARIANT_PORT[view]}/metrics" | grep -q '^timeline_view_state{state="current"} 1'; do
+    if [ "$waited" -gt 9000 ]; then echo "bench: the timeline view was not current within 30 min" >&2; exit 1; fi
+    if ! alive "$VIEW_PID"; then echo "bench: the timeline view exited while building; see $OUT/timeline-view.log" >&2; exit 1; fi
+    sleep 0.2
+    waited=$((waited + 1))
+  done
+  VIEW_BUILD_S=$(awk -v a="$VIEW_STARTED" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+  VIEW_RSS_MIB=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$VIEW_PID/status")
+  VIEW_SIZES=$(curl -sf "http://127.0.0.1:${VARIANT_PORT[view]}/metrics" |
+    awk '/^timeline_view_size\{/ { sub(/.*of="/, ""); sub(/"\}/, ""); printf "%s%s %s", sep, $1, $2; sep = ", " }')
+  log "timeline view current after ${VIEW_BUILD_S} s, resident ${VIEW_RSS_MIB} MiB ($VIEW_SIZES)"
 
   # --- the users of each friend class ---------------------------------------------------
   # Celebrity k has celebrity_friends[(k-1) % len] friends on top of the ordinary ones, so
@@ -454,7 +478,7 @@ run_timeline_part() {
     id=${CLASS_USERS[$class]%%,*}
     curl -sf "http://127.0.0.1:$MONOLITH_PORT/timeline/$id$QUERY" | jq -S 'del(.generated_at)' >"$OUT/timeline-$id-monolith.json" ||
       { echo "bench: the monolith did not answer GET /timeline/$id$QUERY" >&2; exit 1; }
-    for variant in all-cold shown-cold; do
+    for variant in view all-cold shown-cold; do
       curl -sf "http://127.0.0.1:${VARIANT_PORT[$variant]}/timeline/$id$QUERY" | jq -S 'del(.generated_at)' >"$OUT/timeline-$id-$variant.json" ||
         { echo "bench: the timeline service ($variant) did not answer GET /timeline/$id$QUERY" >&2; exit 1; }
       if ! diff "$OUT/timeline-$id-monolith.json" "$OUT/timeline-$id-$variant.json" >"$OUT/diff-$id-$variant.txt"; then
@@ -579,13 +603,13 @@ paired() { # file group target reference k op
 
 summarize_timeline() { # results.tsv
   local results=$1 class target rps p50 p99 r_rps r_p50
-  declare -A LABEL=([monolith]="monolith, one SQL statement" [all-cold]="composed, profiles all, cache cold"
+  declare -A LABEL=([monolith]="monolith, one SQL statement" [view]="live view, from memory" [all-cold]="composed, profiles all, cache cold"
     [shown-cold]="composed, profiles shown, cache cold" [all-warm]="composed, profiles all, cache warm"
     [shown-warm]="composed, profiles shown, cache warm")
   TIMELINE_MD="| friends | timeline | req/s | p50 ms | p99 ms | req/s ÷ monolith | p50 ÷ monolith | downstream requests per timeline: total (friends + messages + users) | profiles loaded per timeline | profile cache hits |"
   TIMELINE_MD+=$'\n'"| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
-  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed ÷ monolith, req/s, cold (all) | composed ÷ monolith, req/s, warm (all) |"
-  TIMELINE_DECISION_MD+=$'\n'"| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed ÷ monolith, req/s, cold (all) | composed ÷ monolith, req/s, warm (all) | **view ÷ monolith, req/s** | view ÷ monolith, p99 |"
+  TIMELINE_DECISION_MD+=$'\n'"| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   TIMELINE_NOTES=""
   for class in "${CLASSES[@]}"; do
     for target in "${TARGETS[@]}"; do
@@ -622,8 +646,9 @@ summarize_timeline() { # results.tsv
     TIMELINE_DECISION_MD+=$'\n'"$(awk -v f="${CLASS_LABEL[$class]}" \
       -v a="$(paired "$results" "$class" shown-cold all-cold 4 /)" -v b="$(paired "$results" "$class" shown-cold all-cold 5 /)" \
       -v c="$(paired "$results" "$class" shown-warm all-warm 4 /)" -v d="$(paired "$results" "$class" shown-warm all-warm 5 /)" \
-      -v e="$(paired "$results" "$class" all-cold monolith 4 /)" -v g="$(paired "$results" "$class" all-warm monolith 4 /)" 'BEGIN {
-        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx |", f, a, b, c, d, e, g }')"
+      -v e="$(paired "$results" "$class" all-cold monolith 4 /)" -v g="$(paired "$results" "$class" all-warm monolith 4 /)" \
+      -v h="$(paired "$results" "$class" view monolith 4 /)" -v i="$(paired "$results" "$class" view monolith 6 /)" 'BEGIN {
+        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | **%.2fx** | %.2fx |", f, a, b, c, d, e, g, h, i }')"
   done
 }
 
@@ -825,7 +850,7 @@ report() {
   echo "the ratio of the two medians shown."
   if [ "$ONLY" != gateway ]; then
     echo
-    echo "## Timeline: composed against the monolith's SQL"
+    echo "## Timeline: the live view and composing, against the monolith's SQL"
     echo
     echo "World: \`--demo $DEMO\`, the same in the users, friends and messages services and in"
     echo "the monolith, so both sides answer the same timelines (checked before measuring: one"
@@ -834,7 +859,12 @@ report() {
     echo "thread from the users of one class (\`load/bench-timeline.lua\`), ${CONNECTIONS} connections."
     echo
     echo "- **monolith**: one SQL statement on its own SQLite file (docs/monolith.md)."
-    echo "- **composed**: the timeline service calling the users, friends and messages services,"
+    echo "- **view**: the timeline service with \`--view on\` (the default): its live view, built"
+    echo "  from the users, friends and messages feeds before the rounds, answers from memory with"
+    echo "  no downstream call (docs/timeline.md). It was current ${VIEW_BUILD_S} s after it started"
+    echo "  (replaying the three feeds from 0 over HTTP); its process was then resident at"
+    echo "  **${VIEW_RSS_MIB} MiB** (\`VmRSS\`), holding ${VIEW_SIZES}."
+    echo "- **composed**: \`--view off\`, the timeline service calling the users, friends and messages services,"
     echo "  each on its own SQLite file. Cache **cold**: \`--cache-ttl 0s\`, the cache off, so"
     echo "  every profile is read from users on every request (concurrent loads of the same id"
     echo "  still coalesce, as in production): the honest cost of composing. Cache **warm**:"

@@ -11,10 +11,12 @@
 //!   matching in [`table::matcher`].
 //! - [`openapi`]: the specs as plain data: the checked-in service specs embedded in the
 //!   binary, merging them for a table, comparing, rendering, checking files.
+//! - [`metrics`]: the Prometheus families the proxy and reloads count into, with each
+//!   table's label sets resolved once ([`metrics::TableMetrics`]).
 //! - [`snapshot`]: what the proxy reads: a [`snapshot::Snapshot`] of one table with its
 //!   upstreams' pooled clients ([`snapshot::client`]), its issuers' keys
-//!   ([`snapshot::keys`]), its routes' rate limiters ([`snapshot::limits`]) and its served
-//!   spec.
+//!   ([`snapshot::keys`]), its routes' rate limiters ([`snapshot::limits`]), its metrics'
+//!   label sets and its served spec.
 //! - [`proxy`]: one request against the snapshot active at its arrival: resolve, forward,
 //!   answer, behind the stack every request passes ([`proxy::stack`]: request id, span,
 //!   concurrency bound, panic catcher); the gateway's own failures as problem+json
@@ -23,7 +25,8 @@
 //! - [`reload`]: builds and swaps snapshots: file watch, SIGHUP and admin reloads, one
 //!   code path.
 //! - [`server`]: the proxy listener (thread per core, hyper HTTP/1.1, graceful stop).
-//! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`, and the admin API's own spec.
+//! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`, `GET /metrics`, `GET /admin/stats`,
+//!   the migration page at `GET /admin/`, and the admin API's own spec.
 //! - [`check`]: the one-screen summary of `gateway check`.
 //! - [`startup`]: wires `serve` together; [`token`]: the demo signing key and its tokens
 //!   (`gateway token`); [`cli`]: the command line.
@@ -37,6 +40,7 @@
 pub mod admin;
 pub mod check;
 pub mod cli;
+pub mod metrics;
 pub mod openapi;
 pub mod proxy;
 pub mod reload;

@@ -167,7 +167,24 @@ pub fn to_value(spec: &utoipa::openapi::OpenApi) -> Value {
 
 /// The merged spec of `table` from the embedded service specs, as served.
 pub fn served_bytes(table: &RouteTable) -> Bytes {
-    Bytes::from(render(&merge(table, embedded())))
+    let mut spec = merge(table, embedded());
+    serve_relative(&mut spec);
+    Bytes::from(render(&spec))
+}
+
+/// Makes `spec` (a checked-in or merged spec) the one a server serves: its `servers` the
+/// relative `/` (`kit::openapi::served`), so clients call the server they read it from,
+/// on whatever address it listens, while the checked-in file keeps the default address.
+pub fn serve_relative(spec: &mut Value) {
+    if let Value::Object(fields) = spec {
+        fields.insert(
+            "servers".to_owned(),
+            serde_json::json!([{
+                "url": kit::openapi::SERVED_SERVER_URL,
+                "description": kit::openapi::SERVED_SERVER_DESCRIPTION,
+            }]),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 //! `x-request-id` and, where the route and the client agree, compression ([`compress`]).
 //!
 //! Every request reaches [`Proxy`] through the [`stack`] (request id, span, concurrency
-//! bound, panic catcher), which the listener puts around it.
+//! bound, panic catcher), which the listener puts around it. Each answer is counted in the
+//! snapshot's [`metrics`](crate::metrics) under the route and upstream it matched.
 
 use std::error::Error as _;
 use std::sync::Arc;
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use http::header::{ALLOW, CONTENT_LENGTH, HOST, WWW_AUTHENTICATE};
@@ -30,8 +32,9 @@ pub mod stack;
 pub use answer::ProxyBody;
 pub use error::ProxyError;
 pub use headers::Peer;
-pub use stack::{Bound, Handler, RequestContext, Stack};
+pub use stack::{Bound, Handler, Match, Matched, RequestContext, Stack};
 
+use crate::metrics::{self, MethodSlot};
 use crate::snapshot::Snapshot;
 use crate::snapshot::limits::ClientKey;
 use crate::table::{
@@ -65,6 +68,13 @@ impl Proxy {
         let (route, index, upstream, id) =
             admit(table, &request).map_err(|e| (e, request.uri().path().to_owned()))?;
         context.span.record("route", route.pattern.source());
+        context.matched.set(Match::Route {
+            index,
+            upstream: id,
+        });
+        if let Some(by) = metrics::split_by(route, request.uri().path(), request.headers()) {
+            snapshot.metrics.route(index).side(Some(id)).chosen(by);
+        }
         if let Some(answer) = hygiene::max_forwards(&mut request, route.methods)
             .map_err(|why| (ProxyError::Refused(why), request.uri().path().to_owned()))?
         {
@@ -157,13 +167,12 @@ impl Proxy {
         };
         Ok(response.map(Either::Left))
     }
-}
 
-impl Handler<Incoming> for Proxy {
-    /// Serves one request on the snapshot active at its arrival; the stack around it has
-    /// settled its request id and removed its hop-by-hop headers.
-    async fn handle(
+    /// The answer to one request: the gateway's own refusals and `/openapi.json`, or the
+    /// forwarded request; what it matched is left in `context` for the metrics.
+    async fn answer(
         &self,
+        snapshot: &Snapshot,
         request: Request<Incoming>,
         context: &RequestContext<'_>,
     ) -> Response<ProxyBody> {
@@ -171,17 +180,48 @@ impl Handler<Incoming> for Proxy {
             let path = request.uri().path().to_owned();
             return problem_response(&ProxyError::Refused(why), context.request_id, path);
         }
-        // Held to the end of the request: a swap meanwhile does not affect it.
-        let snapshot = self.tables.load_full();
         // The gateway's own path: it wins over every route, `prefix: /` included.
         if request.uri().path() == crate::openapi::PATH {
             context.span.record("route", crate::openapi::PATH);
+            context.matched.set(Match::Spec);
             return spec::respond(&snapshot.openapi, request.method());
         }
-        match self.forward(&snapshot, request, context).await {
+        match self.forward(snapshot, request, context).await {
             Ok(response) => response,
-            Err((error, path)) => problem_response(&error, context.request_id, path),
+            Err((error, path)) => {
+                if let (Some(failure), Some(Match::Route { upstream, .. })) =
+                    (error.upstream_failure(), context.matched.get())
+                {
+                    snapshot.metrics.upstream_failed(upstream, failure);
+                }
+                problem_response(&error, context.request_id, path)
+            }
         }
+    }
+}
+
+impl Handler<Incoming> for Proxy {
+    /// Serves one request on the snapshot active at its arrival, and counts it in that
+    /// snapshot's metrics by what it matched; the stack around it has settled its request
+    /// id and removed its hop-by-hop headers.
+    async fn handle(
+        &self,
+        request: Request<Incoming>,
+        context: &RequestContext<'_>,
+    ) -> Response<ProxyBody> {
+        let started = Instant::now();
+        let method = MethodSlot::of(request.method());
+        // Held to the end of the request: a swap meanwhile does not affect it.
+        let snapshot = self.tables.load_full();
+        let response = self.answer(&snapshot, request, context).await;
+        let metrics = &snapshot.metrics;
+        let side = match context.matched.get() {
+            Some(Match::Route { index, upstream }) => metrics.route(index).side(Some(upstream)),
+            Some(Match::Spec) => metrics.spec().side(None),
+            None => metrics.unmatched().side(None),
+        };
+        side.record(method, response.status().as_u16(), started.elapsed());
+        response
     }
 }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::{Metrics, ReloadOutcome};
 use crate::snapshot::{ClientCache, EdgeCache, Snapshot, Trigger};
 use crate::table::{self, ConfigError, LoadErrors, Overrides};
 
@@ -51,6 +52,8 @@ pub struct Reloader {
     /// Issuers' keys and routes' limiters, kept for what a reload leaves unchanged.
     edge: Mutex<EdgeCache>,
     rejected: Mutex<Option<Rejection>>,
+    /// The metric families (also held by `edge`), for reload counts and scrapes.
+    metrics: Arc<Metrics>,
     /// One load at a time, so concurrent triggers cannot swap in an older file last.
     serial: tokio::sync::Mutex<()>,
 }
@@ -69,7 +72,10 @@ impl Reloader {
         let mut clients = ClientCache::new(workers);
         let mut edge = EdgeCache::default();
         let snapshot = Snapshot::build_with(loaded, &mut clients, &mut edge, Trigger::Startup);
+        let metrics = Arc::clone(&edge.metrics);
+        metrics.reloaded(Trigger::Startup.label(), ReloadOutcome::Applied);
         Ok(Arc::new(Self {
+            metrics,
             path,
             overrides,
             active: Arc::new(ArcSwap::from_pointee(snapshot)),
@@ -88,6 +94,11 @@ impl Reloader {
     /// The snapshot serving now.
     pub fn current(&self) -> Arc<Snapshot> {
         self.active.load_full()
+    }
+
+    /// The metric families every snapshot records into.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// The last refused load, if any.
@@ -112,6 +123,17 @@ impl Reloader {
     /// recorded rejection.
     #[tracing::instrument(skip(self), fields(file = %self.path.display()))]
     pub async fn reload(&self, trigger: Trigger) -> Result<Reloaded, Rejection> {
+        let outcome = self.load(trigger).await;
+        let counted = match &outcome {
+            Ok(Reloaded { changed: true, .. }) => ReloadOutcome::Applied,
+            Ok(Reloaded { changed: false, .. }) => ReloadOutcome::Unchanged,
+            Err(_) => ReloadOutcome::Rejected,
+        };
+        self.metrics.reloaded(trigger.label(), counted);
+        outcome
+    }
+
+    async fn load(&self, trigger: Trigger) -> Result<Reloaded, Rejection> {
         let _serial = self.serial.lock().await;
         // A file event may arrive while a writer is still writing: wait until two reads
         // a moment apart agree, so a half-written file is neither loaded nor reported.

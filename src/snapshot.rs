@@ -19,6 +19,7 @@ pub use client::{ClientCache, UpstreamClient};
 pub use keys::{KeyCache, KeyStore};
 pub use limits::{Limiter, LimiterCache};
 
+use crate::metrics::{Metrics, TableMetrics, TriggerName};
 use crate::table::{Loaded, RouteTable, UpstreamId};
 
 /// What asked for a load.
@@ -54,15 +55,33 @@ pub struct Snapshot {
     keys: Box<[Arc<KeyStore>]>,
     /// The limiter of each route, indexed like `table.routes()`.
     limiters: Box<[Option<Arc<Limiter>>]>,
+    /// The counters of each route and upstream, their label sets resolved.
+    pub metrics: TableMetrics,
 }
 
-/// The key stores and limiters kept across reloads.
+/// The key stores, limiters and metric families kept across reloads.
 #[derive(Debug, Default)]
 pub struct EdgeCache {
     /// Key stores by source.
     pub keys: KeyCache,
     /// Limiters by route.
     pub limiters: LimiterCache,
+    /// The metric families every snapshot records into.
+    pub metrics: Arc<Metrics>,
+}
+
+// === impl Trigger ===
+
+impl Trigger {
+    /// Its name, as serialized and as the `trigger` label of `gateway_reloads_total`.
+    pub fn label(self) -> TriggerName {
+        match self {
+            Self::Startup => "startup",
+            Self::File => "file",
+            Self::Sighup => "sighup",
+            Self::Admin => "admin",
+        }
+    }
 }
 
 // === impl Snapshot ===
@@ -105,7 +124,9 @@ impl Snapshot {
             .collect();
         clients.retain(loaded.table.upstreams());
         let openapi = crate::openapi::served_bytes(&loaded.table);
+        let metrics = edge.metrics.for_table(&loaded.table);
         Self {
+            metrics,
             openapi,
             table: loaded.table,
             clients: upstream_clients,

@@ -95,7 +95,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<Running> {
         config.shutdown_grace,
     )
     .context("cannot start the proxy worker threads")?;
-    let admin = crate::admin::router(Arc::clone(&reloader), config.admin_token.clone());
+    let admin = crate::admin::router(
+        Arc::clone(&reloader),
+        config.admin_token.clone(),
+        Arc::clone(&bound),
+    );
     let admin_stop = stop.clone().cancelled_owned();
     let admin_task = tokio::spawn(async move {
         if let Err(err) = kit::server::serve(admin_listener, admin, admin_stop).await {

@@ -5,9 +5,10 @@
 //! `content-type`, `location`, `allow`, `etag` and the JSON body, structurally, ignoring
 //! only `generated_at` (which the timeline's `ETag` leaves out too). Reads cover a sample of 60 users and every endpoint family; bad input
 //! covers every family's refusals; writes (on users that exist) are replayed on both sides
-//! and the resulting state compared. What only the monolith can know (whether a user
-//! exists) is the documented difference, checked last. Everything runs on SQLite, and again
-//! on PostgreSQL when `TEST_POSTGRES_URL` is set.
+//! and the resulting state compared. Friends and messages follow the users feed, so they
+//! refuse unknown users as the monolith does, and once the feed is applied a deleted user's
+//! friendships and messages are gone on both sides. Everything runs on SQLite, and again on
+//! PostgreSQL when `TEST_POSTGRES_URL` is set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -64,7 +65,7 @@ on_both_backends!(
     reads_answer_alike_for_a_sample_of_users,
     bad_input_is_refused_alike,
     writes_on_existing_users_leave_both_sides_alike,
-    only_the_documented_differences_remain
+    unknown_and_deleted_users_answer_alike
 );
 
 async fn start(backend: Backend) -> Option<Stack> {
@@ -676,74 +677,95 @@ async fn writes_on_existing_users_leave_both_sides_alike(backend: Backend) {
     stack.stop().await;
 }
 
-async fn only_the_documented_differences_remain(backend: Backend) {
+async fn unknown_and_deleted_users_answer_alike(backend: Backend) {
     let Some(stack) = start(backend).await else {
         return;
     };
-    // Only the monolith knows that user 9999 does not exist.
-    let (monolith, services) = stack
-        .both(&Method::PUT, "/users/1/friends/9999", &Body::None)
-        .await;
-    assert_eq!(services.status, 204);
-    assert_eq!(monolith.status, 404);
-    assert_eq!(monolith.body["detail"], "no user with id 9999");
-    let (monolith, services) = stack
-        .both(
-            &Method::POST,
-            "/messages",
-            &Body::Json(json!({"author_id": 9999, "text": "from nobody"})),
-        )
-        .await;
-    assert_eq!(services.status, 201);
-    assert_eq!(monolith.status, 422);
-    assert_eq!(
-        monolith.body["errors"]["author_id"],
-        json!(["no user with id 9999"])
-    );
+    // A user that does not exist is refused alike: the services know users from the feed.
+    write(&stack, Method::PUT, "/users/1/friends/9999", Body::None).await;
+    write(&stack, Method::PUT, "/users/9998/friends/9999", Body::None).await;
+    write(
+        &stack,
+        Method::POST,
+        "/messages",
+        Body::Json(json!({"author_id": 9999, "text": "from nobody"})),
+    )
+    .await;
 
-    // Deleting a user deletes their friendships and messages in the monolith, at once; the
-    // services keep them, and the timeline reports the friend as missing instead.
-    let friends: Vec<i64> = stack.get("/users/7/friends").await.body["friend_ids"]
+    // Deleting users deletes their friendships and messages: in the monolith at once, in
+    // the services once they applied the users feed.
+    let friends: Vec<i64> = read(&stack, "/users/7/friends").await["friend_ids"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_i64().unwrap())
         .collect();
     let friend = friends[0];
-    let before = stack.get(&format!("/timeline/{friend}?limit=500")).await;
+    let before = read(&stack, &format!("/timeline/{friend}?limit=500")).await;
     assert!(
-        before.body["entries"]
+        before["entries"]
             .as_array()
             .unwrap()
             .iter()
             .any(|e| e["friend"]["id"] == 7)
     );
-    assert_eq!(
-        stack
-            .same(&Method::DELETE, "/users/7", &Body::None)
-            .await
-            .status,
-        204
-    );
-    let (monolith, services) = stack
-        .both(
-            &Method::GET,
-            &format!("/timeline/{friend}?limit=500"),
-            &Body::None,
+    for user in [7, 1] {
+        write(
+            &stack,
+            Method::DELETE,
+            &format!("/users/{user}"),
+            Body::None,
         )
         .await;
-    assert_eq!(monolith.body["entries"], services.body["entries"]);
-    assert_eq!(monolith.body["missing_friends"], json!([]));
-    assert_eq!(services.body["missing_friends"], json!([7]));
-    let (monolith, services) = stack
-        .both(&Method::GET, "/users/7/friends", &Body::None)
+        kit::test_util::eventually(
+            &format!("user {user}'s rows deleted by the services"),
+            std::time::Duration::from_secs(10),
+            || async {
+                let (_, friends) = stack
+                    .both(&Method::GET, &format!("/users/{user}/friends"), &Body::None)
+                    .await;
+                let (_, messages) = stack
+                    .both(
+                        &Method::GET,
+                        &format!("/users/{user}/messages"),
+                        &Body::None,
+                    )
+                    .await;
+                (friends.body["friend_ids"] == json!([]) && messages.body["messages"] == json!([]))
+                    .then_some(())
+            },
+        )
         .await;
-    assert_eq!(monolith.body["friend_ids"], json!([]));
-    assert_eq!(services.body["friend_ids"], json!(friends));
-    let (monolith, services) = stack
-        .both(&Method::GET, "/users/7/messages", &Body::None)
-        .await;
-    assert_eq!(monolith.body["messages"], json!([]));
-    assert!(!services.body["messages"].as_array().unwrap().is_empty());
+    }
+    for path in [
+        "/users/7/friends".to_owned(),
+        "/users/7/messages".to_owned(),
+        "/users/1/friends?limit=5000".to_owned(),
+        format!("/users/{friend}/friends"),
+        format!("/timeline/{friend}?limit=500"),
+        format!("/timeline/{friend}?per_friend=3"),
+        "/messages/latest?authors=7,1,5&per_author=10".to_owned(),
+    ] {
+        read(&stack, &path).await;
+    }
+    for user in friends.iter().take(10) {
+        read(&stack, &format!("/users/{user}/friends")).await;
+        read(&stack, &format!("/timeline/{user}?per_friend=2")).await;
+    }
+    // A deleted user is unknown from then on, on both sides.
+    write(
+        &stack,
+        Method::PUT,
+        &format!("/users/{friend}/friends/7"),
+        Body::None,
+    )
+    .await;
+    write(
+        &stack,
+        Method::POST,
+        "/messages",
+        Body::Json(json!({"author_id": 7, "text": "after deletion"})),
+    )
+    .await;
     stack.stop().await;
 }

@@ -13,6 +13,7 @@ use kit::problem::Problem;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::view::RoutesView;
+use crate::proxy::Bound;
 use crate::reload::{Reloaded, Reloader};
 use crate::snapshot::Trigger;
 
@@ -21,18 +22,31 @@ use crate::snapshot::Trigger;
 pub struct AdminState {
     reloader: Arc<Reloader>,
     token: Option<Arc<SecretString>>,
+    /// The proxy's bound on requests in flight, read by `/metrics`.
+    bound: Arc<Bound>,
 }
 
 // === impl AdminState ===
 
 impl AdminState {
-    /// State for handlers that reload through `reloader` and, when `token` is given,
-    /// require it.
-    pub fn new(reloader: Arc<Reloader>, token: Option<SecretString>) -> Self {
+    /// State for handlers that reload through `reloader`, report the proxy's `bound`
+    /// and, when `token` is given, require it.
+    pub fn new(reloader: Arc<Reloader>, token: Option<SecretString>, bound: Arc<Bound>) -> Self {
         Self {
             reloader,
             token: token.map(Arc::new),
+            bound,
         }
+    }
+
+    /// The reloader, with the active snapshot and the metric families.
+    pub fn reloader(&self) -> &Reloader {
+        &self.reloader
+    }
+
+    /// The proxy's bound on requests in flight.
+    pub fn bound(&self) -> &Bound {
+        &self.bound
     }
 }
 
@@ -103,6 +117,34 @@ pub(crate) async fn reload(State(state): State<AdminState>) -> Response {
         }
     }
 }
+
+/// The migration page.
+///
+/// One self-contained HTML page (no external resource) that shows, refreshed every two
+/// seconds, every route with the upstream serving it, its split and stickiness, request
+/// and error rates per side, shadow comparisons, the table's version and the last
+/// rejected file. It holds no data itself: it reads `/admin/routes`, `/admin/stats` and
+/// `/admin/shadow`, asking for the admin token when they answer 401.
+#[utoipa::path(
+    get,
+    path = "/admin/",
+    tag = "admin",
+    operation_id = "getMigrationPage",
+    responses((status = 200, description = "The page", body = String, content_type = "text/html"))
+)]
+pub(crate) async fn page() -> Response {
+    (
+        [
+            (http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        PAGE,
+    )
+        .into_response()
+}
+
+/// The migration page's source.
+const PAGE: &str = include_str!("page.html");
 
 /// Liveness: the process serves HTTP.
 #[utoipa::path(

@@ -8,19 +8,27 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "gateway admin",
         description = "The gateway's admin API, on its own listener (loopback by default): \
-            the active route table and live reloads of the routes file. When the gateway is \
-            started with `--admin-token`, the `/admin` endpoints require \
+            the active route table, live reloads of the routes file, request totals, \
+            Prometheus metrics and the migration page. When the gateway is \
+            started with `--admin-token`, the `/admin` endpoints (but the page itself) and `/metrics` require \
             `Authorization: Bearer <token>`; without one they are open to whoever reaches the \
             listener. The client API is the gateway's other listener, described by its own \
             `/openapi.json`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     servers((url = "http://127.0.0.1:8090", description = "Default local address")),
-    paths(super::routes::get_routes, super::routes::reload, super::routes::healthz),
+    paths(
+        super::routes::get_routes,
+        super::routes::reload,
+        super::metrics::get_stats,
+        super::routes::page,
+        super::metrics::get_metrics,
+        super::routes::healthz
+    ),
     modifiers(&BearerToken),
     tags(
         (name = "admin", description = "The route table and its reloads"),
-        (name = "ops", description = "Liveness probe"),
+        (name = "ops", description = "Liveness probe and Prometheus metrics"),
     )
 )]
 struct AdminDoc;

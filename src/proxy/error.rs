@@ -7,6 +7,7 @@ use http::{HeaderValue, StatusCode};
 use kit::problem::Problem;
 
 use super::hygiene::{Refusal, UpstreamFault};
+use crate::metrics::UpstreamFailure;
 use crate::table::{Methods, PathError};
 
 /// Why the gateway answered a request itself.
@@ -100,6 +101,21 @@ pub enum ProxyError {
 // === impl ProxyError ===
 
 impl ProxyError {
+    /// The upstream failure this is, for `gateway_upstream_errors_total`; `None` for the
+    /// gateway's own refusals.
+    pub fn upstream_failure(&self) -> Option<UpstreamFailure> {
+        match self {
+            Self::Unreachable { cause, .. } if cause.is_connect() => Some(UpstreamFailure::Connect),
+            Self::Unreachable { .. } => Some(UpstreamFailure::Closed),
+            Self::Timeout {
+                connecting: true, ..
+            } => Some(UpstreamFailure::ConnectTimeout),
+            Self::Timeout { .. } => Some(UpstreamFailure::Timeout),
+            Self::BadResponse { .. } => Some(UpstreamFailure::BadResponse),
+            _ => None,
+        }
+    }
+
     /// The problem body of this failure on `path` (without `instance` and `request_id`).
     pub fn problem(&self, path: &str) -> Problem {
         match self {

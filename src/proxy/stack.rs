@@ -11,6 +11,9 @@
 //! 4. **Panic catcher**: a panic while handling one request answers it 500 problem+json;
 //!    the worker and the connection keep serving.
 //!
+//! The bound counts what it refuses and the panics it catches, for `/metrics`; the
+//! handler counts everything else it answers, by the route it [`Matched`].
+//!
 //! It is one hand-written future rather than tower layers, because the proxy path is the
 //! hot path: no box and no allocation of its own per request, a single atomic counter for
 //! the bound. The span is at `debug` level, so at the default `info` filter creating it
@@ -21,7 +24,7 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use futures_util::FutureExt as _;
 use http::{HeaderValue, Request, Response};
@@ -30,6 +33,7 @@ use tracing::{Instrument as _, Span};
 
 use super::answer::{self, ProxyBody};
 use super::headers::{self, Peer};
+use crate::table::UpstreamId;
 
 /// What the stack wraps: serves one request it has admitted.
 pub trait Handler<B> {
@@ -50,6 +54,27 @@ pub struct RequestContext<'a> {
     pub request_id: &'a HeaderValue,
     /// Its span; the handler records the matched route pattern as `route`.
     pub span: &'a Span,
+    /// What the handler matched it to, for its metrics.
+    pub matched: Matched,
+}
+
+/// The route and upstream a request was matched to, set by the handler as it resolves
+/// the request: one relaxed atomic, since the context is shared by reference.
+#[derive(Debug, Default)]
+pub struct Matched(AtomicU64);
+
+/// What a request was matched to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// Route `index` of the table it arrived on, sending to `upstream`.
+    Route {
+        /// Its position in the table's routes.
+        index: usize,
+        /// The upstream chosen.
+        upstream: UpstreamId,
+    },
+    /// The gateway's own `/openapi.json`.
+    Spec,
 }
 
 /// The stack around a handler `H` (the proxy), one per worker thread.
@@ -65,6 +90,10 @@ pub struct Stack<H> {
 pub struct Bound {
     in_flight: AtomicUsize,
     max: usize,
+    /// Requests refused at the bound, since start.
+    refused: AtomicU64,
+    /// Requests whose handler panicked, since start.
+    panicked: AtomicU64,
 }
 
 /// One admitted request's place under a [`Bound`], given back on drop (a finished, failed,
@@ -103,6 +132,7 @@ impl<H> Stack<H> {
             peer,
             request_id: &request_id,
             span: &span,
+            matched: Matched::default(),
         };
         let mut response = self
             .bounded(request, &context)
@@ -127,6 +157,7 @@ impl<H> Stack<H> {
         // Before any work for the request, so an overloaded gateway spends nothing on what
         // it refuses; the permit is held until the handler's future is done or dropped.
         let Some(_permit) = self.bound.try_enter() else {
+            self.bound.refused.fetch_add(1, Ordering::Relaxed);
             return overloaded(request.uri().path(), context.request_id);
         };
         // Innermost, around the handler's future alone: a panic in it is caught on the
@@ -142,7 +173,10 @@ impl<H> Stack<H> {
             .await
         {
             Ok(response) => response,
-            Err(panic) => panicked(&*panic, uri.path(), context.request_id),
+            Err(panic) => {
+                self.bound.panicked.fetch_add(1, Ordering::Relaxed);
+                panicked(&*panic, uri.path(), context.request_id)
+            }
         }
     }
 }
@@ -177,6 +211,37 @@ fn panicked(panic: &(dyn Any + Send), path: &str, request_id: &HeaderValue) -> R
     answer::problem(&problem)
 }
 
+// === impl Matched ===
+
+/// The value [`Matched`] holds for [`Match::Spec`]; 0 is "nothing matched".
+const SPEC: u64 = u64::MAX;
+
+impl Matched {
+    /// Records what the request was matched to.
+    pub fn set(&self, matched: Match) {
+        let value = match matched {
+            Match::Route { index, upstream } => {
+                // Both fit in 32 bits: a table has far fewer routes and upstreams.
+                ((index as u64 + 1) << 32) | (upstream.index() as u64 & 0xffff_ffff)
+            }
+            Match::Spec => SPEC,
+        };
+        self.0.store(value, Ordering::Relaxed);
+    }
+
+    /// What the request was matched to, if anything.
+    pub fn get(&self) -> Option<Match> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            SPEC => Some(Match::Spec),
+            value => Some(Match::Route {
+                index: usize::try_from((value >> 32) - 1).unwrap_or(usize::MAX),
+                upstream: UpstreamId(usize::try_from(value & 0xffff_ffff).unwrap_or(0)),
+            }),
+        }
+    }
+}
+
 // === impl Bound ===
 
 impl Bound {
@@ -185,6 +250,8 @@ impl Bound {
         Self {
             in_flight: AtomicUsize::new(0),
             max: max.max(1),
+            refused: AtomicU64::new(0),
+            panicked: AtomicU64::new(0),
         }
     }
 
@@ -196,6 +263,16 @@ impl Bound {
     /// Requests in flight now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Requests refused at the bound since start.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Requests whose handler panicked since start.
+    pub fn panicked(&self) -> u64 {
+        self.panicked.load(Ordering::Relaxed)
     }
 
     /// A place for one more request, or `None` at the bound.

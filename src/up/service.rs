@@ -26,7 +26,8 @@ pub enum Service {
     Timeline,
 }
 
-/// The base URLs the timeline service calls.
+/// The base URLs the timeline service calls (and whose users feed friends and messages
+/// follow).
 #[derive(Debug, Default)]
 pub(super) struct Urls {
     pub(super) users: String,
@@ -99,6 +100,11 @@ impl Service {
         let mut argv = vec![self.name(), "--listen", listen];
         if let Some(database) = launch.database {
             argv.extend(["--database", database, "--demo", launch.demo]);
+            // Friendships and messages of a deleted user go with it; unknown users are
+            // refused, as the monolith refuses them.
+            if matches!(self, Self::Friends | Self::Messages) {
+                argv.extend(["--users-url", &launch.urls.users]);
+            }
         } else {
             argv.extend([
                 "--users-url",
@@ -198,6 +204,14 @@ mod tests {
                 "--demo",
                 "users=1"
             ]
+        );
+        assert_eq!(
+            Service::Friends.argv(&launch, "127.0.0.1:3")[7..],
+            ["--users-url", "http://u"]
+        );
+        assert_eq!(
+            Service::Messages.argv(&launch, "127.0.0.1:4")[7..],
+            ["--users-url", "http://u"]
         );
         let launch = Launch {
             database: None,

@@ -156,8 +156,15 @@ impl Stack {
 
         let monolith = serve!(monolith, store_args("monolith", &urls[0]));
         let users = serve!(users, store_args("users", &urls[1]));
-        let friends = serve!(friends, store_args("friends", &urls[2]));
-        let messages = serve!(messages, store_args("messages", &urls[3]));
+        // Friends and messages follow the users feed, as `up` runs them: they refuse
+        // unknown users and delete a deleted user's rows, as the monolith does.
+        let following = |name: &str, url: &str| {
+            let mut args = store_args(name, url);
+            args.push(format!("--users-url={}", users.url("")));
+            args
+        };
+        let friends = serve!(friends, following("friends", &urls[2]));
+        let messages = serve!(messages, following("messages", &urls[3]));
         // No profile cache, so a renamed user shows at once as in the monolith; generous
         // time limits, so a busy test machine never turns an answer into a degraded one.
         let timeline_args = vec![

@@ -1,5 +1,7 @@
 //! The service's command line; every flag also reads `FRIENDS_<FLAG>` from the environment.
 
+use std::time::Duration;
+
 use clap::Parser;
 
 /// Environment prefix: `--database` is also `FRIENDS_DATABASE_URL`.
@@ -18,6 +20,16 @@ pub struct Config {
     /// Listener, database, demo data and limits.
     #[command(flatten)]
     pub store: kit::cli::StoreArgs,
+    /// The users service (`http://HOST:PORT`) whose change feed to follow (on the
+    /// `--feed-bus` instead when one is set): a deleted user's friendships are deleted, and
+    /// a friendship naming a user that feed does not hold is refused. Without it, any ids
+    /// are stored and nothing cascades.
+    #[arg(long, value_name = "URL")]
+    pub users_url: Option<String>,
+    /// How long a friendship naming a user not yet known waits for the users feed to be
+    /// applied up to its head before it is refused.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "1s")]
+    pub known_users_wait: Duration,
 }
 
 impl kit::cli::ServiceConfig for Config {
@@ -36,6 +48,8 @@ mod tests {
         assert_eq!(config.store.listen.to_string(), "127.0.0.1:8082");
         assert_eq!(config.store.database_url, "sqlite://data/friends.db");
         assert!(config.store.demo.is_none());
+        assert!(config.users_url.is_none());
+        assert_eq!(config.known_users_wait, std::time::Duration::from_secs(1));
     }
 
     #[test]
@@ -47,6 +61,7 @@ mod tests {
             Some("FRIENDS_DATABASE_URL")
         );
         assert_eq!(env_of("demo").as_deref(), Some("FRIENDS_DEMO"));
+        assert_eq!(env_of("users_url").as_deref(), Some("FRIENDS_USERS_URL"));
     }
 
     #[test]

@@ -5,5 +5,5 @@ mod friendship;
 mod page;
 
 pub use friend_list::FriendList;
-pub use friendship::{Friendship, SelfFriendship};
+pub use friendship::{Friendship, FriendshipData, SelfFriendship};
 pub use page::{Limit, PageError, PageRequest};

@@ -21,6 +21,12 @@ pub enum ApiError {
         /// The path's `friend_id`.
         friend_id: UserId,
     },
+    /// A user the users feed does not hold (with `--users-url`); nothing is stored.
+    #[error("no user with id {0}")]
+    NoSuchUser(UserId),
+    /// The users feed is not applied up to its head, and the user is not known yet.
+    #[error("user {0} is not known yet: the users feed is not caught up; retry shortly")]
+    UsersBehind(UserId),
     /// The request was refused before anything was read or written (400).
     #[error("{0}")]
     Rejected(Problem),
@@ -45,7 +51,10 @@ impl IntoResponse for ApiError {
             )
             .with_detail(err.to_string())
             .into_response(),
-            err @ Self::NotFriends { .. } => Problem::not_found(err.to_string()).into_response(),
+            err @ (Self::NotFriends { .. } | Self::NoSuchUser(_)) => {
+                Problem::not_found(err.to_string()).into_response()
+            }
+            err @ Self::UsersBehind(_) => Problem::unavailable(err.to_string(), 1).into_response(),
             Self::Rejected(problem) => problem.into_response(),
             Self::Store(err) => kit::problem::internal_error(err),
         }

@@ -1,8 +1,10 @@
 //! The friends service: who is friends with whom, each service owning its own database.
 //!
-//! Friendship is symmetric. The service knows user ids, never names, and cannot know
-//! whether a user exists (the users service owns that): it never checks, so a friend id may
-//! name a user deleted elsewhere, and composers treat such ids as missing.
+//! Friendship is symmetric. The service knows user ids, never names. With `--users-url` it
+//! follows the users service's change feed: it keeps the ids of the users that exist (in
+//! its own database), refuses a friendship naming another id, and deletes a deleted user's
+//! friendships, each deletion in its own feed. Without it, any ids are stored and a friend
+//! id may name a user deleted elsewhere (composers treat such ids as missing).
 //!
 //! # Layout
 //!
@@ -24,8 +26,12 @@ pub mod store;
 
 use std::future::Future;
 
+use std::time::Duration;
+
 use axum::Router;
+use kit::feed::FollowOptions;
 use kit::feed::api::FeedApi;
+use kit::feed::known::{Gate, Known};
 use kit::feed::metrics::Followers;
 use kit::layers::Limits;
 use kit::ops::Readiness;
@@ -37,7 +43,10 @@ pub use state::AppState;
 pub use store::Store;
 
 /// The entity types of the change feed, with the schema of each one's `data`.
-const EVENTS: &[(&str, &str)] = &[];
+const EVENTS: &[(&str, &str)] = &[("friendship", "Friendship")];
+
+/// This service's name as a follower of the users feed.
+pub const CONSUMER: &str = "friends";
 
 /// The whole service as a router: API, ops endpoints, docs, and the standard layers.
 pub fn app(state: AppState, limits: &Limits) -> Router {
@@ -68,11 +77,33 @@ pub async fn serve(
         listener,
         shutdown,
         |store: Store, running| {
+            let users = config
+                .users_url
+                .as_deref()
+                .map(|url| follow_users(&store, running, url, config.known_users_wait));
             let feed = running.feed_api(store.feed(), |_| {});
-            app_with(AppState { store }, feed, &running.limits)
+            app_with(AppState { store, users }, feed, &running.limits)
         },
     )
     .await
+}
+
+/// Follows the users feed of the service at `url` (or on the running service's bus): keeps
+/// the known users and deletes a deleted user's friendships. The gate answers whether a user
+/// exists, waiting up to `wait` for the feed's head.
+pub fn follow_users(
+    store: &Store,
+    running: &kit::service::Running,
+    url: &str,
+    wait: Duration,
+) -> Gate {
+    let known = Known::new(store.feed(), CONSUMER, "user");
+    let follower = running.follow(
+        url,
+        known.with_cascade(store::RemoveFriendships),
+        FollowOptions::new(CONSUMER, "users").entities(&["user"]),
+    );
+    known.gate(follower, wait)
 }
 
 /// Binds the configured address, then [`serve`]s.

@@ -7,4 +7,6 @@ use crate::store::Store;
 pub struct AppState {
     /// The friendships table.
     pub store: Store,
+    /// The users the users feed holds, with `--users-url`; without it every id is accepted.
+    pub users: Option<kit::feed::known::Gate>,
 }

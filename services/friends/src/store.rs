@@ -1,8 +1,10 @@
 //! The friendships table: the only way to it.
 //!
 //! Each friendship is two rows, `(a, b)` and `(b, a)`, so a user's friends are one range of
-//! the primary key. Every write is a single statement: no read-then-write transaction, which
-//! on SQLite would fail with SQLITE_BUSY when two writers upgrade their locks at once.
+//! the primary key. Every write is one transaction begun with the write lock taken (so on
+//! SQLite two writers never both hold a read lock they need to upgrade), holding the
+//! statement and the change it records in the feed: entity `friendship`, subject
+//! `LOW-HIGH`, data `{"user_id": LOW, "friend_id": HIGH}`.
 //!
 //! Tests run this against real engines (`sqlite::memory:` always, PostgreSQL when
 //! `TEST_POSTGRES_URL` is set) rather than a fake, so the SQL itself is what is tested.
@@ -11,7 +13,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kit::demo::World;
-use kit::feed::Feed;
+use kit::feed::known::Cascade;
+use kit::feed::{Change, Feed, Position};
 use kit::ids::UserId;
 use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
@@ -20,6 +23,9 @@ use crate::domain::{FriendList, Friendship, PageRequest};
 
 /// The schema, per backend.
 pub const MIGRATIONS: Migrations = kit::migrations!();
+
+/// The feed's entity type.
+pub const ENTITY: &str = "friendship";
 
 /// Friendships storage. Cloning is shallow.
 #[derive(Debug, Clone)]
@@ -35,35 +41,86 @@ kit::service_store!(Store, MIGRATIONS, "friends");
 
 impl Store {
     /// Stores both directions of `pair` in one statement; a pair already stored is left as
-    /// it is (with its original `created_at`).
+    /// it is (with its original `created_at`, and no new event). Returns the feed position
+    /// of the pair's event: the new one, or the one the pair already had (`None` for a pair
+    /// stored before its service recorded events).
     #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]
-    pub async fn befriend(&self, pair: Friendship) -> Result<(), sqlx::Error> {
+    pub async fn befriend(&self, pair: Friendship) -> Result<Option<Position>, sqlx::Error> {
+        let mut tx = self.feed.begin().await?;
         // The low → high row first, always: two writers of one pair then wait on the same
         // row instead of each holding the row the other needs (a PostgreSQL deadlock).
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO friendships (user_id, friend_id, created_at) \
              VALUES ($1, $2, $3), ($2, $1, $3) ON CONFLICT DO NOTHING",
         )
         .bind(pair.low().get())
         .bind(pair.high().get())
         .bind(Timestamp::now().as_micros())
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        if done.rows_affected() > 0 {
+            return self.feed.commit(tx, &[upserted(pair)]).await;
+        }
+        // Already friends: the event the pair has is the position to answer with. The
+        // outbox keeps one event per entity and subject, so this is at most one row.
+        let seq: Option<(i64,)> =
+            sqlx::query_as("SELECT seq FROM feed_events WHERE entity = $1 AND subject = $2")
+                .bind(ENTITY)
+                .bind(subject(pair))
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(seq
+            .and_then(|(seq,)| u64::try_from(seq).ok())
+            .map(|seq| Position::new(self.feed.source(), seq)))
     }
 
-    /// Removes both directions of `pair` in one statement; false when they were not friends.
+    /// Removes both directions of `pair` in one statement; `None` when they were not
+    /// friends, else the feed position of the friendship's deletion.
     #[tracing::instrument(skip_all, fields(user_id = %pair.low(), friend_id = %pair.high()))]
-    pub async fn unfriend(&self, pair: Friendship) -> Result<bool, sqlx::Error> {
+    pub async fn unfriend(
+        &self,
+        pair: Friendship,
+    ) -> Result<Option<Option<Position>>, sqlx::Error> {
+        let mut tx = self.feed.begin().await?;
         let done = sqlx::query(
             "DELETE FROM friendships \
              WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
         )
         .bind(pair.low().get())
         .bind(pair.high().get())
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let deleted = Change::deleted(ENTITY, subject(pair));
+        Ok(Some(self.feed.commit(tx, &[deleted]).await?))
+    }
+
+    /// Removes every friendship of `user` in `conn`'s transaction; returns their deletions
+    /// for the feed.
+    pub async fn remove_user(
+        conn: &mut sqlx::AnyConnection,
+        user: UserId,
+    ) -> Result<Vec<Change>, sqlx::Error> {
+        let friends: Vec<(i64,)> = sqlx::query_as(
+            "DELETE FROM friendships WHERE user_id = $1 OR friend_id = $1 RETURNING \
+             CASE WHEN user_id = $1 THEN friend_id ELSE user_id END",
+        )
+        .bind(user.get())
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut pairs: Vec<Friendship> = friends
+            .into_iter()
+            .filter_map(|(friend,)| Friendship::new(user, UserId::new(friend)).ok())
+            .collect();
+        pairs.sort_unstable_by_key(|p| (p.low(), p.high()));
+        pairs.dedup();
+        Ok(pairs
+            .into_iter()
+            .map(|pair| Change::deleted(ENTITY, subject(pair)))
+            .collect())
     }
 
     /// One page of `user`'s friends, ascending: a range scan of the primary key that reads
@@ -89,10 +146,12 @@ impl Store {
     }
 
     /// Fills an empty table with the demo world's friendships, both directions, in one
-    /// transaction; `None` when the table already had rows (nothing is written then).
+    /// transaction, with their events (as replicated from origin `demo`, version
+    /// [`kit::demo::FRIENDSHIP_VERSION`]); `None` when the table already had rows (nothing
+    /// is written then).
     pub async fn fill_demo(&self, world: &World) -> anyhow::Result<Option<u64>> {
         let started = Instant::now();
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.feed.begin().await?;
         let (existing,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM (SELECT 1 FROM friendships LIMIT 1) AS any_friendship",
         )
@@ -102,10 +161,13 @@ impl Store {
             return Ok(None);
         }
         let created_at = Timestamp::now().as_micros();
-        let rows = world
-            .friendships()
-            .into_iter()
-            .flat_map(|(a, b)| [(a, b), (b, a)]);
+        let friendships = world.friendships();
+        let changes: Vec<Change> = friendships
+            .iter()
+            .filter_map(|&(a, b)| Friendship::new(UserId::new(a), UserId::new(b)).ok())
+            .map(|pair| upserted(pair).replicated(kit::demo::ORIGIN, kit::demo::FRIENDSHIP_VERSION))
+            .collect();
+        let rows = friendships.into_iter().flat_map(|(a, b)| [(a, b), (b, a)]);
         let inserted = kit::store::insert_rows(
             &mut tx,
             "INSERT INTO friendships (user_id, friend_id, created_at)",
@@ -115,8 +177,40 @@ impl Store {
         )
         .await
         .context("cannot insert demo friendships")?;
+        let head = self.feed.load(&mut tx, &changes).await?;
         tx.commit().await?;
+        if let Some(head) = head {
+            self.feed.committed(head.seq);
+        }
         kit::demo::report("friends", "friendships", started);
         Ok(Some(inserted))
     }
+}
+
+/// The deletion of a user's friendships, run by the follower of the users feed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RemoveFriendships;
+
+impl Cascade for RemoveFriendships {
+    async fn removed(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        subject: &str,
+    ) -> Result<Vec<Change>, sqlx::Error> {
+        // A subject that is no user id has no friendships here.
+        match subject.parse::<UserId>() {
+            Ok(user) => Store::remove_user(conn, user).await,
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// `LOW-HIGH`, the feed's key of `pair`.
+pub fn subject(pair: Friendship) -> String {
+    format!("{}-{}", pair.low(), pair.high())
+}
+
+/// The pair's change event.
+fn upserted(pair: Friendship) -> Change {
+    Change::upserted(ENTITY, subject(pair), &pair.data())
 }

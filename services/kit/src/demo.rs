@@ -19,6 +19,14 @@ const EPOCH_SECS: i64 = 1_767_225_600;
 const DAY_SECS: i64 = 86_400;
 const MESSAGE_WINDOW_SECS: u64 = 90 * DAY_SECS as u64;
 
+/// The origin of the demo world's feed events: a filled store records them as replicated
+/// from it, so every side that fills the same world has the same events.
+pub const ORIGIN: &str = "demo";
+
+/// The version of every demo friendship's event: the world's "now" (2026-01-01) in
+/// microseconds. Users and messages are versioned by their `created_at`.
+pub const FRIENDSHIP_VERSION: i64 = EPOCH_SECS * 1_000_000;
+
 /// Parameters of a demo world.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoSpec {

@@ -10,6 +10,9 @@
 //!   every consumer's position and lag).
 //! - [`follow`]: a [`Follower`] reads a feed (over HTTP, or from NATS JetStream) and hands
 //!   each batch to a [`Consumer`], which applies it and stores its position with the effect.
+//! - [`known`]: a follower's durable set of the keys another feed holds (the users that
+//!   exist), with a cascade that deletes its own rows of a deleted key, both in the
+//!   transaction that stores its position; and the gate writes ask before naming a key.
 //! - [`nats`]: the same feed relayed to a JetStream stream, and JetStream as a follower's
 //!   source.
 //! - [`hlc`]: the hybrid logical clock that stamps each event's `version`.
@@ -33,6 +36,7 @@ use crate::timestamp::Timestamp;
 pub mod api;
 pub mod follow;
 pub mod hlc;
+pub mod known;
 pub mod metrics;
 pub mod nats;
 pub mod outbox;

@@ -8,10 +8,29 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::server::Server;
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::problem::{CONTENT_TYPE_PROBLEM, Problem};
+
+/// The `servers` entry of every spec as served: the relative URL `/`, which clients
+/// resolve against the address they read the spec from.
+pub const SERVED_SERVER_URL: &str = "/";
+
+/// What the served `servers` entry says.
+pub const SERVED_SERVER_DESCRIPTION: &str = "The server this document was read from";
+
+/// `spec` as a server serves it: `servers` is the relative [`SERVED_SERVER_URL`], so
+/// Swagger UI's "Try it out" (and any tool reading the spec from a server) calls the
+/// server that served it, on whatever address and port it runs. The checked-in files keep
+/// the default local address.
+pub fn served(mut spec: OpenApi) -> OpenApi {
+    let mut server = Server::new(SERVED_SERVER_URL);
+    server.description = Some(SERVED_SERVER_DESCRIPTION.to_owned());
+    spec.servers = Some(vec![server]);
+    spec
+}
 
 /// [`finish`]es `spec` and returns it.
 pub fn finished(mut spec: OpenApi) -> OpenApi {

@@ -111,7 +111,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(readiness: Readiness) -> OpenApi
         .with_state(readiness)
 }
 
-/// Serves `spec` at `/openapi.json` and Swagger UI for it at `/docs`.
+/// Serves `spec` at `/openapi.json` and Swagger UI for it at `/docs`, with its `servers`
+/// the relative `/` ([`crate::openapi::served`]), so "Try it out" calls this server
+/// whatever port it listens on.
 pub fn docs(spec: OpenApi) -> Router {
-    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
+    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", crate::openapi::served(spec)))
 }

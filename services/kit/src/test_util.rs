@@ -103,6 +103,22 @@ where
     S: crate::service::ServiceStore,
     A: FnOnce(S, &crate::service::Running) -> Router,
 {
+    spawn_app_on(database_url, demo, None, app).await
+}
+
+/// [`spawn_app`] with the feeds on `bus` when given, as `--feed-bus` runs a service: the
+/// store's feed is relayed to it, and [`Running::follow`](crate::service::Running::follow)
+/// reads from it.
+pub async fn spawn_app_on<S, A>(
+    database_url: &str,
+    demo: Option<&str>,
+    bus: Option<crate::feed::nats::Bus>,
+    app: A,
+) -> TestApp<S>
+where
+    S: crate::service::ServiceStore,
+    A: FnOnce(S, &crate::service::Running) -> Router,
+{
     let store = S::open_with(database_url, crate::feed::FeedOptions::default())
         .await
         .expect("open the store");
@@ -113,7 +129,10 @@ where
             .await
             .expect("fill the demo world");
     }
-    let running = crate::service::Running::new(crate::layers::Limits::default(), None);
+    let running = crate::service::Running::new(crate::layers::Limits::default(), bus);
+    if let Some(bus) = &running.bus {
+        crate::feed::nats::spawn_relay(store.feed().clone(), bus.clone(), running.stop.clone());
+    }
     TestApp {
         server: TestServer::start(app(store.clone(), &running)).await,
         client: reqwest::Client::new(),
@@ -177,14 +196,19 @@ impl<S> TestApp<S> {
 
 impl<S: crate::service::ServiceStore> TestApp<S> {
     /// Asserts the ops endpoints every service serves: `/healthz` and `/readyz` answer
-    /// `{"status": "ok"}`, `/openapi.json` is `spec` and `/docs/` is Swagger UI. Returns the
-    /// served spec for checks of the service's own.
+    /// `{"status": "ok"}`, `/openapi.json` is `spec` as served (its `servers` the relative
+    /// `/`) and `/docs/` is Swagger UI. Returns the served spec for checks of the
+    /// service's own.
     pub async fn assert_ops_endpoints(&self, spec: utoipa::openapi::OpenApi) -> serde_json::Value {
         for probe in ["/healthz", "/readyz"] {
             assert_eq!(self.get_json(probe).await["status"], "ok", "{probe}");
         }
         let served = self.get_json("/openapi.json").await;
-        assert_eq!(served, serde_json::to_value(spec).expect("a spec is JSON"));
+        let expected = crate::openapi::served(spec);
+        assert_eq!(
+            served,
+            serde_json::to_value(expected).expect("a spec is JSON")
+        );
         let docs = self.get("/docs/").await;
         assert_eq!(docs.status(), 200);
         let page = docs.text().await.expect("the Swagger UI page");
@@ -461,4 +485,79 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Polls `check` every 20 ms until it gives `Some`, for at most `within`; panics naming
+/// `what` when it never does.
+pub async fn eventually<T, F, Fut>(what: &str, within: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(done) = check().await {
+            return done;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not reached in {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Every event of the feed served at `base` (`http://127.0.0.1:PORT`), read from 0 with
+/// `GET /changes` page by page.
+pub async fn changes(client: &reqwest::Client, base: &str) -> Vec<serde_json::Value> {
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page: serde_json::Value = client
+            .get(format!("{base}/changes?after={after}&limit=1000"))
+            .send()
+            .await
+            .expect("GET /changes")
+            .json()
+            .await
+            .expect("a page");
+        let batch = page["changes"].as_array().cloned().unwrap_or_default();
+        events.extend(batch);
+        let next = page["next_after"].as_u64().expect("next_after");
+        if next >= page["head"].as_u64().expect("head") {
+            return events;
+        }
+        after = next;
+    }
+}
+
+/// The `X-Change-Position` of `response` as `(source, seq)`; panics when it is absent.
+pub fn change_position(response: &reqwest::Response) -> (String, u64) {
+    let value = response
+        .headers()
+        .get(crate::feed::CHANGE_POSITION)
+        .expect("an X-Change-Position header")
+        .to_str()
+        .expect("ASCII");
+    let position: crate::feed::Position = value.parse().expect("SOURCE:SEQ");
+    (position.source, position.seq)
+}
+
+/// A JetStream bus in a namespace no other run uses, when `TEST_NATS_URL` is set.
+pub async fn nats_bus() -> Option<crate::feed::nats::Bus> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let url = std::env::var("TEST_NATS_URL").ok()?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let namespace = format!(
+        "t{}x{}x{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let bus = crate::feed::nats::Bus::connect(&url)
+        .await
+        .unwrap_or_else(|err| panic!("TEST_NATS_URL is set but unusable: {err:#}"));
+    Some(bus.namespaced(&namespace))
 }

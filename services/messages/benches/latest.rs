@@ -96,6 +96,7 @@ async fn target(
     let app = messages::app(
         AppState {
             store: store.clone(),
+            users: None,
         },
         &Limits::default(),
     );

@@ -1,7 +1,7 @@
 //! The service's errors and how each becomes a problem.
 
 use axum::response::{IntoResponse, Response};
-use kit::ids::MessageId;
+use kit::ids::{MessageId, UserId};
 use kit::problem::Problem;
 
 /// Everything a handler can fail with.
@@ -10,6 +10,9 @@ pub enum ApiError {
     /// No message has this id.
     #[error("no message with id {0}")]
     NotFound(MessageId),
+    /// The users feed is not applied up to its head, and the author is not known yet.
+    #[error("user {0} is not known yet: the users feed is not caught up; retry shortly")]
+    UsersBehind(UserId),
     /// The request was refused before anything was written (400 or 422).
     #[error("{0}")]
     Rejected(Problem),
@@ -30,6 +33,7 @@ impl IntoResponse for ApiError {
             Self::NotFound(id) => {
                 Problem::not_found(format!("no message with id {id}")).into_response()
             }
+            err @ Self::UsersBehind(_) => Problem::unavailable(err.to_string(), 1).into_response(),
             Self::Rejected(problem) => problem.into_response(),
             Self::Store(err) => kit::problem::internal_error(err),
         }

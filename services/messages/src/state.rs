@@ -7,4 +7,7 @@ use crate::store::Store;
 pub struct AppState {
     /// The messages table.
     pub store: Store,
+    /// The users the users feed holds, with `--users-url`; without it any author is
+    /// accepted.
+    pub users: Option<kit::feed::known::Gate>,
 }

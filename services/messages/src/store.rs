@@ -1,5 +1,8 @@
 //! The messages table: the only way to it.
 //!
+//! Every write records its changes in the feed (entity `message`, subject the id, data the
+//! API's `Message`) in the same transaction, and returns the feed position it reached.
+//!
 //! Every read but the one by id walks the index `(author_id, created_at DESC, id DESC)`, so
 //! its cost grows with the rows it returns, never with the size of the table. Tests run this
 //! against real engines (`sqlite::memory:` always, PostgreSQL when `TEST_POSTGRES_URL` is
@@ -9,7 +12,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kit::demo::World;
-use kit::feed::Feed;
+use kit::feed::known::Cascade;
+use kit::feed::{Change, Feed, Position};
 use kit::ids::{MessageId, UserId};
 use kit::store::{Backend, Db, Explain, Migrations, query_as_with};
 use kit::timestamp::Timestamp;
@@ -33,6 +37,13 @@ const AUTHORS_PER_QUERY: usize = 1000;
 /// the square of the rows per statement: 100 rows (400 parameters) load a million messages
 /// several times faster than the 1000 that `kit::store::insert_rows` puts in one.
 const SQLITE_ROWS_PER_INSERT: usize = 100;
+
+/// Demo messages per batch of feed events recorded with them: the first batch is loaded in
+/// bulk into the empty feed, later ones (in worlds larger than this) recorded as writes are.
+const DEMO_EVENTS_PER_BATCH: usize = 100_000;
+
+/// The feed's entity type.
+pub const ENTITY: &str = "message";
 
 /// Messages storage. Cloning is shallow.
 #[derive(Debug, Clone)]
@@ -68,19 +79,24 @@ const COLUMNS: &str = "id, author_id, text, created_at";
 kit::service_store!(Store, MIGRATIONS, "messages");
 
 impl Store {
-    /// Inserts a message created now and returns it with its new id.
-    pub async fn create(&self, message: &NewMessage) -> Result<Message, sqlx::Error> {
+    /// Inserts a message created now and returns it with its new id, and the feed position
+    /// of its event.
+    pub async fn create(
+        &self,
+        message: &NewMessage,
+    ) -> Result<(Message, Option<Position>), sqlx::Error> {
         self.create_at(message, Timestamp::now()).await
     }
 
     /// Inserts a message with the given creation time (imports keep their original times)
-    /// and returns it with its new id.
+    /// and returns it with its new id, and the feed position of its event.
     #[tracing::instrument(skip_all, fields(author_id = %message.author_id))]
     pub async fn create_at(
         &self,
         message: &NewMessage,
         created_at: Timestamp,
-    ) -> Result<Message, sqlx::Error> {
+    ) -> Result<(Message, Option<Position>), sqlx::Error> {
+        let mut tx = self.feed.begin().await?;
         let sql = format!(
             "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) \
              RETURNING {COLUMNS}"
@@ -89,9 +105,11 @@ impl Store {
             .bind(message.author_id.get())
             .bind(message.text.as_str().to_owned())
             .bind(created_at.as_micros())
-            .fetch_one(self.db.pool())
+            .fetch_one(&mut *tx)
             .await?;
-        Ok(row.into())
+        let message = Message::from(row);
+        let position = self.feed.commit(tx, &[upserted(&message)]).await?;
+        Ok((message, position))
     }
 
     /// The message with this id, if any.
@@ -105,14 +123,37 @@ impl Store {
         Ok(row.map(Message::from))
     }
 
-    /// Deletes the message; false when there was none.
+    /// Deletes the message; `None` when there was none, else the feed position of its
+    /// deletion.
     #[tracing::instrument(skip_all, fields(message_id = %id))]
-    pub async fn delete(&self, id: MessageId) -> Result<bool, sqlx::Error> {
+    pub async fn delete(&self, id: MessageId) -> Result<Option<Option<Position>>, sqlx::Error> {
+        let mut tx = self.feed.begin().await?;
         let done = sqlx::query("DELETE FROM messages WHERE id = $1")
             .bind(id.get())
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let position = self.feed.commit(tx, &[Change::deleted(ENTITY, id)]).await?;
+        Ok(Some(position))
+    }
+
+    /// Removes every message of `author` in `conn`'s transaction; returns their deletions
+    /// for the feed.
+    pub async fn remove_author(
+        conn: &mut sqlx::AnyConnection,
+        author: UserId,
+    ) -> Result<Vec<Change>, sqlx::Error> {
+        let ids: Vec<(i64,)> =
+            sqlx::query_as("DELETE FROM messages WHERE author_id = $1 RETURNING id")
+                .bind(author.get())
+                .fetch_all(&mut *conn)
+                .await?;
+        Ok(ids
+            .into_iter()
+            .map(|(id,)| Change::deleted(ENTITY, id))
+            .collect())
     }
 
     /// Where a page that starts below message `before` starts: at that message's position
@@ -197,11 +238,12 @@ impl Store {
     }
 
     /// Fills an empty table with the demo world's messages in one transaction, keeping
-    /// their ids and times; `None` when the table already had messages (nothing is written
-    /// then).
+    /// their ids and times, with their events (as replicated from origin `demo`, each
+    /// versioned by its creation time); `None` when the table already had messages
+    /// (nothing is written then).
     pub async fn fill_demo(&self, world: &World) -> anyhow::Result<Option<u64>> {
         let started = Instant::now();
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.feed.begin().await?;
         let (existing,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM (SELECT 1 FROM messages LIMIT 1) AS any_message")
                 .fetch_one(&mut *tx)
@@ -225,7 +267,11 @@ impl Store {
             .context("cannot rebuild the indexes")?;
         // Explicit ids bypass the identity sequence: new ids follow the demo's.
         self.db.advance_identity(&mut tx, "messages").await?;
+        let head = self.record_demo_events(&mut tx, world).await?;
         tx.commit().await?;
+        if let Some(head) = head {
+            self.feed.committed(head.seq);
+        }
         if self.db.backend() == Backend::Postgres {
             // Statistics now rather than whenever autovacuum gets to it: the planner's
             // choices for the first requests depend on them.
@@ -235,6 +281,35 @@ impl Store {
         }
         kit::demo::report("messages", "messages", started);
         Ok(Some(inserted))
+    }
+
+    /// Records the world's messages' events in `conn`'s transaction, a batch at a time;
+    /// returns the last one's position.
+    async fn record_demo_events(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        world: &World,
+    ) -> Result<Option<Position>, sqlx::Error> {
+        let mut messages = world.messages().peekable();
+        let mut last = None;
+        while messages.peek().is_some() {
+            let changes: Vec<Change> = messages
+                .by_ref()
+                .take(DEMO_EVENTS_PER_BATCH)
+                .map(|m| {
+                    let version = m.created_at.as_micros();
+                    let message = Message {
+                        id: MessageId::new(m.id),
+                        author_id: UserId::new(m.author_id),
+                        text: m.text,
+                        created_at: m.created_at,
+                    };
+                    upserted(&message).replicated(kit::demo::ORIGIN, version)
+                })
+                .collect();
+            last = self.feed.load(conn, &changes).await?.or(last);
+        }
+        Ok(last)
     }
 
     /// Inserts the world's messages with their ids and times; returns how many.
@@ -266,6 +341,29 @@ impl Store {
         }
         Ok(inserted)
     }
+}
+
+/// The deletion of a user's messages, run by the follower of the users feed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RemoveMessages;
+
+impl Cascade for RemoveMessages {
+    async fn removed(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        subject: &str,
+    ) -> Result<Vec<Change>, sqlx::Error> {
+        // A subject that is no user id has no messages here.
+        match subject.parse::<UserId>() {
+            Ok(author) => Store::remove_author(conn, author).await,
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+}
+
+/// `message`'s change event: its whole state as the API shows it.
+fn upserted(message: &Message) -> Change {
+    Change::upserted(ENTITY, message.id, message)
 }
 
 /// The SQL of one page, with its arguments.

@@ -1,5 +1,8 @@
 //! The users table: the only way to it.
 //!
+//! Every write records its change in the feed (entity `user`, subject the id, data the
+//! API's `User`) in the same transaction, and returns the feed position it reached.
+//!
 //! Tests run this against real engines (`sqlite::memory:` always, PostgreSQL when
 //! `TEST_POSTGRES_URL` is set) rather than a fake, so the SQL itself is what is tested.
 
@@ -7,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kit::demo::World;
-use kit::feed::Feed;
+use kit::feed::{Change, Feed, Position};
 use kit::ids::UserId;
 use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
@@ -16,6 +19,9 @@ use crate::domain::{NewUser, User, UserChanges};
 
 /// The schema, per backend.
 pub const MIGRATIONS: Migrations = kit::migrations!();
+
+/// The feed's entity type.
+pub const ENTITY: &str = "user";
 
 /// Users storage. Cloning is shallow.
 #[derive(Debug, Clone)]
@@ -38,9 +44,10 @@ struct UserRow {
 kit::service_store!(Store, MIGRATIONS, "users");
 
 impl Store {
-    /// Inserts a user and returns it with its new id.
+    /// Inserts a user and returns it with its new id, and the feed position of its event.
     #[tracing::instrument(skip_all)]
-    pub async fn create(&self, user: &NewUser) -> Result<User, sqlx::Error> {
+    pub async fn create(&self, user: &NewUser) -> Result<(User, Option<Position>), sqlx::Error> {
+        let mut tx = self.feed.begin().await?;
         let row: UserRow = sqlx::query_as(
             "INSERT INTO users (name, avatar_url, created_at) VALUES ($1, $2, $3) \
              RETURNING id, name, avatar_url, created_at",
@@ -48,9 +55,11 @@ impl Store {
         .bind(user.name.as_str().to_owned())
         .bind(user.avatar_url.as_ref().map(|u| u.as_str().to_owned()))
         .bind(Timestamp::now().as_micros())
-        .fetch_one(self.db.pool())
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(row.into())
+        let user = User::from(row);
+        let position = self.feed.commit(tx, &[upserted(&user)]).await?;
+        Ok((user, position))
     }
 
     /// The user with this id, if any.
@@ -82,14 +91,16 @@ impl Store {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    /// Applies `changes` in one statement; `None` when there is no such user.
+    /// Applies `changes` in one statement; `None` when there is no such user. The user
+    /// after the change comes with the feed position of its event.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn update(
         &self,
         id: UserId,
         changes: &UserChanges,
-    ) -> Result<Option<User>, sqlx::Error> {
+    ) -> Result<Option<(User, Option<Position>)>, sqlx::Error> {
         let avatar = changes.avatar_url.as_ref();
+        let mut tx = self.feed.begin().await?;
         let row: Option<UserRow> = sqlx::query_as(
             "UPDATE users SET name = COALESCE($2, name), \
              avatar_url = CASE WHEN $3 THEN $4 ELSE avatar_url END WHERE id = $1 \
@@ -99,26 +110,37 @@ impl Store {
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
         .bind(avatar.is_some())
         .bind(avatar.and_then(|a| a.as_ref().map(|u| u.as_str().to_owned())))
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(row.map(User::from))
+        let Some(user) = row.map(User::from) else {
+            return Ok(None);
+        };
+        let position = self.feed.commit(tx, &[upserted(&user)]).await?;
+        Ok(Some((user, position)))
     }
 
-    /// Deletes the user; false when there was none.
+    /// Deletes the user; `None` when there was none, else the feed position of its
+    /// deletion.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
-    pub async fn delete(&self, id: UserId) -> Result<bool, sqlx::Error> {
+    pub async fn delete(&self, id: UserId) -> Result<Option<Option<Position>>, sqlx::Error> {
+        let mut tx = self.feed.begin().await?;
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id.get())
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let position = self.feed.commit(tx, &[Change::deleted(ENTITY, id)]).await?;
+        Ok(Some(position))
     }
 
-    /// Fills an empty table with the demo world's users in one transaction; `None` when the
-    /// table already had users (nothing is written then).
+    /// Fills an empty table with the demo world's users in one transaction, with their
+    /// events (as replicated from origin `demo`, each versioned by its creation time);
+    /// `None` when the table already had users (nothing is written then).
     pub async fn fill_demo(&self, world: &World) -> anyhow::Result<Option<u64>> {
         let started = Instant::now();
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.feed.begin().await?;
         let (existing,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS any_user")
                 .fetch_one(&mut *tx)
@@ -142,10 +164,32 @@ impl Store {
         .context("cannot insert demo users")?;
         // Explicit ids bypass the identity sequence: new ids follow the demo's.
         self.db.advance_identity(&mut tx, "users").await?;
+        let changes: Vec<Change> = world
+            .users()
+            .map(|u| {
+                let version = u.created_at.as_micros();
+                let user = User {
+                    id: UserId::new(u.id),
+                    name: u.name,
+                    avatar_url: u.avatar_url,
+                    created_at: u.created_at,
+                };
+                upserted(&user).replicated(kit::demo::ORIGIN, version)
+            })
+            .collect();
+        let head = self.feed.load(&mut tx, &changes).await?;
         tx.commit().await?;
+        if let Some(head) = head {
+            self.feed.committed(head.seq);
+        }
         kit::demo::report("users", "users", started);
         Ok(Some(inserted))
     }
+}
+
+/// `user`'s change event: its whole state as the API shows it.
+fn upserted(user: &User) -> Change {
+    Change::upserted(ENTITY, user.id, user)
 }
 
 impl From<UserRow> for User {

@@ -154,3 +154,23 @@ fn a_bound_admits_up_to_its_max_and_takes_places_back() {
         "a bound of 0 would refuse everything"
     );
 }
+
+#[test]
+fn matched_holds_a_route_and_its_upstream_the_spec_or_nothing() {
+    let matched = Matched::default();
+    assert_eq!(matched.get(), None);
+    let route = Match::Route {
+        index: 0,
+        upstream: UpstreamId(3),
+    };
+    matched.set(route);
+    assert_eq!(matched.get(), Some(route));
+    let last = Match::Route {
+        index: 70_000,
+        upstream: UpstreamId(0),
+    };
+    matched.set(last);
+    assert_eq!(matched.get(), Some(last));
+    matched.set(Match::Spec);
+    assert_eq!(matched.get(), Some(Match::Spec));
+}

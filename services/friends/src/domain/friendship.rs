@@ -13,6 +13,16 @@ pub struct Friendship {
     high: UserId,
 }
 
+/// `data` of a `friendship.upserted` event: the pair, lower id first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Friendship, example = json!({"user_id": 3, "friend_id": 17}))]
+pub struct FriendshipData {
+    /// The lower id.
+    pub user_id: UserId,
+    /// The higher id.
+    pub friend_id: UserId,
+}
+
 /// A user cannot be their own friend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("user {0} cannot befriend themselves: `id` and `friend_id` must differ")]
@@ -38,6 +48,14 @@ impl Friendship {
     /// The larger of the two ids.
     pub fn high(self) -> UserId {
         self.high
+    }
+
+    /// The pair as its feed events show it.
+    pub fn data(self) -> FriendshipData {
+        FriendshipData {
+            user_id: self.low,
+            friend_id: self.high,
+        }
     }
 }
 

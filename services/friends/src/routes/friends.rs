@@ -3,6 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use kit::extract::{IgnoredBody, Json, Path, Query};
+use kit::feed::Position;
+use kit::feed::known::Lookup;
 use kit::ids::UserId;
 use kit::problem::Problem;
 use serde::Deserialize;
@@ -46,8 +48,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// Befriend two users.
 ///
 /// Idempotent: befriending users who already are friends answers 204 again and stores
-/// nothing twice. Friendship is symmetric, so each user then lists the other. Neither id is
-/// checked against the users service. A request body, if any, is read and ignored.
+/// nothing twice. Friendship is symmetric, so each user then lists the other. With
+/// `--users-url`, both users must be in the users feed (a user created a moment ago is
+/// waited for, up to `--known-users-wait`; when the feed is not applied up to its head by
+/// then, the answer is 503 with `Retry-After`); without it neither id is checked. The users
+/// service is never called. A request body, if any, is read and ignored.
 #[utoipa::path(
     put,
     path = "/users/{id}/friends/{friend_id}",
@@ -59,7 +64,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
             example = 19),
     ),
     responses(
-        (status = 204, description = "The users are friends (now, or already were)"),
+        (status = 204, description = "The users are friends (now, or already were)",
+            headers(("X-Change-Position" = String, description = "The position of the \
+                friendship's event in the friends feed, `friends:SEQ` (the existing one when \
+                they already were friends)"))),
         (status = 400, description = "`id` equals `friend_id` (code `self-friendship`), or an \
             id is not a positive 64-bit integer (code `bad-request`); nothing is stored",
             body = Problem, content_type = "application/problem+json",
@@ -83,11 +91,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
                     "request_id": "0b6c3e0e-5f7d-4f0a-9d0e-6a7d1c2b3a4f"
                 }))),
             )),
-        // The path's contract, which the monolith shares: it knows users and refuses a pair
-        // with one that does not exist. This service never answers it.
         (status = 404, description = "One of the users does not exist (the first missing one \
-            is named); nothing is stored. Only a server that knows users answers this (the \
-            monolith); the friends service stores friendships between any ids",
+            is named); nothing is stored. Answered when the service follows the users feed \
+            (`--users-url`); without it, friendships between any ids are stored",
             body = Problem, content_type = "application/problem+json",
             example = json!({
                 "type": "/problems/not-found",
@@ -105,10 +111,20 @@ async fn add_friend(
     Path(path): Path<FriendPath>,
     // The ids are in the path; a body means nothing.
     _body: IgnoredBody,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Option<Position>, ()), ApiError> {
     let pair = Friendship::new(path.id, path.friend_id)?;
-    state.store.befriend(pair).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if let Some(users) = &state.users {
+        // In the path's order: `id` is named before `friend_id`.
+        for user in [path.id, path.friend_id] {
+            match users.check(&user.to_string()).await? {
+                Lookup::Known => {}
+                Lookup::Unknown => return Err(ApiError::NoSuchUser(user)),
+                Lookup::Behind => return Err(ApiError::UsersBehind(user)),
+            }
+        }
+    }
+    let position = state.store.befriend(pair).await?;
+    Ok((StatusCode::NO_CONTENT, position, ()))
 }
 
 /// Unfriend two users.
@@ -124,7 +140,9 @@ async fn add_friend(
         ("friend_id" = UserId, Path, description = "The other user's id", example = 19),
     ),
     responses(
-        (status = 204, description = "The users are no longer friends"),
+        (status = 204, description = "The users are no longer friends",
+            headers(("X-Change-Position" = String, description = "The position of the \
+                friendship's deletion in the friends feed, `friends:SEQ`"))),
         (status = 404, description = "The users are not friends (a user is never their own \
             friend); nothing changed", body = Problem, content_type = "application/problem+json",
             example = json!({
@@ -141,7 +159,7 @@ async fn add_friend(
 async fn remove_friend(
     State(state): State<AppState>,
     Path(path): Path<FriendPath>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Option<Position>, ()), ApiError> {
     let not_friends = ApiError::NotFriends {
         id: path.id,
         friend_id: path.friend_id,
@@ -149,10 +167,9 @@ async fn remove_friend(
     let Ok(pair) = Friendship::new(path.id, path.friend_id) else {
         return Err(not_friends);
     };
-    if state.store.unfriend(pair).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_friends)
+    match state.store.unfriend(pair).await? {
+        Some(position) => Ok((StatusCode::NO_CONTENT, position, ())),
+        None => Err(not_friends),
     }
 }
 

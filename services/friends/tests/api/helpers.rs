@@ -110,10 +110,58 @@ pub(crate) fn world_friends(spec: &str, user: i64) -> Vec<i64> {
 
 pub(crate) use kit::test_util::assert_problem;
 
+/// A friends service on `database_url` following the users feed at `users_url` (on `bus`
+/// when given), refusing unknown users after a wait of up to a second.
+pub(crate) async fn spawn_following(
+    database_url: &str,
+    users_url: &str,
+    bus: Option<kit::feed::nats::Bus>,
+) -> TestApp {
+    let users_url = users_url.to_owned();
+    let app = kit::test_util::spawn_app_on(database_url, None, bus, move |store, running| {
+        let users = friends::follow_users(
+            &store,
+            running,
+            &users_url,
+            std::time::Duration::from_secs(1),
+        );
+        let feed = running.feed_api(store.feed(), |_| {});
+        friends::app_with(
+            AppState {
+                store,
+                users: Some(users),
+            },
+            feed,
+            &Limits::default(),
+        )
+    });
+    TestApp(app.await)
+}
+
+/// A users service on an ephemeral port, its feed relayed to `bus` when given.
+pub(crate) async fn spawn_users(
+    bus: Option<kit::feed::nats::Bus>,
+) -> kit::test_util::TestApp<users::Store> {
+    kit::test_util::spawn_app_on("sqlite::memory:", None, bus, |store, _running| {
+        users::app(users::AppState { store }, &Limits::default())
+    })
+    .await
+}
+
+/// Creates a user on the users service; its id.
+pub(crate) async fn create_user(users: &kit::test_util::TestApp<users::Store>, name: &str) -> i64 {
+    let response = users
+        .post_json("/users", &serde_json::json!({ "name": name }))
+        .await;
+    assert_eq!(response.status(), 201, "create {name}");
+    let user: Value = response.json().await.unwrap();
+    user["id"].as_i64().unwrap()
+}
+
 /// A friends service on an ephemeral port, on `database_url`, optionally with a demo world.
 pub(crate) async fn spawn_app(database_url: &str, demo: Option<&str>) -> TestApp {
     let app = kit::test_util::spawn_app(database_url, demo, |store, _running| {
-        friends::app(AppState { store }, &Limits::default())
+        friends::app(AppState { store, users: None }, &Limits::default())
     });
     TestApp(app.await)
 }

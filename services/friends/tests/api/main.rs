@@ -6,5 +6,6 @@ mod helpers;
 
 mod demo;
 mod errors;
+mod feed;
 mod friends;
 mod lifecycle;

@@ -141,8 +141,14 @@ pub fn document(
         });
         variants.push(serde_json::json!({"$ref": format!("#/components/schemas/{name}")}));
     }
-    if !variants.is_empty() {
-        schemas[&page]["properties"]["changes"]["items"] = serde_json::json!({"oneOf": variants});
+    // One entity type: its event schema itself (a `oneOf` of one is no choice).
+    match variants.len() {
+        0 => {}
+        1 => schemas[&page]["properties"]["changes"]["items"] = variants.remove(0),
+        _ => {
+            schemas[&page]["properties"]["changes"]["items"] =
+                serde_json::json!({"oneOf": variants})
+        }
     }
     serde_json::from_value(value).unwrap_or(spec)
 }

@@ -35,6 +35,8 @@ pub const RELAY_CONSUMER: &str = "relay:nats";
 pub struct Bus {
     url: String,
     jetstream: jetstream::Context,
+    /// Prefixes every stream and subject, for several deployments on one server.
+    namespace: Option<String>,
 }
 
 /// A follower's source on JetStream: a durable pull consumer of one feed's stream.
@@ -67,7 +69,46 @@ impl Bus {
         Ok(Self {
             url: url.to_owned(),
             jetstream: jetstream::new(client),
+            namespace: None,
         })
+    }
+
+    /// The same connection with every stream and subject in `namespace`: streams
+    /// `FEED_<NAMESPACE>_<SOURCE>` on subjects `<namespace>.feed.<source>.…`, so several
+    /// deployments (or test runs) share one server without reading each other's feeds.
+    /// `namespace` is ASCII letters, digits, `-` and `_`; other characters become `_`.
+    #[must_use]
+    pub fn namespaced(mut self, namespace: &str) -> Self {
+        self.namespace = Some(clean(namespace));
+        self
+    }
+
+    /// The name of `source`'s stream on this bus.
+    pub fn stream_name(&self, source: &str) -> String {
+        match &self.namespace {
+            None => stream_name(source),
+            Some(ns) => stream_name(&format!("{ns}_{source}")),
+        }
+    }
+
+    /// The subject of `event` of `source`'s feed on this bus.
+    pub fn subject(&self, source: &str, event: &Event) -> String {
+        match &self.namespace {
+            None => subject(source, event),
+            Some(ns) => format!("{ns}.{}", subject(source, event)),
+        }
+    }
+
+    /// Every subject of `source`'s feed on this bus, or of its `entity` events only.
+    fn filter(&self, source: &str, entity: Option<&str>) -> String {
+        let prefix = match &self.namespace {
+            None => format!("feed.{source}"),
+            Some(ns) => format!("{ns}.feed.{source}"),
+        };
+        match entity {
+            None => format!("{prefix}.>"),
+            Some(entity) => format!("{prefix}.{entity}.>"),
+        }
     }
 
     /// The server's URL.
@@ -79,8 +120,8 @@ impl Bus {
     pub async fn stream(&self, source: &str) -> anyhow::Result<stream::Stream> {
         self.jetstream
             .get_or_create_stream(stream::Config {
-                name: stream_name(source),
-                subjects: vec![format!("feed.{source}.>")],
+                name: self.stream_name(source),
+                subjects: vec![self.filter(source, None)],
                 // One message per entity: JetStream's own compaction, like the outbox's.
                 max_messages_per_subject: 1,
                 storage: stream::StorageType::File,
@@ -89,6 +130,15 @@ impl Bus {
             })
             .await
             .map_err(|err| anyhow::anyhow!("cannot create the JetStream stream of {source}: {err}"))
+    }
+
+    /// Deletes `source`'s stream (and its consumers); for tests and teardown.
+    pub async fn delete_stream(&self, source: &str) -> anyhow::Result<()> {
+        self.jetstream
+            .delete_stream(self.stream_name(source))
+            .await
+            .map(drop)
+            .map_err(|err| anyhow::anyhow!("cannot delete the JetStream stream of {source}: {err}"))
     }
 
     /// A source reading `source`'s stream.
@@ -179,7 +229,7 @@ async fn relay_once(feed: &Feed, bus: &Bus) -> anyhow::Result<()> {
         let payload = Bytes::from(serde_json::to_vec(event)?);
         let ack = bus
             .jetstream
-            .publish_with_headers(subject(feed.source(), event), headers, payload)
+            .publish_with_headers(bus.subject(feed.source(), event), headers, payload)
             .await
             .map_err(|err| anyhow::anyhow!("publish: {err}"))?;
         acks.push(ack);
@@ -284,7 +334,7 @@ impl StreamSource {
                 .map_err(|err| unreachable(format!("{err:#}")))?;
             let filter_subject = match options.entities.as_slice() {
                 [] => String::new(),
-                [entity] => format!("feed.{}.{entity}.>", self.source),
+                [entity] => self.bus.filter(&self.source, Some(entity)),
                 _ => {
                     return Err(unreachable(
                         "a JetStream follower takes at most one entity type".to_owned(),
@@ -324,18 +374,20 @@ impl StreamSource {
 
 /// The durable consumer's name: `friends-from-users`.
 fn durable_name(consumer: &str, source: &str) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
     format!("{}-from-{}", clean(consumer), clean(source))
+}
+
+/// `s` with every character but ASCII letters, digits, `-` and `_` replaced by `_`.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -440,6 +492,20 @@ mod tests {
         assert_eq!(follower.status().transport, "nats");
         stop.cancel();
         let _ = bus.jetstream.delete_stream(stream_name(&source)).await;
+    }
+
+    #[tokio::test]
+    async fn a_namespace_prefixes_streams_and_subjects() {
+        let Ok(url) = std::env::var("TEST_NATS_URL") else {
+            eprintln!("TEST_NATS_URL unset: JetStream run skipped");
+            return;
+        };
+        let bus = Bus::connect(&url).await.unwrap().namespaced("stage.1");
+        assert_eq!(bus.stream_name("users"), "FEED_STAGE_1_USERS");
+        assert_eq!(
+            bus.filter("users", Some("user")),
+            "stage_1.feed.users.user.>"
+        );
     }
 
     #[test]

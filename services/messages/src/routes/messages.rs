@@ -6,6 +6,8 @@ use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use kit::auth::MaybeAuthenticatedUser;
 use kit::extract::{Json, ListQuery, Path, Query};
+use kit::feed::Position;
+use kit::feed::known::Lookup;
 use kit::fields::FieldErrors;
 use kit::ids::{IdError, MAX_IDS, MessageId, UserId};
 use kit::problem::Problem;
@@ -27,7 +29,8 @@ use crate::store::Cursor;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"author_id": 3, "text": "finally shipped the release"}))]
 pub struct CreateMessage {
-    /// The author's user id. The users service is not asked whether the user exists.
+    /// The author's user id. With `--users-url`, a user the users feed holds (the users
+    /// service itself is never asked); without it, any id.
     // Any JSON integer (`3.0` too, as the schema's `integer` allows); the id rules follow.
     #[serde(default, deserialize_with = "kit::ids::json_integer")]
     #[schema(value_type = UserId, required = true)]
@@ -97,6 +100,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create a message.
+///
+/// With `--users-url`, the author must be in the users feed: an author created a moment
+/// ago is waited for, up to `--known-users-wait`; when the feed is not applied up to its
+/// head by then, the answer is 503 with `Retry-After`.
 #[utoipa::path(
     post,
     path = "/messages",
@@ -106,13 +113,18 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 201, description = "Created; `Location` is the new message's URL",
             body = Message,
-            headers(("Location" = String, description = "`/messages/{id}` of the new message"))),
+            headers(
+                ("Location" = String, description = "`/messages/{id}` of the new message"),
+                ("X-Change-Position" = String, description = "The position of the message's \
+                    event in the messages feed, `messages:SEQ`"),
+            )),
         (status = 403, description = "The caller the gateway authenticated is not `author_id`: \
             a message is posted by its author only",
             body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`author_id` is missing or not a positive 64-bit \
-            integer, `text` is missing, blank, longer than 1000 characters or holds a NUL, or \
-            the body has an unknown field; `errors` names each offending field",
+        (status = 422, description = "`author_id` is missing, not a positive 64-bit integer \
+            or (with `--users-url`) names no user, `text` is missing, blank, longer than 1000 \
+            characters or holds a NUL, or the body has an unknown field; `errors` names each \
+            offending field",
             body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -124,9 +136,25 @@ async fn create_message(
     let new_message = parse_new_message(body)?;
     let author = new_message.author_id;
     caller.may_act_for(author, &format!("post as `author_id` {author}"))?;
-    let message = state.store.create(&new_message).await?;
+    if let Some(users) = &state.users {
+        match users.check(&author.to_string()).await? {
+            Lookup::Known => {}
+            Lookup::Unknown => {
+                return Err(Problem::validation()
+                    .with_field_error("author_id", format!("no user with id {author}"))
+                    .into());
+            }
+            Lookup::Behind => return Err(ApiError::UsersBehind(author)),
+        }
+    }
+    let (message, position) = state.store.create(&new_message).await?;
     let location = format!("/messages/{}", message.id);
-    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(message)))
+    Ok((
+        StatusCode::CREATED,
+        position,
+        [(LOCATION, location)],
+        Json(message),
+    ))
 }
 
 /// Read the newest messages of many authors at once.
@@ -192,7 +220,9 @@ async fn get_message(
     operation_id = "deleteMessage",
     params(("id" = MessageId, Path, description = "The message's id")),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted",
+            headers(("X-Change-Position" = String, description = "The position of the \
+                message's deletion in the messages feed, `messages:SEQ`"))),
         (status = 403, description = "The caller the gateway authenticated is not the \
             message's author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No message has this id", body = Problem,
@@ -203,16 +233,15 @@ async fn delete_message(
     State(state): State<AppState>,
     caller: MaybeAuthenticatedUser,
     Path(id): Path<MessageId>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Option<Position>, ()), ApiError> {
     // Only a caller the gateway named must be the author; internal calls delete as before.
     if caller.0.is_some() {
         let message = state.store.get(id).await?.ok_or(ApiError::NotFound(id))?;
         caller.may_act_for(message.author_id, &format!("delete message {id}"))?;
     }
-    if state.store.delete(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(id))
+    match state.store.delete(id).await? {
+        Some(position) => Ok((StatusCode::NO_CONTENT, position, ())),
+        None => Err(ApiError::NotFound(id)),
     }
 }
 

@@ -29,7 +29,7 @@ impl TestApp {
         };
         let created_at = Timestamp::from_micros(second * 1_000_000);
         let stored = self.store.create_at(&message, created_at).await.unwrap();
-        stored.id.get()
+        stored.0.id.get()
     }
 }
 
@@ -64,10 +64,44 @@ pub(crate) async fn assert_bad_request(app: &TestApp, path: &str, code: &str, ne
 
 pub(crate) use kit::test_util::assert_problem;
 
+/// A messages service on `sqlite::memory:` following the users feed at `users_url` (on
+/// `bus` when given), refusing unknown authors after a wait of up to a second.
+pub(crate) async fn spawn_following(users_url: &str, bus: Option<kit::feed::nats::Bus>) -> TestApp {
+    let users_url = users_url.to_owned();
+    let app = kit::test_util::spawn_app_on("sqlite::memory:", None, bus, move |store, running| {
+        let users = messages::follow_users(
+            &store,
+            running,
+            &users_url,
+            std::time::Duration::from_secs(1),
+        );
+        let feed = running.feed_api(store.feed(), |_| {});
+        messages::app_with(
+            AppState {
+                store,
+                users: Some(users),
+            },
+            feed,
+            &Limits::default(),
+        )
+    });
+    TestApp(app.await)
+}
+
+/// A users service on an ephemeral port, its feed relayed to `bus` when given.
+pub(crate) async fn spawn_users(
+    bus: Option<kit::feed::nats::Bus>,
+) -> kit::test_util::TestApp<users::Store> {
+    kit::test_util::spawn_app_on("sqlite::memory:", None, bus, |store, _running| {
+        users::app(users::AppState { store }, &Limits::default())
+    })
+    .await
+}
+
 /// A messages service on an ephemeral port, on `database_url`, optionally with a demo world.
 pub(crate) async fn spawn_app(database_url: &str, demo: Option<&str>) -> TestApp {
     let app = kit::test_util::spawn_app(database_url, demo, |store, _running| {
-        messages::app(AppState { store }, &Limits::default())
+        messages::app(AppState { store, users: None }, &Limits::default())
     });
     TestApp(app.await)
 }

@@ -8,6 +8,7 @@ mod authors;
 mod crud;
 mod demo;
 mod errors;
+mod feed;
 mod latest;
 mod lifecycle;
 mod paging;

@@ -71,12 +71,13 @@ impl Apps {
 
         let store = friends::Store::open("sqlite::memory:").await.unwrap();
         store.fill_demo(world).await.unwrap();
-        let friends = friends::app(friends::AppState { store }, &Limits::default());
+        let friends = friends::app(friends::AppState { store, users: None }, &Limits::default());
 
         let messages_store = messages::Store::open("sqlite::memory:").await.unwrap();
         messages_store.fill_demo(world).await.unwrap();
         let state = messages::AppState {
             store: messages_store.clone(),
+            users: None,
         };
         let messages = messages::app(state, &Limits::default());
         let apps = Self {
@@ -349,7 +350,7 @@ impl Stack {
             author_id: kit::ids::UserId::new(author),
             text: messages::domain::MessageText::parse(text.to_owned()).unwrap(),
         };
-        let message = self
+        let (message, _) = self
             .messages_store
             .create_at(&new, Timestamp::from_micros(at))
             .await
@@ -367,6 +368,7 @@ impl Stack {
                 .delete(kit::ids::MessageId::new(id))
                 .await
                 .unwrap()
+                .is_some()
         );
         commit(&self.feeds().messages, Change::deleted("message", id)).await
     }

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use kit::extract::{Json, ListQuery, Path};
+use kit::feed::Position;
 use kit::fields::FieldErrors;
 use kit::ids::{MAX_IDS, UserId};
 use kit::problem::Problem;
@@ -89,7 +90,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     request_body = CreateUser,
     responses(
         (status = 201, description = "Created; `Location` is the new user's URL", body = User,
-            headers(("Location" = String, description = "`/users/{id}` of the new user"))),
+            headers(
+                ("Location" = String, description = "`/users/{id}` of the new user"),
+                ("X-Change-Position" = String, description = "The write's position in \
+                the users feed, `users:SEQ`: its event is at that position of `GET /changes`"),
+            )),
     )
 )]
 async fn create_user(
@@ -97,9 +102,14 @@ async fn create_user(
     Json(body): Json<CreateUser>,
 ) -> Result<impl IntoResponse, ApiError> {
     let new_user = parse_new_user(body)?;
-    let user = state.store.create(&new_user).await?;
+    let (user, position) = state.store.create(&new_user).await?;
     let location = format!("/users/{}", user.id);
-    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(user)))
+    Ok((
+        StatusCode::CREATED,
+        position,
+        [(LOCATION, location)],
+        Json(user),
+    ))
 }
 
 /// Read many users at once.
@@ -159,7 +169,9 @@ async fn get_user(
     params(("id" = UserId, Path, description = "The user's id")),
     request_body(content = UpdateUser, content_type = "application/json"),
     responses(
-        (status = 200, description = "The user after the change", body = User),
+        (status = 200, description = "The user after the change", body = User,
+            headers(("X-Change-Position" = String, description = "The write's position in \
+                the users feed, `users:SEQ`: its event is at that position of `GET /changes`"))),
         (status = 404, description = "No user has this id", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -168,14 +180,14 @@ async fn update_user(
     State(state): State<AppState>,
     Path(id): Path<UserId>,
     Json(body): Json<UpdateUser>,
-) -> Result<Json<User>, ApiError> {
+) -> Result<(Option<Position>, Json<User>), ApiError> {
     let changes = parse_changes(body)?;
-    let user = state
+    let (user, position) = state
         .store
         .update(id, &changes)
         .await?
         .ok_or(ApiError::NotFound(id))?;
-    Ok(Json(user))
+    Ok((position, Json(user)))
 }
 
 /// Delete a user.
@@ -186,7 +198,10 @@ async fn update_user(
     operation_id = "deleteUser",
     params(("id" = UserId, Path, description = "The user's id")),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted. The friends and messages services that follow \
+            the users feed then delete the user's friendships and messages",
+            headers(("X-Change-Position" = String, description = "The write's position in \
+                the users feed, `users:SEQ`: its event is at that position of `GET /changes`"))),
         (status = 404, description = "No user has this id", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -194,11 +209,10 @@ async fn update_user(
 async fn delete_user(
     State(state): State<AppState>,
     Path(id): Path<UserId>,
-) -> Result<StatusCode, ApiError> {
-    if state.store.delete(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(id))
+) -> Result<(StatusCode, Option<Position>, ()), ApiError> {
+    match state.store.delete(id).await? {
+        Some(position) => Ok((StatusCode::NO_CONTENT, position, ())),
+        None => Err(ApiError::NotFound(id)),
     }
 }
 

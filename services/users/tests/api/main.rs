@@ -8,4 +8,5 @@ mod bulk;
 mod crud;
 mod demo;
 mod errors;
+mod feed;
 mod lifecycle;
