@@ -14,12 +14,9 @@ use sqlx::AnyConnection;
 use super::{FRIENDSHIP_EVENT, MESSAGE_EVENT, Store, USER_EVENT};
 use crate::domain::{Friendship, Message, User};
 
-/// Where the demo world's events come from: every side that loads the same world records
-/// them with this origin and the same versions, so their feeds agree.
-const DEMO_ORIGIN: &str = "demo";
-
-/// The version of every demo friendship's event: 2026-01-01T00:00:00Z.
-const FRIENDSHIP_VERSION: i64 = 1_767_225_600_000_000;
+// Every side that loads the same world records its events with one origin and the same
+// versions, so their feeds agree.
+use kit::demo::{FRIENDSHIP_VERSION, ORIGIN as DEMO_ORIGIN};
 
 /// Rows written by a demo fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
