@@ -59,6 +59,8 @@ pub(crate) struct Answer {
     pub(crate) content_type: Option<String>,
     pub(crate) location: Option<String>,
     pub(crate) allow: Option<String>,
+    /// A timeline's tag of its content: equal contents, equal tags on both sides.
+    pub(crate) etag: Option<String>,
     pub(crate) body: Value,
 }
 
@@ -259,8 +261,12 @@ impl Stack {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let (content_type, location, allow) =
-            (header("content-type"), header("location"), header("allow"));
+        let (content_type, location, allow, etag) = (
+            header("content-type"),
+            header("location"),
+            header("allow"),
+            header("etag"),
+        );
         let status = response.status().as_u16();
         let bytes = response.bytes().await.expect("body");
         let mut body = if bytes.is_empty() {
@@ -277,6 +283,7 @@ impl Stack {
             content_type,
             location,
             allow,
+            etag,
             body,
         }
     }

@@ -8,6 +8,7 @@
 //!   other services' feeds, and the same feeds on NATS JetStream.
 //! - [`extract`]: `Json`, `Path` and `Query` whose rejections are problems; a body read
 //!   and ignored.
+//! - [`etag`]: strong `ETag`s from an answer's content, `If-None-Match` and its 304.
 //! - [`fields`]: body fields: `null` told from absent, every refused field in one 422.
 //! - [`auth`]: the caller the gateway verified (`x-authenticated-user`), and the trust
 //!   boundary that makes the header safe to read.
@@ -34,6 +35,7 @@
 pub mod auth;
 pub mod cli;
 pub mod demo;
+pub mod etag;
 pub mod extract;
 #[cfg(feature = "db")]
 pub mod feed;

@@ -22,7 +22,7 @@ mod user;
 pub(crate) use examples::latest as latest_example;
 
 pub use avatar::{AvatarError, MAX_AVATAR_URL_BYTES, check_avatar_url};
-pub use friendship::friendship;
+pub use friendship::{Friendship, friendship};
 pub use message::{Message, NewMessage, author};
 pub use pages::{AuthorMessages, FriendList, MessagePage};
 pub use paging::{

@@ -43,7 +43,11 @@ pub use state::AppState;
 pub use store::Store;
 
 /// The entity types of the change feed, with the schema of each one's `data`.
-const EVENTS: &[(&str, &str)] = &[("user", "User"), ("message", "Message")];
+const EVENTS: &[(&str, &str)] = &[
+    (store::USER_EVENT, "User"),
+    (store::FRIENDSHIP_EVENT, "Friendship"),
+    (store::MESSAGE_EVENT, "Message"),
+];
 
 /// The whole monolith as a router: API, ops endpoints, docs, and the standard layers.
 pub fn app(state: AppState, limits: &Limits) -> Router {

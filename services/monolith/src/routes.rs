@@ -28,6 +28,8 @@ pub use users::{CreateUser, IdsQuery, UpdateUser, UsersByIds};
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     servers((url = "http://127.0.0.1:8085", description = "Default local address")),
+    // The `data` of the feed's friendship events.
+    components(schemas(crate::domain::Friendship)),
     tags(
         (name = "users", description = "User profiles"),
         (name = "friends", description = "Friendships between users"),

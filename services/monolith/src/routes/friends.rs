@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use kit::extract::{IgnoredBody, Json, Path, Query};
+use kit::feed::Position;
 use kit::ids::{IdError, UserId};
 use kit::problem::Problem;
 use serde::Deserialize;
@@ -60,7 +61,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
             example = 19),
     ),
     responses(
-        (status = 204, description = "The users are friends (now, or already were)"),
+        (status = 204, description = "The users are friends (now, or already were)",
+            headers(("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ` (that of the friendship's event when they already were friends)"))),
         (status = 400, description = "`id` equals `friend_id` (code `self-friendship`), or an \
             id is not a positive 64-bit integer (code `bad-request`); nothing is stored",
             body = Problem, content_type = "application/problem+json",
@@ -81,10 +83,10 @@ async fn add_friend(
     Path(path): Path<FriendPath>,
     // The ids are in the path; a body means nothing.
     _body: IgnoredBody,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(Position, StatusCode), ApiError> {
     let pair = friendship(path.id, path.friend_id).ok_or(ApiError::SelfFriendship(path.id))?;
     match state.store.add_friend(pair).await? {
-        Befriended::Yes => Ok(StatusCode::NO_CONTENT),
+        Befriended::Yes(position) => Ok((position, StatusCode::NO_CONTENT)),
         // The first in the path's order: `id` is named before `friend_id`.
         Befriended::NoSuchUsers(missing) if missing.contains(&path.id) => {
             Err(ApiError::UserNotFound(path.id))
@@ -106,7 +108,7 @@ async fn add_friend(
         ("friend_id" = UserId, Path, description = "The other user's id", example = 19),
     ),
     responses(
-        (status = 204, description = "The users are no longer friends"),
+        (status = 204, description = "The users are no longer friends", headers(("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ`"))),
         (status = 404, description = "The users are not friends (a user is never their own \
             friend); nothing changed", body = Problem, content_type = "application/problem+json",
             example = json!(not_friends_example())),
@@ -115,17 +117,14 @@ async fn add_friend(
 async fn remove_friend(
     State(state): State<AppState>,
     Path(path): Path<FriendPath>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(Position, StatusCode), ApiError> {
     let removed = match friendship(path.id, path.friend_id) {
         Some(pair) => state.store.remove_friend(pair).await?,
         // Nobody is their own friend.
-        None => false,
+        None => None,
     };
-    if removed {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFriends(path.id, path.friend_id))
-    }
+    let position = removed.ok_or(ApiError::NotFriends(path.id, path.friend_id))?;
+    Ok((position, StatusCode::NO_CONTENT))
 }
 
 /// List a user's friends.

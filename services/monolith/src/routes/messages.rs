@@ -6,6 +6,7 @@ use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use kit::auth::MaybeAuthenticatedUser;
 use kit::extract::{Json, ListQuery, Path, Query};
+use kit::feed::Position;
 use kit::fields::FieldErrors;
 use kit::ids::{MAX_IDS, MessageId, UserId};
 use kit::problem::Problem;
@@ -101,7 +102,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 201, description = "Created; `Location` is the new message's URL",
             body = Message,
-            headers(("Location" = String, description = "`/messages/{id}` of the new message"))),
+            headers(
+                ("Location" = String, description = "`/messages/{id}` of the new message"),
+                ("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ`"),
+            )),
         (status = 403, description = "The caller the gateway authenticated is not `author_id`: \
             a message is posted by its author only",
             body = Problem, content_type = "application/problem+json"),
@@ -120,7 +124,7 @@ async fn create_message(
     let author = new_message.author_id;
     caller.may_act_for(author, &format!("post as `author_id` {author}"))?;
     let author_id = new_message.author_id;
-    let message = state
+    let (message, position) = state
         .store
         .create_message(&new_message)
         .await?
@@ -129,7 +133,12 @@ async fn create_message(
                 .with_field_error("author_id", format!("no user with id {author_id}"))
         })?;
     let location = format!("/messages/{}", message.id);
-    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(message)))
+    Ok((
+        StatusCode::CREATED,
+        position,
+        [(LOCATION, location)],
+        Json(message),
+    ))
 }
 
 /// Read the newest messages of many authors at once.
@@ -202,7 +211,7 @@ async fn get_message(
     operation_id = "deleteMessage",
     params(("id" = MessageId, Path, description = "The message's id")),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted", headers(("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ`"))),
         (status = 403, description = "The caller the gateway authenticated is not the \
             message's author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No message has this id", body = Problem,
@@ -213,7 +222,7 @@ async fn delete_message(
     State(state): State<AppState>,
     caller: MaybeAuthenticatedUser,
     Path(id): Path<MessageId>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(Position, StatusCode), ApiError> {
     // Only a caller the gateway named must be the author; internal calls delete as before.
     if caller.0.is_some() {
         let message = state
@@ -223,11 +232,12 @@ async fn delete_message(
             .ok_or(ApiError::MessageNotFound(id))?;
         caller.may_act_for(message.author_id, &format!("delete message {id}"))?;
     }
-    if state.store.delete_message(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::MessageNotFound(id))
-    }
+    let position = state
+        .store
+        .delete_message(id)
+        .await?
+        .ok_or(ApiError::MessageNotFound(id))?;
+    Ok((position, StatusCode::NO_CONTENT))
 }
 
 /// Read an author's messages, newest first, a page at a time.

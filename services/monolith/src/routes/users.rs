@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 use kit::extract::{Json, ListQuery, Path};
+use kit::feed::Position;
 use kit::fields::FieldErrors;
 use kit::ids::{MAX_IDS, UserId};
 use kit::problem::Problem;
@@ -89,16 +90,24 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     request_body = CreateUser,
     responses(
         (status = 201, description = "Created; `Location` is the new user's URL", body = User,
-            headers(("Location" = String, description = "`/users/{id}` of the new user"))),
+            headers(
+                ("Location" = String, description = "`/users/{id}` of the new user"),
+                ("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ`"),
+            )),
     )
 )]
 async fn create_user(
     State(state): State<AppState>,
     Json(body): Json<CreateUser>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = state.store.create_user(&body.checked()?).await?;
+    let (user, position) = state.store.create_user(&body.checked()?).await?;
     let location = format!("/users/{}", user.id);
-    Ok((StatusCode::CREATED, [(LOCATION, location)], Json(user)))
+    Ok((
+        StatusCode::CREATED,
+        position,
+        [(LOCATION, location)],
+        Json(user),
+    ))
 }
 
 /// Read many users at once.
@@ -162,7 +171,8 @@ async fn get_user(
     params(("id" = UserId, Path, description = "The user's id")),
     request_body(content = UpdateUser, content_type = "application/json"),
     responses(
-        (status = 200, description = "The user after the change", body = User),
+        (status = 200, description = "The user after the change", body = User,
+            headers(("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ`"))),
         (status = 404, description = "No user has this id", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -171,19 +181,19 @@ async fn update_user(
     State(state): State<AppState>,
     Path(id): Path<UserId>,
     Json(body): Json<UpdateUser>,
-) -> Result<Json<User>, ApiError> {
-    let user = state
+) -> Result<(Position, Json<User>), ApiError> {
+    let (user, position) = state
         .store
         .update_user(id, &body.checked()?)
         .await?
         .ok_or(ApiError::UserNotFound(id))?;
-    Ok(Json(user))
+    Ok((position, Json(user)))
 }
 
 /// Delete a user.
 ///
 /// Their friendships (both directions) and their messages are deleted with them, in the
-/// same transaction.
+/// same transaction; the change feed gets a tombstone for each.
 #[utoipa::path(
     delete,
     path = "/users/{id}",
@@ -191,7 +201,7 @@ async fn update_user(
     operation_id = "deleteUser",
     params(("id" = UserId, Path, description = "The user's id")),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Deleted", headers(("X-Change-Position" = String, description = "The write's position in the change feed, `monolith:SEQ`"))),
         (status = 404, description = "No user has this id", body = Problem,
             content_type = "application/problem+json"),
     )
@@ -199,12 +209,13 @@ async fn update_user(
 async fn delete_user(
     State(state): State<AppState>,
     Path(id): Path<UserId>,
-) -> Result<StatusCode, ApiError> {
-    if state.store.delete_user(id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::UserNotFound(id))
-    }
+) -> Result<(Position, StatusCode), ApiError> {
+    let position = state
+        .store
+        .delete_user(id)
+        .await?
+        .ok_or(ApiError::UserNotFound(id))?;
+    Ok((position, StatusCode::NO_CONTENT))
 }
 
 // === impl CreateUser ===

@@ -1,17 +1,18 @@
 //! The friendships table: each friendship stored in both directions, so a user's friends
 //! are one range of the primary key.
 
+use kit::feed::{Change, Position};
 use kit::ids::UserId;
 use kit::timestamp::Timestamp;
 
-use super::Store;
-use crate::domain::{FriendList, FriendsPage};
+use super::{FRIENDSHIP_EVENT, Store};
+use crate::domain::{FriendList, FriendsPage, Friendship};
 
 /// What adding a friendship came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Befriended {
-    /// The two are friends (now, or already were).
-    Yes,
+    /// The two are friends (now, or already were), as of this feed position.
+    Yes(Position),
     /// These users of the pair do not exist (ascending), so nothing was written.
     NoSuchUsers(Vec<UserId>),
 }
@@ -25,9 +26,10 @@ const ADD_ATTEMPTS: usize = 3;
 
 impl Store {
     /// Stores both directions of `pair` (lower id first, as
-    /// [`friendship`](crate::domain::friendship) orders it) in one statement; a pair
-    /// already stored is left as it is (with its original `created_at`). The foreign keys
-    /// refuse a user that does not exist, and nothing is written then.
+    /// [`friendship`](crate::domain::friendship) orders it) in one statement, with its
+    /// `friendship.upserted` event; a pair already stored is left as it is (with its
+    /// original `created_at`, and no new event: the position is that of the pair's event).
+    /// The foreign keys refuse a user that does not exist, and nothing is written then.
     #[tracing::instrument(skip_all, fields(user_id = %pair.0, friend_id = %pair.1))]
     pub async fn add_friend(&self, pair: (UserId, UserId)) -> Result<Befriended, sqlx::Error> {
         let mut attempt = 0;
@@ -36,6 +38,7 @@ impl Store {
             // The low → high row first, always: two writers of one pair then wait on the
             // same row instead of each holding the row the other needs (a PostgreSQL
             // deadlock).
+            let mut tx = self.feed.begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO friendships (user_id, friend_id, created_at) \
                  VALUES ($1, $2, $3), ($2, $1, $3) ON CONFLICT DO NOTHING",
@@ -43,11 +46,35 @@ impl Store {
             .bind(pair.0)
             .bind(pair.1)
             .bind(Timestamp::now())
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await;
             match inserted {
-                Ok(_) => return Ok(Befriended::Yes),
+                Ok(done) => {
+                    let friendship = Friendship::of(pair);
+                    let subject = friendship.subject();
+                    if done.rows_affected() > 0 {
+                        let change = Change::upserted(FRIENDSHIP_EVENT, subject, &friendship);
+                        return Ok(Befriended::Yes(self.commit(tx, &[change]).await?));
+                    }
+                    // Already friends: the pair's own event is the position to answer with
+                    // (the feed keeps one event per entity, so at most one row).
+                    let seq: Option<i64> = sqlx::query_scalar(
+                        "SELECT seq FROM feed_events WHERE entity = $1 AND subject = $2",
+                    )
+                    .bind(FRIENDSHIP_EVENT)
+                    .bind(subject)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    let position = seq.and_then(|seq| u64::try_from(seq).ok()).map_or_else(
+                        || self.position(),
+                        |seq| Position::new(self.feed.source(), seq),
+                    );
+                    return Ok(Befriended::Yes(position));
+                }
                 Err(err) if kit::store::is_foreign_key_violation(&err) => {
+                    // The failed statement ended the transaction: look outside it.
+                    drop(tx);
                     let missing = self.missing_users(&[pair.0, pair.1]).await?;
                     if !missing.is_empty() {
                         return Ok(Befriended::NoSuchUsers(missing));
@@ -61,18 +88,27 @@ impl Store {
         }
     }
 
-    /// Removes both directions of `pair` in one statement; false when they were not friends.
+    /// Removes both directions of `pair` in one statement, with its `friendship.deleted`
+    /// event; `None` when they were not friends.
     #[tracing::instrument(skip_all, fields(user_id = %pair.0, friend_id = %pair.1))]
-    pub async fn remove_friend(&self, pair: (UserId, UserId)) -> Result<bool, sqlx::Error> {
+    pub async fn remove_friend(
+        &self,
+        pair: (UserId, UserId),
+    ) -> Result<Option<Position>, sqlx::Error> {
+        let mut tx = self.feed.begin().await?;
         let done = sqlx::query(
             "DELETE FROM friendships \
              WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
         )
         .bind(pair.0)
         .bind(pair.1)
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let change = Change::deleted(FRIENDSHIP_EVENT, Friendship::of(pair).subject());
+        Ok(Some(self.commit(tx, &[change]).await?))
     }
 
     /// One page of `user`'s friends, ascending: a range scan of the primary key that reads

@@ -2,11 +2,12 @@
 //! one by id walks `messages_by_author_newest` (`author_id, created_at DESC, id DESC`): a
 //! seek to the author and at most `LIMIT` entries from there.
 
+use kit::feed::{Change, Position};
 use kit::ids::{MessageId, UserId};
 use kit::store::{Backend, query_as_with};
 use kit::timestamp::Timestamp;
 
-use super::Store;
+use super::{MESSAGE_EVENT, Store};
 use crate::domain::{Message, NewMessage};
 
 /// Where a page of an author's messages starts.
@@ -29,27 +30,32 @@ const NEWEST_FIRST: &str = "created_at DESC, id DESC";
 // === impl Store ===
 
 impl Store {
-    /// Posts a message created now and returns it with its id; `None` when the author does
-    /// not exist (the foreign key refuses the row, so nothing is written).
+    /// Posts a message created now and returns it with its id, with its
+    /// `message.upserted` event's position; `None` when the author does not exist (the
+    /// foreign key refuses the row, so nothing is written).
     #[tracing::instrument(skip_all, fields(author_id = %message.author_id))]
     pub async fn create_message(
         &self,
         message: &NewMessage,
-    ) -> Result<Option<Message>, sqlx::Error> {
+    ) -> Result<Option<(Message, Position)>, sqlx::Error> {
         let sql = format!(
             "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) \
              RETURNING {MESSAGE}"
         );
+        let mut tx = self.feed.begin().await?;
         let inserted = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(message.author_id)
             .bind(message.text.clone())
             .bind(Timestamp::now())
-            .fetch_one(self.db.pool())
+            .fetch_one(&mut *tx)
             .await;
-        match inserted {
-            Err(err) if kit::store::is_foreign_key_violation(&err) => Ok(None),
-            other => other.map(Some),
-        }
+        let message: Message = match inserted {
+            Err(err) if kit::store::is_foreign_key_violation(&err) => return Ok(None),
+            other => other?,
+        };
+        let change = Change::upserted(MESSAGE_EVENT, message.id, &message);
+        let position = self.commit(tx, &[change]).await?;
+        Ok(Some((message, position)))
     }
 
     /// The message with this id, if any.
@@ -62,14 +68,19 @@ impl Store {
             .await
     }
 
-    /// Deletes the message; false when there was none.
+    /// Deletes the message, with its `message.deleted` event; `None` when there was none.
     #[tracing::instrument(skip_all, fields(message_id = %id))]
-    pub async fn delete_message(&self, id: MessageId) -> Result<bool, sqlx::Error> {
+    pub async fn delete_message(&self, id: MessageId) -> Result<Option<Position>, sqlx::Error> {
+        let mut tx = self.feed.begin().await?;
         let done = sqlx::query("DELETE FROM messages WHERE id = $1")
             .bind(id)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let change = Change::deleted(MESSAGE_EVENT, id);
+        Ok(Some(self.commit(tx, &[change]).await?))
     }
 
     /// Where a page that starts below message `before` starts: at that message's position

@@ -1,11 +1,12 @@
 //! The users table. Rows are read straight into [`User`]s.
 
-use kit::ids::UserId;
+use kit::feed::{Change, Position};
+use kit::ids::{MessageId, UserId};
 use kit::store::Backend;
 use kit::timestamp::Timestamp;
 
-use super::Store;
-use crate::domain::{NewUser, User, UserChange};
+use super::{FRIENDSHIP_EVENT, MESSAGE_EVENT, Store, USER_EVENT};
+use crate::domain::{Friendship, NewUser, User, UserChange};
 
 /// The columns of a [`User`], in its order.
 const USER: &str = "id, name, avatar_url, created_at";
@@ -22,19 +23,24 @@ struct Asked {
 // === impl Store ===
 
 impl Store {
-    /// Inserts a user created now and returns it with its new id.
+    /// Inserts a user created now and returns it with its new id, with its
+    /// `user.upserted` event's position.
     #[tracing::instrument(skip_all)]
-    pub async fn create_user(&self, user: &NewUser) -> Result<User, sqlx::Error> {
+    pub async fn create_user(&self, user: &NewUser) -> Result<(User, Position), sqlx::Error> {
         let sql = format!(
             "INSERT INTO users (name, avatar_url, created_at) VALUES ($1, $2, $3) \
              RETURNING {USER}"
         );
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let mut tx = self.feed.begin().await?;
+        let user: User = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user.name.clone())
             .bind(user.avatar_url.clone())
             .bind(Timestamp::now())
-            .fetch_one(self.db.pool())
-            .await
+            .fetch_one(&mut *tx)
+            .await?;
+        let change = Change::upserted(USER_EVENT, user.id, &user);
+        let position = self.commit(tx, &[change]).await?;
+        Ok((user, position))
     }
 
     /// The user with this id, if any.
@@ -91,16 +97,18 @@ impl Store {
         Ok((users, missing))
     }
 
-    /// Sets the columns `changes` names, in one statement; `None` when there is no such
-    /// user. No change at all reads the user as it is.
+    /// Sets the columns `changes` names, in one statement, and records the user's
+    /// `user.upserted` event; `None` when there is no such user. No change at all reads the
+    /// user as it is (and records nothing: the position is the feed's current one).
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn update_user(
         &self,
         id: UserId,
         changes: &[UserChange],
-    ) -> Result<Option<User>, sqlx::Error> {
+    ) -> Result<Option<(User, Position)>, sqlx::Error> {
         if changes.is_empty() {
-            return self.get_user(id).await;
+            let position = self.position();
+            return Ok(self.get_user(id).await?.map(|user| (user, position)));
         }
         let sets: Vec<String> = changes
             .iter()
@@ -112,21 +120,72 @@ impl Store {
             sets.join(", ")
         );
         let query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id);
-        changes
+        let mut tx = self.feed.begin().await?;
+        let user: Option<User> = changes
             .iter()
             .fold(query, |q, change| q.bind(change.value().map(str::to_owned)))
-            .fetch_optional(self.db.pool())
-            .await
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(user) = user else {
+            return Ok(None);
+        };
+        let change = Change::upserted(USER_EVENT, user.id, &user);
+        let position = self.commit(tx, &[change]).await?;
+        Ok(Some((user, position)))
     }
 
-    /// Deletes the user, and with them (by `ON DELETE CASCADE`, in the same statement) their
-    /// friendships in both directions and their messages; false when there was no such user.
+    /// Deletes the user and, in the same transaction, their friendships (both directions)
+    /// and their messages, each removed row with its tombstone (`friendship.deleted`,
+    /// `message.deleted`, then `user.deleted`); `None` when there was no such user.
+    ///
+    /// The user's row is locked first (on PostgreSQL), so a friendship or message being
+    /// added for them either commits before and is deleted here, or waits and then finds
+    /// the user gone: nothing is left behind that the feed still shows alive.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
-    pub async fn delete_user(&self, id: UserId) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+    pub async fn delete_user(&self, id: UserId) -> Result<Option<Position>, sqlx::Error> {
+        let lock = match self.db.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            // The transaction holds the database's write lock already.
+            Backend::Sqlite => "",
+        };
+        let mut tx = self.feed.begin().await?;
+        let found: Option<UserId> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM users WHERE id = $1{lock}"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if found.is_none() {
+            return Ok(None);
+        }
+        // Both directions in one statement: each pair is named once, by its low → high row.
+        let pairs: Vec<(UserId, UserId)> = sqlx::query_as(
+            "DELETE FROM friendships WHERE user_id = $1 OR friend_id = $1 \
+             RETURNING user_id, friend_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let messages: Vec<MessageId> =
+            sqlx::query_scalar("DELETE FROM messages WHERE author_id = $1 RETURNING id")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        let mut changes: Vec<Change> = pairs
+            .into_iter()
+            .filter(|(low, high)| low < high)
+            .map(|pair| Change::deleted(FRIENDSHIP_EVENT, Friendship::of(pair).subject()))
+            .collect();
+        changes.extend(
+            messages
+                .into_iter()
+                .map(|message| Change::deleted(MESSAGE_EVENT, message)),
+        );
+        changes.push(Change::deleted(USER_EVENT, id));
+        Ok(Some(self.commit(tx, &changes).await?))
     }
 }

@@ -7,6 +7,8 @@ mod helpers;
 mod authors;
 mod cascade;
 mod demo;
+mod etag;
+mod feed;
 mod friends;
 mod lifecycle;
 mod messages;

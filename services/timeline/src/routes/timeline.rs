@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use kit::etag::ETag;
 use kit::extract::{Json, Path, Query};
 use kit::feed::Position;
 use kit::ids::UserId;
@@ -49,19 +50,33 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// lists allowed, e.g. `messages:18342, friends:77`); the request waits briefly until the
 /// view has applied each, and is composed when it cannot (also for a source the view does
 /// not follow). A malformed position is a 400.
+///
+/// The answer's `ETag` follows its content (everything but `generated_at`): the view and
+/// the composition, and the monolith, give the same tag for the same timeline. A request
+/// whose `If-None-Match` lists it (or is `*`) gets a 304 with no body.
 #[utoipa::path(
     get,
     path = "/timeline/{user_id}",
     tag = "timeline",
     operation_id = "getTimeline",
-    params(("user_id" = UserId, Path, description = "Whose timeline"), TimelineQuery),
+    params(
+        ("user_id" = UserId, Path, description = "Whose timeline"),
+        TimelineQuery,
+        kit::etag::IfNoneMatchHeader,
+    ),
     responses(
         (status = 200, description = "The timeline, possibly degraded. Its `x-timeline-source` \
             header says where it came from: `view` (the live view) or `composed` (from the \
             services)", body = Timeline,
-            headers(("Server-Timing" = String,
-                description = "`view;dur=…` for an answer of the live view; for a composed one, \
-                    each downstream stage with its duration, and cache hits"))),
+            headers(
+                ("Server-Timing" = String,
+                    description = "`view;dur=…` for an answer of the live view; for a composed \
+                        one, each downstream stage with its duration, and cache hits"),
+                ("ETag" = String, description = "A strong tag of the timeline's content \
+                    (all but `generated_at`); it changes exactly when the content does"),
+            )),
+        (status = 304, description = "The timeline is the one `If-None-Match` names: no body",
+            headers(("ETag" = String, description = "The current timeline's tag"))),
         (status = 404, description = "No user has this id", body = Problem,
             content_type = "application/problem+json"),
         (status = 503, description = "The friends list cannot be read; retry after \
@@ -88,9 +103,16 @@ async fn get_timeline(
         .timelines
         .timeline(user_id, params, &positions, &propagate)
         .await?;
-    let headers = [
+    let answer_headers = [
         ("server-timing", answer.timing.header_value()),
         (SOURCE_HEADER, answer.source.as_str().to_owned()),
     ];
-    Ok((headers, Json(answer.timeline)).into_response())
+    // When this answer was made is not its content: the tag leaves it out. (A timeline
+    // always serializes; were it ever not to, the answer would go untagged.)
+    let etag = ETag::of_json(&answer.timeline, &["generated_at"]).ok();
+    let response = (etag.clone(), answer_headers, Json(answer.timeline)).into_response();
+    Ok(match etag {
+        Some(etag) => kit::etag::conditional(&headers, &etag, response),
+        None => response,
+    })
 }

@@ -9,6 +9,7 @@ mod stack;
 
 mod cache;
 mod composition;
+mod etag;
 mod faults;
 mod races;
 mod view;
