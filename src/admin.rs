@@ -5,6 +5,8 @@
 //!   rejected load with its errors.
 //! - `POST /admin/reload`: load the routes file now; 200 with the version, or 422 with
 //!   every error and the old table still serving.
+//! - `GET /admin/shadow`: each shadowed route's comparison counters, noise fields and
+//!   latest differences.
 //! - `GET /healthz`: the process is up.
 //! - `GET /openapi.json` and `GET /docs`: this API's spec and Swagger UI for it (no token
 //!   needed: the spec holds no secrets).
@@ -16,10 +18,12 @@ use axum::routing::{get, post};
 use secrecy::SecretString;
 
 pub mod routes;
+pub mod shadow;
 pub mod spec;
 pub mod view;
 
 pub use routes::AdminState;
+pub use shadow::ShadowsView;
 pub use view::{RouteView, RoutesView, SettingsView, UpstreamView};
 
 use crate::reload::Reloader;
@@ -30,6 +34,7 @@ pub fn router(reloader: Arc<Reloader>, token: Option<SecretString>) -> Router {
     let routes = Router::new()
         .route("/admin/routes", get(routes::get_routes))
         .route("/admin/reload", post(routes::reload))
+        .route("/admin/shadow", get(routes::get_shadow))
         // On the `/admin` routes only, so `/healthz` stays open and unknown paths are 404s.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -11,6 +11,7 @@ pub mod client;
 pub mod fetch;
 pub mod keys;
 pub mod limits;
+pub mod shadow;
 pub mod tls;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 pub use client::{ClientCache, UpstreamClient};
 pub use keys::{KeyCache, KeyStore};
 pub use limits::{Limiter, LimiterCache};
+pub use shadow::{ShadowCache, ShadowState, ShadowStats};
 
 use crate::table::{Loaded, RouteTable, UpstreamId};
 
@@ -54,6 +56,8 @@ pub struct Snapshot {
     keys: Box<[Arc<KeyStore>]>,
     /// The limiter of each route, indexed like `table.routes()`.
     limiters: Box<[Option<Arc<Limiter>>]>,
+    /// The shadow of each route, indexed like `table.routes()`.
+    shadows: Box<[Option<Arc<ShadowState>>]>,
 }
 
 /// The key stores and limiters kept across reloads.
@@ -63,6 +67,8 @@ pub struct EdgeCache {
     pub keys: KeyCache,
     /// Limiters by route.
     pub limiters: LimiterCache,
+    /// Shadow counters by route.
+    pub shadows: ShadowCache,
 }
 
 // === impl Snapshot ===
@@ -97,6 +103,17 @@ impl Snapshot {
             .map(|r| edge.limiters.limiter_for(r))
             .collect();
         edge.limiters.retain(loaded.table.routes());
+        let table = &loaded.table;
+        let shadows = table
+            .routes()
+            .iter()
+            .map(|r| {
+                r.shadow.as_ref()?;
+                let stats = edge.shadows.stats_for(r);
+                ShadowState::build(r, table, clients.workers(), stats).map(Arc::new)
+            })
+            .collect();
+        edge.shadows.retain(table.routes());
         let upstream_clients = loaded
             .table
             .upstreams()
@@ -114,6 +131,7 @@ impl Snapshot {
             trigger,
             keys,
             limiters,
+            shadows,
         }
     }
 
@@ -125,6 +143,11 @@ impl Snapshot {
     /// The limiter of route `index` (of `table.routes()`), if it has a limit.
     pub fn limiter(&self, index: usize) -> Option<&Limiter> {
         self.limiters.get(index).and_then(Option::as_deref)
+    }
+
+    /// The shadow of route `index` (of `table.routes()`), if it has one.
+    pub fn shadow(&self, index: usize) -> Option<&Arc<ShadowState>> {
+        self.shadows.get(index).and_then(Option::as_ref)
     }
 
     /// Reads every issuer's keys that are not held yet (URL sources, at startup).

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "gateway admin",
         description = "The gateway's admin API, on its own listener (loopback by default): \
-            the active route table and live reloads of the routes file. When the gateway is \
+            the active route table, live reloads of the routes file and the comparisons of shadow traffic. When the gateway is \
             started with `--admin-token`, the `/admin` endpoints require \
             `Authorization: Bearer <token>`; without one they are open to whoever reaches the \
             listener. The client API is the gateway's other listener, described by its own \
@@ -16,7 +16,12 @@ use utoipa::{Modify, OpenApi};
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     servers((url = "http://127.0.0.1:8090", description = "Default local address")),
-    paths(super::routes::get_routes, super::routes::reload, super::routes::healthz),
+    paths(
+        super::routes::get_routes,
+        super::routes::reload,
+        super::routes::get_shadow,
+        super::routes::healthz
+    ),
     modifiers(&BearerToken),
     tags(
         (name = "admin", description = "The route table and its reloads"),
