@@ -46,7 +46,9 @@ fn a_route_of_writes_only_cannot_have_a_shadow() {
     );
     assert_eq!(
         e,
-        ["10:13: shadow: the route serves only POST,PUT; only GET and HEAD are ever shadowed, so the shadow would get nothing"]
+        [
+            "10:13: shadow: the route serves only POST,PUT; only GET and HEAD are ever shadowed, so the shadow would get nothing"
+        ]
     );
 }
 
@@ -86,13 +88,22 @@ fn bad_percentages_pointers_and_limits_are_refused_together() {
     assert_eq!(e[0], "11:16: shadow.percent: 101 is outside 0..=100");
     assert_eq!(e[1], "12:21: shadow.noise_sample: 250 is outside 0..=100");
     assert_eq!(e[2], "13:22: shadow.max_in_flight: 0 is outside 1..=65536");
-    assert!(e[3].starts_with("14:16: shadow.timeout: `soon` is not a duration"), "{e:?}");
+    assert!(
+        e[3].starts_with("14:16: shadow.timeout: `soon` is not a duration"),
+        "{e:?}"
+    );
     assert_eq!(
         e[4],
         "15:23: shadow.ignore: `generated_at` is not a JSON pointer: it must start with `/` (e.g. `/generated_at`)"
     );
-    assert!(e[5].starts_with("15:37: shadow.ignore: `/a~2` is not a JSON pointer"), "{e:?}");
-    assert!(e[6].starts_with("15:45: shadow.ignore: `\"\"` would ignore the whole body"), "{e:?}");
+    assert!(
+        e[5].starts_with("15:37: shadow.ignore: `/a~2` is not a JSON pointer"),
+        "{e:?}"
+    );
+    assert!(
+        e[6].starts_with("15:45: shadow.ignore: `\"\"` would ignore the whole body"),
+        "{e:?}"
+    );
     let e = route_errors("  - {path: /a, to: monolith, shadow: {to: users, percent: -1}}\n");
     assert!(e[0].starts_with("7:"), "{e:?}");
     let e = route_errors("  - {path: /a, to: monolith, shadow: {to: users, mirror: true}}\n");
