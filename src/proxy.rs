@@ -156,7 +156,7 @@ impl Proxy {
         if let (Some(limiter), Some(state)) = (limiter, rate_state) {
             limit::describe(response.headers_mut(), limiter.policy_header(), state);
         }
-        let sink = shadow.map(|s| s.sink(response.status(), response.headers()));
+        let sink = shadow.and_then(|s| s.sink(response.status(), response.headers()));
         let mut response = response.map(|body| shadow::Tap::new(body, sink));
         let coded = offer.and_then(|o| compress::prepare(&route.compression, o, &mut response));
         let response = match coded {

@@ -1,5 +1,6 @@
 //! What the proxy reads: a [`Snapshot`] is one compiled route table together with the
-//! pooled clients of its upstreams and the merged OpenAPI spec it serves. Snapshots are
+//! pooled clients of its upstreams, the merged OpenAPI spec it serves, and the state of each
+//! route's shadow ([`shadow`]: its clients, in-flight bound and counters). Snapshots are
 //! immutable; a reload builds a new one and swaps it in whole, so a request reads one
 //! consistent snapshot from arrival to answer.
 

@@ -38,10 +38,11 @@ const PRIMARY_WAIT: Duration = Duration::from_secs(30);
 /// Bodies above this size together are compared off the worker thread.
 const BLOCKING_COMPARE_BYTES: usize = 64 * 1024;
 
-/// A shadow started for one request: where the primary's answer is to be handed.
+/// A shadow started for one request: where the primary's answer is to be handed (`None`
+/// when the route only sends copies and compares nothing).
 #[derive(Debug)]
 pub struct Started {
-    to: oneshot::Sender<Captured>,
+    to: Option<oneshot::Sender<Captured>>,
 }
 
 /// The parts of the request a copy needs.
@@ -64,9 +65,10 @@ enum Failure {
 // === impl Started ===
 
 impl Started {
-    /// The sink for the primary's answer, once its head is known.
-    pub fn sink(self, status: StatusCode, headers: &HeaderMap) -> Sink {
-        Sink::new(self.to, status, headers)
+    /// The sink for the primary's answer, once its head is known; `None` when nothing is
+    /// compared, so the body is not copied.
+    pub fn sink(self, status: StatusCode, headers: &HeaderMap) -> Option<Sink> {
+        self.to.map(|to| Sink::new(to, status, headers))
     }
 }
 
@@ -97,6 +99,7 @@ pub fn start<B>(
         headers: request.headers().clone(),
     };
     let (to, from) = oneshot::channel();
+    let to = state.config.compare.then_some(to);
     let state = Arc::clone(state);
     tokio::spawn(run(state, worker, primary, head, from, permit));
     Some(Started { to })

@@ -211,6 +211,32 @@ async fn writes_are_never_shadowed() {
 }
 
 #[tokio::test]
+async fn without_comparison_copies_are_only_sent() {
+    let primary = Items::start(ItemsState::default()).await;
+    let renamed = Items::start(ItemsState {
+        renamed: true,
+        ..ItemsState::default()
+    })
+    .await;
+    let gw = gateway(&primary.url(), &renamed.url(), ", compare: false").await;
+    for _ in 0..3 {
+        assert_eq!(gw.get("/items/1").await.status(), 200);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while renamed.gets() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the copies never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let route = &gw.shadow().await["routes"][0];
+    for counter in ["compared", "different", "dropped", "errors"] {
+        assert_eq!(route[counter], 0, "{counter}: {route:#}");
+    }
+}
+
+#[tokio::test]
 async fn a_slow_shadow_never_holds_up_the_client() {
     let primary = Items::start(ItemsState::default()).await;
     let hold = Arc::new(Semaphore::new(0));

@@ -44,35 +44,8 @@ impl Checker {
             );
             ok = false;
         }
-        let to = &c.to;
-        let upstream = if names.contains(&to.value.as_str()) {
-            upstreams
-                .iter()
-                .position(|u| *u.name == *to.value)
-                .map(UpstreamId)
-        } else {
-            self.error(
-                &to.referenced,
-                format!("shadow.to: {}", unknown_upstream(&to.value, names)),
-            );
-            None
-        };
-        if let (Some(id), Some(target)) = (upstream, target) {
-            let serves = match target {
-                Target::One(primary) => *primary == id,
-                Target::Split(split) => split.sides.iter().any(|&(_, side)| side == id),
-            };
-            if serves {
-                self.error(
-                    &to.referenced,
-                    format!(
-                        "shadow.to: `{}` already serves this route; a shadow must be another upstream",
-                        to.value
-                    ),
-                );
-                ok = false;
-            }
-        }
+        let (upstream, serves) = self.shadow_upstream(&c.to, target, names, upstreams);
+        ok &= !serves;
         let percent = self.percent("shadow.percent", c.percent.as_ref(), DEFAULT_PERCENT);
         let noise_sample = self.percent(
             "shadow.noise_sample",
@@ -83,20 +56,7 @@ impl Checker {
             Some(value) => self.duration("shadow.timeout", Some(value)),
             None => Some(DEFAULT_TIMEOUT),
         };
-        let max_in_flight = match &c.max_in_flight {
-            Some(v) if v.value == 0 || v.value > MAX_IN_FLIGHT_LIMIT => {
-                self.error(
-                    &v.referenced,
-                    format!(
-                        "shadow.max_in_flight: {} is outside 1..={MAX_IN_FLIGHT_LIMIT}",
-                        v.value
-                    ),
-                );
-                None
-            }
-            Some(v) => usize::try_from(v.value).ok(),
-            None => Some(DEFAULT_MAX_IN_FLIGHT),
-        };
+        let max_in_flight = self.max_in_flight(c.max_in_flight.as_ref());
         let mut ignore = Vec::new();
         for pointer in c.ignore.iter().flatten() {
             match PointerPattern::parse(&pointer.value) {
@@ -119,6 +79,63 @@ impl Checker {
             max_in_flight: max_in_flight?,
             noise_sample: noise_sample?,
         }))
+    }
+
+    /// The shadow's upstream, if known, and whether it already serves the route (an
+    /// error, recorded).
+    fn shadow_upstream(
+        &mut self,
+        to: &Spanned<String>,
+        target: Option<&Target>,
+        names: &[&str],
+        upstreams: &[Upstream],
+    ) -> (Option<UpstreamId>, bool) {
+        if !names.contains(&to.value.as_str()) {
+            self.error(
+                &to.referenced,
+                format!("shadow.to: {}", unknown_upstream(&to.value, names)),
+            );
+            return (None, false);
+        }
+        // Absent only when the upstream itself was invalid, already reported.
+        let upstream = upstreams
+            .iter()
+            .position(|u| *u.name == *to.value)
+            .map(UpstreamId);
+        let serves = match (upstream, target) {
+            (Some(id), Some(Target::One(primary))) => *primary == id,
+            (Some(id), Some(Target::Split(split))) => {
+                split.sides.iter().any(|&(_, side)| side == id)
+            }
+            _ => false,
+        };
+        if serves {
+            self.error(
+                &to.referenced,
+                format!(
+                    "shadow.to: `{}` already serves this route; a shadow must be another upstream",
+                    to.value
+                ),
+            );
+        }
+        (upstream, serves)
+    }
+
+    fn max_in_flight(&mut self, value: Option<&Spanned<u64>>) -> Option<usize> {
+        match value {
+            Some(v) if v.value == 0 || v.value > MAX_IN_FLIGHT_LIMIT => {
+                self.error(
+                    &v.referenced,
+                    format!(
+                        "shadow.max_in_flight: {} is outside 1..={MAX_IN_FLIGHT_LIMIT}",
+                        v.value
+                    ),
+                );
+                None
+            }
+            Some(v) => usize::try_from(v.value).ok(),
+            None => Some(DEFAULT_MAX_IN_FLIGHT),
+        }
     }
 
     fn percent(&mut self, field: &str, value: Option<&Spanned<u64>>, default: u8) -> Option<u8> {
