@@ -913,7 +913,9 @@ report() {
     echo "through \`gateway serve\` with the shipped \`routes.yaml\` (its \`users\` upstream pointed at"
     echo "the stub), through a second gateway whose file differs only by \`auth: required\` and"
     echo "\`owner: {param: id}\` on that route (each request carries user 1's EdDSA token, made by"
-    echo "\`gateway token\` for the run), and through nginx configured alike (the same match, keep-alive upstream,"
+    echo "\`gateway token\` for the run), through a third whose file adds \`shadow: {to: users-shadow,"
+    echo "percent: 100, compare: true}\` on that route (a second stub answering alike, every answer"
+    echo "compared in full), and through nginx configured alike (the same match, keep-alive upstream,"
     echo "\`X-Forwarded-*\`, a request id, \`x-upstream\`, no access log, one worker per core;"
     echo "docs/gateway.md), ${GATEWAY_CONNECTIONS} connections."
     echo
