@@ -10,8 +10,10 @@
 #                `--profiles shown`. The view's build time and resident memory are reported.
 #   B. gateway   the same GET /users/1 straight to an upstream, through the gateway, through
 #                the gateway with JWT verification on that route (a bearer token checked
-#                against the issuer's key and the owner), and through nginx configured alike
-#                (when nginx can be had).
+#                against the issuer's key and the owner), through the gateway with a 100%
+#                shadow with comparison on that route (every request copied to a second
+#                stub, both answers compared), and through nginx configured alike (when
+#                nginx can be had).
 #
 # Every compared target is measured in interleaved rounds (A B C A B C …, each round
 # starting one target later), each figure is the median over the rounds, and the ratios are
@@ -130,6 +132,9 @@ NGINX_PORT=$((BASE + 2))
 ADMIN_PORT=$((BASE + 3))
 JWT_GATEWAY_PORT=$((BASE + 4))
 JWT_ADMIN_PORT=$((BASE + 5))
+SHADOW_STUB_PORT=$((BASE + 6))
+SHADOW_GATEWAY_PORT=$((BASE + 7))
+SHADOW_ADMIN_PORT=$((BASE + 8))
 USERS_PORT=$((BASE + 11))
 FRIENDS_PORT=$((BASE + 12))
 MESSAGES_PORT=$((BASE + 13))
@@ -661,7 +666,7 @@ NGINX_VERSION=""
 run_gateway_part() {
   local t request_path=/users/1
   require_free_ports "$GATEWAY_PORT" "$STUB_PORT" "$NGINX_PORT" "$ADMIN_PORT" \
-    "$JWT_GATEWAY_PORT" "$JWT_ADMIN_PORT"
+    "$JWT_GATEWAY_PORT" "$JWT_ADMIN_PORT" "$SHADOW_STUB_PORT" "$SHADOW_GATEWAY_PORT" "$SHADOW_ADMIN_PORT"
   # nginx-light installs the binary only; its service is never started here (our own
   # instance runs in the foreground on loopback and is stopped at the end).
   if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then install_if_missing nginx nginx-light; fi
@@ -698,9 +703,31 @@ run_gateway_part() {
     [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$JWT_GATEWAY_PORT$request_path")" = 401 ] ||
     { echo "bench: the JWT gateway does not answer 200 with the token and 401 without" >&2; exit 1; }
 
-  local targets=(direct gateway gateway-jwt)
+  # The same file with a shadow on that very route: every GET copied to a second stub that
+  # answers alike (`users-shadow`, named `users` so the bodies are equal), both answers
+  # compared in full (the comparison's cost, not only the copy's).
+  local shadow_routes="$OUT/routes-shadow.yaml"
+  awk '/^upstreams:$/ { print; print "  users-shadow: {url: \"http://127.0.0.1:9\"}"; next }
+    /^  - / { user = /^  - path: \/users\/\{id\}$/ }
+    user && /^    methods:/ { user = 0 }
+    user && /^    to: / { print; print "    shadow: {to: users-shadow, percent: 100, compare: true, max_in_flight: 256}"; user = 0; next }
+    { print }' \
+    "$ROOT/routes.yaml" >"$shadow_routes"
+  "$BIN/gateway" check "$shadow_routes" --jwks "demo=$OUT/keys/jwks.json" \
+    --upstream "users=http://127.0.0.1:$STUB_PORT" --upstream "users-shadow=http://127.0.0.1:$SHADOW_STUB_PORT" |
+    grep -qE '^  \*[[:space:]]+/users/\{id\}[[:space:]].*shadow users-shadow 100%, compared' ||
+    { echo "bench: $shadow_routes does not shadow GET /users/{id}" >&2; exit 1; }
+  start stub-shadow "$BIN/stub-upstream" --name users --listen "127.0.0.1:$SHADOW_STUB_PORT"
+  wait_ready stub-shadow "$STARTED_PID" "http://127.0.0.1:$SHADOW_STUB_PORT$request_path"
+  start gateway-shadow env RUST_LOG=warn "$BIN/gateway" serve --routes "$shadow_routes" \
+    --listen "127.0.0.1:$SHADOW_GATEWAY_PORT" --admin "127.0.0.1:$SHADOW_ADMIN_PORT" --no-watch \
+    --upstream "users=http://127.0.0.1:$STUB_PORT" --upstream "users-shadow=http://127.0.0.1:$SHADOW_STUB_PORT" \
+    --jwks "demo=$OUT/keys/jwks.json"
+  wait_ready gateway-shadow "$STARTED_PID" "http://127.0.0.1:$SHADOW_GATEWAY_PORT$request_path"
+
+  local targets=(direct gateway gateway-jwt gateway-shadow)
   declare -A url=([direct]="http://127.0.0.1:$STUB_PORT$request_path" [gateway]="http://127.0.0.1:$GATEWAY_PORT$request_path"
-    [gateway-jwt]="http://127.0.0.1:$JWT_GATEWAY_PORT$request_path")
+    [gateway-jwt]="http://127.0.0.1:$JWT_GATEWAY_PORT$request_path" [gateway-shadow]="http://127.0.0.1:$SHADOW_GATEWAY_PORT$request_path")
   # Extra wrk arguments per target: the token for the JWT one.
   declare -A wrk_args=([gateway-jwt]="$jwt_header")
   if [ -n "$nginx" ]; then
@@ -789,6 +816,7 @@ EOF
     name=$target
     if [ "$target" = nginx ]; then name=$NGINX_VERSION; fi
     if [ "$target" = gateway-jwt ]; then name="gateway + JWT (EdDSA, owner check)"; fi
+    if [ "$target" = gateway-shadow ]; then name="gateway + shadow (100%, compared)"; fi
     GATEWAY_MD+=$'\n'"$(awk -v t="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v rr="$r_rps" -v aa="$a_p50" -v ab="$a_p99" \
       -v direct="$([ "$target" = direct ] && echo 1)" 'BEGIN {
       if (direct) printf "| %s | %.0f | %.3f | %.3f | 1.00x | | |", t, r, a, b
@@ -799,6 +827,15 @@ EOF
   GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway-jwt gateway 4 /)" \
     -v d="$(paired "$results" gateway gateway-jwt gateway 5 -)" 'BEGIN {
       printf "JWT verification on ÷ off, same route, same run: **%.2fx** throughput, %+.3f ms p50.", x, d }')"
+  GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway-shadow gateway 4 /)" \
+    -v d="$(paired "$results" gateway gateway-shadow gateway 6 -)" 'BEGIN {
+      printf "Shadow (100%%, compared) on ÷ off, same route, same run: **%.2fx** throughput, %+.3f ms p99.", x, d }')"
+  # What the shadow did over the whole run: copies compared, and those dropped at
+  # max_in_flight (so the figure above is read knowing how many were compared).
+  local shadow_counts
+  shadow_counts=$(curl -s -m 2 "http://127.0.0.1:$SHADOW_ADMIN_PORT/admin/shadow" |
+    jq -r '.routes[] | select(.route == "/users/{id}") | "compared \(.compared) (equal \(.equal), different \(.different)), dropped \(.dropped), errors \(.errors)"' || true)
+  GATEWAY_MD+=" Its shadow over the run, warm-up included: ${shadow_counts:-not readable}."
   if [ -n "$nginx" ]; then
     GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway nginx 4 /)" 'BEGIN { printf "Gateway ÷ nginx throughput: **%.2fx**.", x }')"
   fi
@@ -906,7 +943,9 @@ report() {
     echo "through \`gateway serve\` with the shipped \`routes.yaml\` (its \`users\` upstream pointed at"
     echo "the stub), through a second gateway whose file differs only by \`auth: required\` and"
     echo "\`owner: {param: id}\` on that route (each request carries user 1's EdDSA token, made by"
-    echo "\`gateway token\` for the run), and through nginx configured alike (the same match, keep-alive upstream,"
+    echo "\`gateway token\` for the run), through a third whose file adds \`shadow: {to: users-shadow,"
+    echo "percent: 100, compare: true}\` on that route (a second stub answering alike, every answer"
+    echo "compared in full), and through nginx configured alike (the same match, keep-alive upstream,"
     echo "\`X-Forwarded-*\`, a request id, \`x-upstream\`, no access log, one worker per core;"
     echo "docs/gateway.md), ${GATEWAY_CONNECTIONS} connections."
     echo

@@ -9,6 +9,8 @@
 //! - `GET /metrics`: Prometheus metrics (OpenMetrics text), behind the same token.
 //! - `GET /admin/`: the migration page (no token needed to load it: it holds no data, and
 //!   asks for the token to send on its own requests).
+//! - `GET /admin/shadow`: each shadowed route's comparison counters, noise fields and
+//!   latest differences.
 //! - `GET /healthz`: the process is up.
 //! - `GET /openapi.json` and `GET /docs`: this API's spec and Swagger UI for it (no token
 //!   needed: the spec holds no secrets).
@@ -21,10 +23,12 @@ use secrecy::SecretString;
 
 pub mod metrics;
 pub mod routes;
+pub mod shadow;
 pub mod spec;
 pub mod view;
 
 pub use routes::AdminState;
+pub use shadow::ShadowsView;
 pub use view::{RouteView, RoutesView, SettingsView, UpstreamView};
 
 use crate::proxy::Bound;
@@ -40,6 +44,7 @@ pub fn router(reloader: Arc<Reloader>, token: Option<SecretString>, bound: Arc<B
         .route("/admin/stats", get(metrics::get_stats))
         // Scrapers send the token as a bearer token too (Prometheus: `authorization`).
         .route("/metrics", get(metrics::get_metrics))
+        .route("/admin/shadow", get(routes::get_shadow))
         // On the `/admin` routes only, so `/healthz` stays open and unknown paths are 404s.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -101,6 +101,14 @@ fn summary(name: &str, loaded: &Loaded) -> String {
             if let Some(limit) = &r.rate_limit {
                 edge.push(format!("limit {limit}"));
             }
+            if let Some(shadow) = &r.shadow {
+                edge.push(format!(
+                    "shadow {} {}%{}",
+                    table.upstream(shadow.upstream).name,
+                    shadow.percent,
+                    if shadow.compare { ", compared" } else { "" }
+                ));
+            }
             let to = if edge.is_empty() {
                 target(r, table)
             } else {

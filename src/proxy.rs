@@ -2,6 +2,8 @@
 //! through that upstream's pooled client with bodies streaming both ways, and pass the
 //! answer back untouched except for hop-by-hop headers, `Via`, `x-upstream`,
 //! `x-request-id` and, where the route and the client agree, compression ([`compress`]).
+//! A route with a `shadow:` also sends a copy of its safe requests elsewhere and compares
+//! the answers, off the client's path ([`shadow`]).
 //!
 //! Every request reaches [`Proxy`] through the [`stack`] (request id, span, concurrency
 //! bound, panic catcher), which the listener puts around it. Each answer is counted in the
@@ -26,6 +28,7 @@ pub mod error;
 pub mod headers;
 pub mod hygiene;
 pub mod limit;
+pub mod shadow;
 pub mod spec;
 pub mod stack;
 
@@ -128,6 +131,9 @@ impl Proxy {
         headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));
         let version = request.version();
         headers::add_via(request.headers_mut(), version);
+        // Alongside the primary, never in its way: a copy of a picked safe request starts
+        // now, and the primary's body is copied for it as it streams to the client.
+        let shadow = shadow::start(snapshot.shadow(index), self.worker, id, &request);
         let limit = route.max_body_bytes;
         let outbound = retarget(request, upstream, limit).map_err(|e| (e, path()))?;
 
@@ -160,6 +166,8 @@ impl Proxy {
         if let (Some(limiter), Some(state)) = (limiter, rate_state) {
             limit::describe(response.headers_mut(), limiter.policy_header(), state);
         }
+        let sink = shadow.and_then(|s| s.sink(response.status(), response.headers()));
+        let mut response = response.map(|body| shadow::Tap::new(body, sink));
         let coded = offer.and_then(|o| compress::prepare(&route.compression, o, &mut response));
         let response = match coded {
             Some((coding, length)) => compress::encoded(response, coding, length),

@@ -1,5 +1,6 @@
 //! What the proxy reads: a [`Snapshot`] is one compiled route table together with the
-//! pooled clients of its upstreams and the merged OpenAPI spec it serves. Snapshots are
+//! pooled clients of its upstreams, the merged OpenAPI spec it serves, and the state of each
+//! route's shadow ([`shadow`]: its clients, in-flight bound and counters). Snapshots are
 //! immutable; a reload builds a new one and swaps it in whole, so a request reads one
 //! consistent snapshot from arrival to answer.
 
@@ -11,6 +12,7 @@ pub mod client;
 pub mod fetch;
 pub mod keys;
 pub mod limits;
+pub mod shadow;
 pub mod tls;
 
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 pub use client::{ClientCache, UpstreamClient};
 pub use keys::{KeyCache, KeyStore};
 pub use limits::{Limiter, LimiterCache};
+pub use shadow::{ShadowCache, ShadowState, ShadowStats};
 
 use crate::metrics::{Metrics, TableMetrics, TriggerName};
 use crate::table::{Loaded, RouteTable, UpstreamId};
@@ -57,6 +60,8 @@ pub struct Snapshot {
     limiters: Box<[Option<Arc<Limiter>>]>,
     /// The counters of each route and upstream, their label sets resolved.
     pub metrics: TableMetrics,
+    /// The shadow of each route, indexed like `table.routes()`.
+    shadows: Box<[Option<Arc<ShadowState>>]>,
 }
 
 /// The key stores, limiters and metric families kept across reloads.
@@ -66,6 +71,8 @@ pub struct EdgeCache {
     pub keys: KeyCache,
     /// Limiters by route.
     pub limiters: LimiterCache,
+    /// Shadow counters by route.
+    pub shadows: ShadowCache,
     /// The metric families every snapshot records into.
     pub metrics: Arc<Metrics>,
 }
@@ -116,6 +123,17 @@ impl Snapshot {
             .map(|r| edge.limiters.limiter_for(r))
             .collect();
         edge.limiters.retain(loaded.table.routes());
+        let table = &loaded.table;
+        let shadows = table
+            .routes()
+            .iter()
+            .map(|r| {
+                r.shadow.as_ref()?;
+                let stats = edge.shadows.stats_for(r);
+                ShadowState::build(r, table, clients.workers(), stats).map(Arc::new)
+            })
+            .collect();
+        edge.shadows.retain(table.routes());
         let upstream_clients = loaded
             .table
             .upstreams()
@@ -135,6 +153,7 @@ impl Snapshot {
             trigger,
             keys,
             limiters,
+            shadows,
         }
     }
 
@@ -146,6 +165,11 @@ impl Snapshot {
     /// The limiter of route `index` (of `table.routes()`), if it has a limit.
     pub fn limiter(&self, index: usize) -> Option<&Limiter> {
         self.limiters.get(index).and_then(Option::as_deref)
+    }
+
+    /// The shadow of route `index` (of `table.routes()`), if it has one.
+    pub fn shadow(&self, index: usize) -> Option<&Arc<ShadowState>> {
+        self.shadows.get(index).and_then(Option::as_ref)
     }
 
     /// Reads every issuer's keys that are not held yet (URL sources, at startup).

@@ -4,7 +4,8 @@
 //! Upstream URLs can be replaced by name on the way in ([`overrides`]); each route's
 //! response compression policy is in [`compression`].
 //! Upstream URLs and issuers' key sources can be replaced by name on the way in
-//! ([`overrides`]). Issuers, per-route auth and rate limits are described in [`edge`].
+//! ([`overrides`]). Issuers, per-route auth and rate limits are described in [`edge`];
+//! shadow traffic in [`shadow`].
 //!
 //! It knows nothing of sockets, clients or snapshots: everything above builds on it.
 
@@ -19,6 +20,7 @@ pub mod edge;
 pub mod error;
 pub mod matcher;
 pub mod overrides;
+pub mod shadow;
 pub mod validate;
 
 pub use compiled::{
@@ -29,6 +31,7 @@ pub use edge::{AuthMode, Issuer, KeySource, LimitBy, Owner, RateLimit, RouteAuth
 pub use error::{ConfigError, LoadErrors};
 pub use matcher::{PathError, Pattern, check_path};
 pub use overrides::{JwksOverride, Overrides, UpstreamOverride};
+pub use shadow::{PointerPattern, Shadow};
 
 /// A compiled table with the version of the text it came from.
 #[derive(Debug)]

@@ -12,6 +12,7 @@ use kit::extract::Json;
 use kit::problem::Problem;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::shadow::ShadowsView;
 use super::view::RoutesView;
 use crate::proxy::Bound;
 use crate::reload::{Reloaded, Reloader};
@@ -71,6 +72,30 @@ impl AdminState {
 pub(crate) async fn get_routes(State(state): State<AdminState>) -> Json<RoutesView> {
     let snapshot = state.reloader.current();
     Json(RoutesView::new(&snapshot, &state.reloader))
+}
+
+/// Shadow traffic and its comparisons.
+///
+/// For each route of the active table with a `shadow:`: how many copies were compared and
+/// how they came out (equal, different, noise), dropped and failed, the fields learnt as
+/// noise, and the latest differences with the JSON pointers that differed. Counters of a
+/// route that a reload keeps (same pattern and methods) carry on.
+#[utoipa::path(
+    get,
+    path = "/admin/shadow",
+    tag = "admin",
+    operation_id = "getShadow",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Every shadowed route", body = ShadowsView),
+        (status = 401, description = "A token is configured and the request does not carry \
+            it as `Authorization: Bearer <token>`", body = Problem,
+            content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+    )
+)]
+pub(crate) async fn get_shadow(State(state): State<AdminState>) -> Json<ShadowsView> {
+    Json(ShadowsView::new(&state.reloader.current()))
 }
 
 /// Load the routes file now.

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "gateway admin",
         description = "The gateway's admin API, on its own listener (loopback by default): \
-            the active route table, live reloads of the routes file, request totals, \
+            the active route table, live reloads of the routes file, request totals, the comparisons of shadow traffic, \
             Prometheus metrics and the migration page. When the gateway is \
             started with `--admin-token`, the `/admin` endpoints (but the page itself) and `/metrics` require \
             `Authorization: Bearer <token>`; without one they are open to whoever reaches the \
@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         super::metrics::get_stats,
         super::routes::page,
         super::metrics::get_metrics,
+        super::routes::get_shadow,
         super::routes::healthz
     ),
     modifiers(&BearerToken),

@@ -30,10 +30,15 @@ use http_body_util::Either;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::io::AsyncWrite;
 
+use super::shadow::Tap;
 use crate::table::{Coding, Compression};
 
-/// The body of an upstream's response: as it came, or encoded on the way.
-pub type UpstreamBody = Either<Incoming, Encoded<Incoming>>;
+/// The body of an upstream's response: as it came, or encoded on the way (either way
+/// perhaps copied for a shadow comparison first).
+pub type UpstreamBody = Either<Tapped, Encoded<Tapped>>;
+
+/// An upstream's body as it came, perhaps copied on the way for a shadow comparison.
+pub type Tapped = Tap<Incoming>;
 
 /// Content digests describe the bytes as the upstream sent them (RFC 9530).
 const DIGESTS: [&str; 2] = ["content-digest", "repr-digest"];
@@ -296,14 +301,14 @@ fn index(coding: Coding) -> usize {
 }
 
 /// The response with its body as it came.
-pub fn plain(response: Response<Incoming>) -> Response<UpstreamBody> {
+pub fn plain(response: Response<Tapped>) -> Response<UpstreamBody> {
     response.map(Either::Left)
 }
 
 /// The response with its body encoded with `coding`; `length` is the upstream's declared
 /// length, a hint for the encoder.
 pub fn encoded(
-    response: Response<Incoming>,
+    response: Response<Tapped>,
     coding: Coding,
     length: Option<u64>,
 ) -> Response<UpstreamBody> {

@@ -38,6 +38,11 @@ impl ClientCache {
         }
     }
 
+    /// The number of worker threads it builds clients for.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
     /// The clients for `upstream`, one per worker, reusing pooled ones when they fit.
     pub fn clients_for(&mut self, upstream: &Upstream) -> Box<[UpstreamClient]> {
         let key = (upstream.url.to_string(), upstream.connect_timeout);

@@ -12,6 +12,7 @@ use ipnet::IpNet;
 use super::compression::Compression;
 use super::edge::{Issuer, RateLimit, RouteAuth};
 use super::matcher::Pattern;
+use super::shadow::Shadow;
 
 /// A validated routes.yaml, ready to serve. Built by `table::parse`; never changed
 /// afterwards (a reload builds a new one).
@@ -87,6 +88,8 @@ pub struct Route {
     pub auth: Option<RouteAuth>,
     /// How fast one client may call; `None`: unlimited.
     pub rate_limit: Option<RateLimit>,
+    /// Where copies of its safe requests go; `None`: nowhere.
+    pub shadow: Option<Shadow>,
     /// Line of the route in its file, for messages and the admin API.
     pub line: u64,
 }
@@ -159,6 +162,9 @@ const METHOD_BITS: [(Method, u16); 8] = [
     (Method::OPTIONS, 1 << 6),
     (Method::TRACE, 1 << 7),
 ];
+
+/// GET and HEAD: the methods that only read.
+const SAFE: u16 = 1 | 1 << 1;
 
 // === impl RouteTable ===
 
@@ -327,6 +333,22 @@ impl Methods {
     #[must_use]
     pub fn intersection(self, other: Self) -> Self {
         Self(self.0 & other.0)
+    }
+
+    /// Whether the set holds GET or HEAD, the only methods ever shadowed.
+    pub fn has_safe(self) -> bool {
+        self.0 == 0 || self.0 & SAFE != 0
+    }
+
+    /// The names of the set's safe methods (GET, HEAD), in a fixed order.
+    pub fn safe_names(self) -> impl Iterator<Item = &'static str> {
+        let safe = if self.0 == 0 { SAFE } else { self.0 & SAFE };
+        Self(safe).names()
+    }
+
+    /// Whether `method` is GET or HEAD.
+    pub fn is_safe(method: &Method) -> bool {
+        *method == Method::GET || *method == Method::HEAD
     }
 
     /// Whether this is the every-method set.

@@ -98,6 +98,30 @@ pub struct RouteConfig {
     pub owner: Option<Spanned<OwnerConfig>>,
     /// At most this many requests per client, by subject or by address.
     pub rate_limit: Option<Spanned<RateLimitConfig>>,
+    /// A copy of the route's GET and HEAD requests goes to this upstream too, its answer
+    /// compared with the primary's and dropped.
+    pub shadow: Option<Spanned<ShadowConfig>>,
+}
+
+/// `shadow:` of a route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowConfig {
+    /// The upstream that gets the copies; not one that serves the route.
+    pub to: Spanned<String>,
+    /// Percent of the route's GET and HEAD requests copied, 0 to 100 (default 100).
+    pub percent: Option<Spanned<u64>>,
+    /// Compare the shadow's answers with the primary's (default `true`).
+    pub compare: Option<bool>,
+    /// JSON pointers never compared; a segment `*` matches any array index or key.
+    pub ignore: Option<Vec<Spanned<String>>>,
+    /// Time for the shadow's whole answer (default `5s`).
+    pub timeout: Option<Spanned<String>>,
+    /// Shadow requests of the route at once; more are dropped (default 64).
+    pub max_in_flight: Option<Spanned<u64>>,
+    /// Percent of compared requests also sent to the primary again to learn which fields
+    /// differ on their own, 0 to 100 (default 10).
+    pub noise_sample: Option<Spanned<u64>>,
 }
 
 /// `owner:` of a route.

@@ -611,3 +611,4 @@ fn compression_values_are_checked_at_their_place() {
     assert!(e[0].starts_with("7:"), "{e:?}");
 }
 mod edge;
+mod shadow;

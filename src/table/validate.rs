@@ -21,6 +21,7 @@ use super::matcher::Pattern;
 use super::overrides::Overrides;
 
 mod edge;
+mod shadow;
 
 use self::edge::AuthSetting;
 
@@ -293,6 +294,13 @@ impl Checker {
             self.shapes.push((p.clone(), m, at.line()));
         }
         let target = self.target(route, names, upstreams, pattern.as_ref());
+        let shadow = self.shadow(
+            r.shadow.as_ref(),
+            methods,
+            target.as_ref(),
+            names,
+            upstreams,
+        );
         // The upstream level sits between `all` and the route for timeouts, so a route's
         // own timeout is kept apart and applied over the chosen upstream's at request time.
         let own = Defaults {
@@ -321,6 +329,7 @@ impl Checker {
             compression,
             auth: auth?,
             rate_limit: rate_limit?,
+            shadow: shadow?,
             line: at.line(),
         })
     }

@@ -144,6 +144,36 @@ fn check_reports_every_auth_and_rate_limit_error_at_its_place() {
 }
 
 #[test]
+fn check_refuses_every_bad_shadow_at_its_place() {
+    let file = "testdata/routes/invalid-shadow.yaml";
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args(["check", file])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (at, needle) in [
+        (
+            "6:59",
+            "the route serves only POST; only GET and HEAD are ever shadowed",
+        ),
+        ("7:54", "shadow.to: unknown upstream `userz`"),
+        ("8:47", "shadow.to: `users` already serves this route"),
+        ("9:66", "shadow.percent: 150 is outside 0..=100"),
+        ("9:80", "`generated_at` is not a JSON pointer"),
+    ] {
+        let prefix = format!("{file}:{at}: error: ");
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.contains(needle)),
+            "no {prefix}…{needle} in\n{stderr}"
+        );
+    }
+}
+
+#[test]
 fn check_refuses_a_jwks_file_that_is_no_jwks() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("jwks.json");

@@ -1,7 +1,8 @@
 //! The gateway on real sockets, with test upstreams behind it that answer with their own
 //! name: routing by phase file, header hygiene, path tricks, failures and limits, the
 //! concurrency bound, live reloads through every path, swaps under load, bearer tokens,
-//! owners and rate limits, metrics and the migration page.
+//! owners and rate limits, metrics and the migration page, shadow traffic and its
+//! comparisons.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,6 +18,7 @@ mod metrics;
 mod overload;
 mod reload;
 mod routing;
+mod shadow;
 mod support;
 mod swap;
 mod tokens;

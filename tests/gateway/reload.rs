@@ -284,6 +284,16 @@ async fn the_admin_api_takes_a_bearer_token_when_configured() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
+    let shadow = format!("http://{}/admin/shadow", running.admin_addr);
+    let response = http.get(&shadow).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let response = http
+        .get(&shadow)
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     let response = http.get(&url).bearer_auth("s3cret").send().await.unwrap();
     assert_eq!(response.status(), 200);
     let routes: serde_json::Value = response.json().await.unwrap();
