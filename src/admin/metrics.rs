@@ -118,10 +118,42 @@ pub(crate) async fn get_metrics(State(state): State<AdminState>) -> Response {
     }
 }
 
-/// The hook for the families of shadow traffic: called on every scrape after the
-/// gateway's own families are registered, it adds its own to `registry`. It adds none
-/// while the gateway sends no shadow traffic.
-pub(crate) fn shadow(_state: &AdminState, _registry: &mut Registry) {}
+/// The families of shadow traffic, registered on every scrape after the gateway's own:
+/// `gateway_shadow_results_total{route,shadow,result}` for each route of the active table
+/// with a shadow, `result` being equal, different, noise, dropped or error (the counters
+/// of `GET /admin/shadow`). None while the table has no shadow.
+pub(crate) fn shadow(state: &AdminState, registry: &mut Registry) {
+    use prometheus_client::metrics::counter::Counter;
+    use prometheus_client::metrics::family::Family;
+
+    let view = super::shadow::ShadowsView::new(&state.reloader().current());
+    if view.routes.is_empty() {
+        return;
+    }
+    let results = Family::<Vec<(&'static str, String)>, Counter>::default();
+    for route in &view.routes {
+        for (result, count) in [
+            ("equal", route.equal),
+            ("different", route.different),
+            ("noise", route.noise),
+            ("dropped", route.dropped),
+            ("error", route.errors),
+        ] {
+            let labels = vec![
+                ("route", route.route.clone()),
+                ("shadow", route.shadow.clone()),
+                ("result", result.to_owned()),
+            ];
+            results.get_or_create(&labels).inc_by(count);
+        }
+    }
+    registry.register(
+        "gateway_shadow_results",
+        "Shadow copies by outcome: compared equal, different, different only in noise \
+         fields, dropped (over max_in_flight, too large, primary unread), or failed",
+        results,
+    );
+}
 
 /// Request totals per route and side.
 ///

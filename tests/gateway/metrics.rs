@@ -156,7 +156,7 @@ pub(crate) fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> 
         .map(|s| s.value)
 }
 
-async fn scrape(gateway: &Gateway) -> Vec<Sample> {
+pub(crate) async fn scrape(gateway: &Gateway) -> Vec<Sample> {
     let response = gateway
         .http
         .get(gateway.admin("/metrics"))

@@ -164,6 +164,22 @@ async fn alike_answers_are_counted_equal_and_different_ones_named_by_pointer() {
     assert_eq!(route["different"], 0);
     assert_eq!(route["differences"], json!([]));
     assert_eq!(same.gets(), 10);
+    // The same counts on /metrics, labelled by the route's pattern and the shadow.
+    let samples = crate::metrics::scrape(&gw).await;
+    let result = |result: &str| {
+        crate::metrics::value(
+            &samples,
+            "gateway_shadow_results_total",
+            &[
+                ("route", "/items/{id}"),
+                ("shadow", "copy"),
+                ("result", result),
+            ],
+        )
+    };
+    assert_eq!(result("equal"), Some(10.0));
+    assert_eq!(result("different"), Some(0.0));
+    assert_eq!(result("error"), Some(0.0));
 
     let renamed = Items::start(ItemsState {
         renamed: true,
