@@ -174,14 +174,16 @@ async fn swaps_under_load_fail_nothing_route_correctly_and_apply_writes_once() {
         by_path.iter().all(|&n| n >= 10),
         "swaps by path (write, rename, sighup, admin): {by_path:?}"
     );
-    // The watcher may beat SIGHUP or the admin call to a file it also saw change (then
-    // they find nothing new); it waits for writes to settle first, so most are theirs.
-    for trigger in ["file", "sighup", "admin"] {
-        assert!(
-            triggers.get(trigger).is_some_and(|&n| n >= 5),
-            "swaps by trigger: {triggers:?}"
-        );
-    }
+    // Which load swapped a table in is a race: the watcher may beat SIGHUP or the admin
+    // call to a file it also saw change (they then find nothing new). That each path swaps
+    // on its own is tested in reload.rs; here every path ran, and the watcher took most of
+    // the plain writes and renames (a late SIGHUP's load may take one now and then).
+    assert!(
+        triggers
+            .get("file")
+            .is_some_and(|&n| n >= (by_path[0] + by_path[1]) / 2),
+        "swaps by trigger: {triggers:?}"
+    );
     assert!(served.len() > 500, "only {} requests", served.len());
 
     eprintln!(
