@@ -1,8 +1,10 @@
 // The migration page in headless Chromium, as a person reads it:
 //   node tests/browser/migration-page.mjs ADMIN_URL PROXY_URL TOKEN ROUTE UPSTREAM SCREENSHOT
-// Loads ADMIN_URL/admin/, gives the token it asks for, sends GETs to PROXY_URL/users/N
-// until the page shows a request rate for ROUTE's side UPSTREAM, takes a screenshot and
-// prints what the page shows as one JSON line. Exits non-zero if any step fails.
+// Loads ADMIN_URL/admin/, gives the token it asks for, sends GETs to PROXY_URL/users/N and
+// PROXY_URL/other/N until the page shows a request rate for ROUTE's side UPSTREAM, the
+// shadow comparisons of ROUTE and a difference listed for the route `/`, takes a
+// screenshot and prints what the page shows as one JSON line. Exits non-zero if any step
+// fails.
 import { chromium } from "playwright-core";
 
 const [admin, proxy, token, route, upstream, screenshot] = process.argv.slice(2);
@@ -33,6 +35,7 @@ try {
     while (traffic) {
       n += 1;
       await fetch(`${proxy}/users/${n}`).then((r) => r.arrayBuffer()).catch(() => {});
+      await fetch(`${proxy}/other/${n}`).then((r) => r.arrayBuffer()).catch(() => {});
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
@@ -42,6 +45,14 @@ try {
   while (Date.now() < deadline) {
     rate = parseFloat(await rateCell.textContent());
     if (rate > 0) break;
+    await page.waitForTimeout(250);
+  }
+  // The shadow columns: the route's comparisons counted, and a difference listed for `/`.
+  const equality = row.locator("td.shadow > span").first();
+  const difference = page.locator('tr[data-route="/"] td.shadow ul.diffs li').first();
+  while (Date.now() < deadline) {
+    const text = (await equality.count()) ? await equality.textContent() : "";
+    if (/^[0-9.]+% equal$/.test(text) && (await difference.count()) > 0) break;
     await page.waitForTimeout(250);
   }
   traffic = false;
@@ -58,6 +69,8 @@ try {
     errors: await row.locator("td.errors").textContent(),
     total: await row.locator("td.total").textContent(),
     rejected_hidden: await page.locator("#rejected").isHidden(),
+    equality: (await equality.count()) ? await equality.textContent() : null,
+    difference: (await difference.count()) ? await difference.textContent() : null,
   };
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(JSON.stringify(shown));

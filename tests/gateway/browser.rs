@@ -1,6 +1,7 @@
 //! What a person sees in a real browser (headless Chromium driven by playwright-core, the
-//! scripts in tests/browser): the migration page listing the routes, the version and a
-//! request rate after traffic; Swagger UI's "Try it out" answered by the server it runs on.
+//! scripts in tests/browser): the migration page listing the routes, the version, a
+//! request rate after traffic and the shadow comparisons (an equality rate, a difference
+//! with its pointer); Swagger UI's "Try it out" answered by the server it runs on.
 //!
 //! Without Chromium (`/usr/bin/chromium`, or `CHROMIUM`) these tests say so and pass,
 //! unless `CI` is set: there they must run. `npm ci` installs playwright-core.
@@ -69,13 +70,26 @@ routes:
   - {prefix: /, to: monolith}
 ";
 
+/// [`ROUTES`] with shadows: `/users/{id}` copied to the monolith and compared with the
+/// stubs' own name and the forwarded headers ignored (equal), `/` copied to users with only
+/// the headers ignored (different at `/upstream`).
+const SHADOWED: &str = "upstreams:
+  users: {url: 'http://127.0.0.1:8081'}
+  friends: {url: 'http://127.0.0.1:8082'}
+  monolith: {url: 'http://127.0.0.1:8085'}
+routes:
+  - {path: '/users/{id}', to: users, shadow: {to: monolith, noise_sample: 0, ignore: [/upstream, /headers]}}
+  - {path: '/users/{id}/friends', split: {friends: 90, monolith: 10}, sticky: {param: id}}
+  - {prefix: /, to: monolith, shadow: {to: users, noise_sample: 0, ignore: [/headers]}}
+";
+
 #[tokio::test]
-async fn the_migration_page_shows_the_routes_the_version_and_a_rate_after_traffic() {
+async fn the_migration_page_shows_the_routes_the_version_a_rate_and_shadow_results() {
     let Some(chromium) = chromium() else { return };
     let upstreams = Upstreams::start().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("routes.yaml");
-    std::fs::write(&file, ROUTES).unwrap();
+    std::fs::write(&file, SHADOWED).unwrap();
     let options = Options {
         watch: false,
         sighup: false,
@@ -100,7 +114,7 @@ async fn the_migration_page_shows_the_routes_the_version_and_a_rate_after_traffi
     )
     .await;
     assert_eq!(shown["asked_for_token"], "waiting for the admin token");
-    assert_eq!(shown["version"], version_of(ROUTES));
+    assert_eq!(shown["version"], version_of(SHADOWED));
     assert_eq!(
         shown["routes"],
         serde_json::json!(["/users/{id}", "/users/{id}/friends", "/"])
@@ -119,6 +133,14 @@ async fn the_migration_page_shows_the_routes_the_version_and_a_rate_after_traffi
     assert_eq!(shown["errors"], "0.0%");
     assert!(shown["total"].as_str().unwrap().parse::<u64>().unwrap() > 0);
     assert_eq!(shown["rejected_hidden"], true);
+    // Alike answers read as an equality rate; the deliberately different ones are listed
+    // with the pointer that differs.
+    assert_eq!(shown["equality"], "100.0% equal", "{shown}");
+    let difference = shown["difference"].as_str().unwrap_or_default();
+    assert!(
+        difference.starts_with("GET /other/") && difference.contains("200/200 at /upstream"),
+        "{shown}"
+    );
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 0);
     running.stop().await;
 }
