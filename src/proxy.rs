@@ -7,7 +7,7 @@
 //!
 //! Every request reaches [`Proxy`] through the [`stack`] (request id, span, concurrency
 //! bound, panic catcher), which the listener puts around it. Each answer is counted in the
-//! snapshot's [`metrics`](crate::metrics) under the route and upstream it matched.
+//! snapshot's [`metrics`] under the route and upstream it matched.
 
 use std::error::Error as _;
 use std::sync::Arc;
