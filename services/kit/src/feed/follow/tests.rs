@@ -65,9 +65,37 @@ impl Recorder {
     }
 }
 
-async fn feed(options: FeedOptions) -> Feed {
+/// A feed in a SQLite file of its own, removed on drop. A file, not `sqlite::memory:`: a
+/// follower stopped mid-request may drop a query midway, and the pool then replaces that
+/// connection, which for a memory database would be a new, empty database.
+struct TestFeed {
+    feed: Feed,
+    dir: std::path::PathBuf,
+}
+
+impl std::ops::Deref for TestFeed {
+    type Target = Feed;
+
+    fn deref(&self) -> &Feed {
+        &self.feed
+    }
+}
+
+impl Drop for TestFeed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn feed(options: FeedOptions) -> TestFeed {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "kit-follow-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
     let db = Db::connect(
-        "sqlite::memory:",
+        &format!("sqlite://{}/feed.db", dir.display()),
         Migrations {
             sqlite: &THINGS,
             postgres: &THINGS,
@@ -75,7 +103,10 @@ async fn feed(options: FeedOptions) -> Feed {
     )
     .await
     .unwrap();
-    Feed::open(db, "things", options).await.unwrap()
+    TestFeed {
+        feed: Feed::open(db, "things", options).await.unwrap(),
+        dir,
+    }
 }
 
 async fn serve(feed: &Feed) -> TestServer {
