@@ -8,7 +8,10 @@
 // deleted users cached as missing). Every id a story reads was created by that story and
 // never read before, so no cached entry can be stale: the owner and friends are fresh users,
 // and nothing of theirs was looked up before their timeline is read. Each write has returned
-// its success status, committed, before the timeline is read, so the read must see it.
+// its success status, committed, before the timeline is read, so the read must see it: the
+// timeline's live view follows the services' feeds a moment behind, so the read carries
+// every write's `X-Change-Position` (the latest per feed) and the timeline service waits
+// until its view has applied them, or composes (docs/timeline.md, read-your-writes).
 //
 // Asserts: not one failed request, every check true (status and body of each write, and
 // the timeline read back), and at least one story verified.
@@ -58,11 +61,20 @@ export const options = {
 export default function () {
   const tag = `${__VU}-${__ITER}-${Math.floor(Math.random() * 1e9)}`;
 
-  const owner = createUser(`owner ${tag}`);
+  const positions = new Map(); // feed → the latest position a write of this story answered
+  const remember = (res) => {
+    const header = res.headers['X-Change-Position'];
+    if (!header) return;
+    for (const position of header.split(',')) {
+      const [source, seq] = position.trim().split(':');
+      if (!(positions.get(source) >= Number(seq))) positions.set(source, Number(seq));
+    }
+  };
+  const owner = createUser(`owner ${tag}`, remember);
   if (owner === null) return;
   const friends = [];
   for (let i = 0; i < FRIENDS; i++) {
-    const friend = createUser(`friend ${i} of ${tag}`);
+    const friend = createUser(`friend ${i} of ${tag}`, remember);
     if (friend === null) return;
     friends.push(friend);
   }
@@ -72,6 +84,7 @@ export default function () {
     const [a, b] = i % 2 === 0 ? [owner.id, friend.id] : [friend.id, owner.id];
     const res = http.put(`${GATEWAY}/users/${a}/friends/${b}`, null, asUser(a, 'PUT /users/{id}/friends/{friend_id}'));
     if (!check(res, { 'PUT /users/{id}/friends/{friend_id}: 204': (r) => r.status === 204 })) return;
+    remember(res);
   }
 
   // Posted friend by friend, so the last friend holds the newest message.
@@ -87,12 +100,17 @@ export default function () {
         'POST /messages: the message created': () => isMessage(body) && body.author_id === friend.id && body.text === text,
       });
       if (!ok) return;
+      remember(res);
       ids.unshift(body.id);
     }
     posted.set(friend.id, ids);
   }
 
-  const res = http.get(`${GATEWAY}/timeline/${owner.id}?per_friend=${MESSAGES}`, asUser(owner.id, 'GET /timeline/{id}'));
+  const read = asUser(owner.id, 'GET /timeline/{id}');
+  if (positions.size > 0) {
+    read.headers['x-change-position'] = [...positions].map(([source, seq]) => `${source}:${seq}`).join(', ');
+  }
+  const res = http.get(`${GATEWAY}/timeline/${owner.id}?per_friend=${MESSAGES}`, read);
   const timeline = json(res);
   const expectedOrder = friends.map((f) => f.id).reverse();
   const ok = check(res, {
@@ -110,13 +128,14 @@ export default function () {
   if (ok) storiesVerified.add(1);
 }
 
-function createUser(name) {
+function createUser(name, remember) {
   const res = http.post(`${GATEWAY}/users`, JSON.stringify({ name }), jsonParams('POST /users'));
   const body = json(res);
   const ok = check(res, {
     'POST /users: 201': (r) => r.status === 201,
     'POST /users: the user created': () => isUser(body) && body.name === name,
   });
+  if (ok) remember(res);
   return ok ? body : null;
 }
 
