@@ -45,7 +45,7 @@ pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; char
 pub struct ChangesQuery {
     /// The position to read after: 0 (the default) replays the whole feed, which yields
     /// every live entity's current state; a page's `next_after` continues from it.
-    #[param(value_type = Option<u64>, minimum = 0, default = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9_223_372_036_854_775_807_u64, default = 0)]
     pub after: Option<String>,
     /// Events at most.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 5000, default = 500)]
@@ -59,7 +59,7 @@ pub struct ChangesQuery {
     pub entities: Option<String>,
     /// While replaying from 0: the `oldest` of the replay's first page. `after` may then be
     /// below the feed's `oldest` (no 410) as long as no tombstone expired since.
-    #[param(value_type = Option<u64>, minimum = 0)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 9_223_372_036_854_775_807_u64)]
     pub oldest: Option<String>,
 }
 
@@ -284,8 +284,16 @@ fn position(name: &str, text: &str) -> Result<u64, Problem> {
             "`{name}` must be a feed position (a non-negative integer); got `{text}`"
         )));
     }
-    text.parse()
-        .map_err(|_| Problem::bad_request(format!("`{name}` is too large; got `{text}`")))
+    // Positions are stored as signed 64-bit integers: the largest is `i64::MAX`.
+    text.parse::<u64>()
+        .ok()
+        .filter(|&p| i64::try_from(p).is_ok())
+        .ok_or_else(|| {
+            Problem::bad_request(format!(
+                "`{name}` is too large (at most {}); got `{text}`",
+                i64::MAX
+            ))
+        })
 }
 
 fn parse(query: &ChangesQuery) -> Result<(u64, u32, Duration, Vec<String>), Problem> {
