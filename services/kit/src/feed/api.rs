@@ -52,7 +52,7 @@ pub struct ChangesQuery {
     pub limit: Option<String>,
     /// When nothing newer than `after` is there yet, wait up to this long (`250ms`, `10s`;
     /// at most `30s`) for a commit and answer as soon as one arrives.
-    #[param(value_type = Option<String>, example = "10s")]
+    #[param(value_type = Option<String>, example = "10s", pattern = r"^([0-9]{1,4}ms|[12]?[0-9]s|30s)$")]
     pub wait: Option<String>,
     /// Only these entity types, comma-separated (`user`, `friendship`, `message`).
     #[param(value_type = Option<String>, example = "user")]
