@@ -14,7 +14,8 @@ use std::time::Instant;
 use anyhow::Context;
 use kit::demo::World;
 use kit::feed::known::Cascade;
-use kit::feed::{Change, Feed, Position};
+use kit::feed::replicate::Replica;
+use kit::feed::{Change, Event, Feed, Position};
 use kit::ids::UserId;
 use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
@@ -203,6 +204,55 @@ impl Cascade for RemoveFriendships {
             Err(_) => Ok(Vec::new()),
         }
     }
+}
+
+/// A friendship made or ended on the other side of a migration: the pair from the subject
+/// (`LOW-HIGH`), made when the event has a state, ended when it has none. The versions
+/// decide (a pair may be made again after it ended).
+impl Replica for Store {
+    const ENTITIES: &'static [&'static str] = &[ENTITY];
+    const FINAL_DELETES: &'static [&'static str] = &[];
+
+    fn replica_feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        event: &Event,
+    ) -> anyhow::Result<Option<Vec<Change>>> {
+        let pair = parse_subject(&event.subject)?;
+        if event.is_deletion() {
+            sqlx::query(
+                "DELETE FROM friendships \
+                 WHERE (user_id = $1 AND friend_id = $2) OR (user_id = $2 AND friend_id = $1)",
+            )
+            .bind(pair.low().get())
+            .bind(pair.high().get())
+            .execute(&mut *conn)
+            .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO friendships (user_id, friend_id, created_at) \
+                 VALUES ($1, $2, $3), ($2, $1, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(pair.low().get())
+            .bind(pair.high().get())
+            .bind(event.time.as_micros())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(Some(Vec::new()))
+    }
+}
+
+/// The pair a `LOW-HIGH` subject names.
+fn parse_subject(subject: &str) -> anyhow::Result<Friendship> {
+    let (low, high) = subject
+        .split_once('-')
+        .ok_or_else(|| anyhow::anyhow!("`{subject}` is no friendship: expected LOW-HIGH"))?;
+    Ok(Friendship::new(low.parse()?, high.parse()?)?)
 }
 
 /// `LOW-HIGH`, the feed's key of `pair`.

@@ -42,6 +42,51 @@ pub struct FeedArgs {
     /// feeds this service follows from it instead of over HTTP.
     #[arg(long, value_name = "URL")]
     pub feed_bus: Option<String>,
+    /// Replicate from these feeds (`monolith=http://127.0.0.1:8085`, comma-separated or
+    /// repeated): this service's entities written on the other side are applied here, last
+    /// writer winning, and this side's writes are left for the other side to follow. Read
+    /// from the `--feed-bus` instead of the URL when one is set.
+    #[arg(long, value_name = "NAME=URL", value_delimiter = ',')]
+    pub replicate_from: Vec<FeedSource>,
+    /// The ids this side hands out for new rows, when another side creates rows of the same
+    /// tables: slot K of N takes the ids equal to K modulo N (`1/2` odd, `2/2` even).
+    #[arg(long, value_name = "K/N", default_value = "1/1")]
+    pub id_slot: crate::ids::IdSlot,
+}
+
+/// A feed to follow: its source name and the base URL of the service that serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedSource {
+    /// The feed's source name (`monolith`, `users`).
+    pub name: String,
+    /// The service's base URL.
+    pub url: String,
+}
+
+/// A malformed `NAME=URL`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a feed: expected NAME=URL, e.g. monolith=http://127.0.0.1:8085")]
+pub struct FeedSourceError(String);
+
+impl std::str::FromStr for FeedSource {
+    type Err = FeedSourceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || FeedSourceError(s.to_owned());
+        let (name, url) = s.split_once('=').ok_or_else(bad)?;
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let valid_url = url.starts_with("http://") || url.starts_with("https://");
+        if !valid_name || !valid_url || url.len() <= "https://".len() {
+            return Err(bad());
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            url: url.trim_end_matches('/').to_owned(),
+        })
+    }
 }
 
 /// A service's typed configuration: its environment prefix and per-service defaults give
@@ -201,6 +246,52 @@ mod tests {
         );
         assert_eq!(env_var::<Config>("demo").as_deref(), Some("KITTEST_DEMO"));
         assert_eq!(env_var::<Config>("no_such_flag"), None);
+    }
+
+    #[test]
+    fn replication_sources_and_id_slots_parse() {
+        let c: Config = try_parse_from(
+            "KITTEST",
+            DEFAULTS,
+            [
+                "x",
+                "--replicate-from",
+                "users=http://127.0.0.1:1,friends=http://h:2/",
+                "--replicate-from",
+                "messages=http://h:3",
+                "--id-slot",
+                "1/2",
+            ],
+        )
+        .unwrap();
+        let names: Vec<_> = c
+            .store
+            .feed
+            .replicate_from
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(names, ["users", "friends", "messages"]);
+        assert_eq!(c.store.feed.replicate_from[1].url, "http://h:2");
+        assert_eq!(c.store.feed.id_slot.to_string(), "1/2");
+        let c: Config = try_parse_from("KITTEST", DEFAULTS, ["x"]).unwrap();
+        assert!(c.store.feed.replicate_from.is_empty());
+        assert_eq!(c.store.feed.id_slot, crate::ids::IdSlot::ONLY);
+        for bad in [
+            "monolith",
+            "=http://h:1",
+            "monolith=ftp://h",
+            "mono lith=http://h:1",
+        ] {
+            assert!(
+                try_parse_from::<Config, _, _>("KITTEST", DEFAULTS, ["x", "--replicate-from", bad])
+                    .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(
+            try_parse_from::<Config, _, _>("KITTEST", DEFAULTS, ["x", "--id-slot", "3/2"]).is_err()
+        );
     }
 
     #[test]

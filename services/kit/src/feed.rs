@@ -15,6 +15,8 @@
 //!   transaction that stores its position; and the gate writes ask before naming a key.
 //! - [`nats`]: the same feed relayed to a JetStream stream, and JetStream as a follower's
 //!   source.
+//! - [`replicate`]: two sides that hold the same entities following each other's feeds
+//!   (the monolith and a service during a migration), last writer winning.
 //! - [`hlc`]: the hybrid logical clock that stamps each event's `version`.
 //! - [`metrics`]: the feed head and every follower's position and lag, for `/metrics`.
 //!
@@ -40,6 +42,9 @@ pub mod known;
 pub mod metrics;
 pub mod nats;
 pub mod outbox;
+pub mod replicate;
+#[cfg(test)]
+mod testing;
 
 pub use follow::{Consumer, FollowOptions, Follower, FollowerStatus, Source, Start};
 pub use outbox::{Change, Feed, FeedOptions, Page, ReadError};

@@ -140,6 +140,89 @@ pub fn json_integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::E
     d.deserialize_any(Visitor)
 }
 
+/// The ids one writer hands out when several create rows of one table: slot `k` of `n`
+/// takes the ids `i` with `i mod n = k mod n` (slot `n` the multiples of `n`), each above
+/// every id it has seen, like MySQL's `auto_increment_offset` / `auto_increment_increment`
+/// for multi-writer replication. Two writers with different slots of the same `n` never
+/// hand out the same id, whatever either has replicated; ids stay positive integers and
+/// keep growing with time on both sides. `1/1` (the default) is every id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdSlot {
+    slot: u32,
+    of: u32,
+}
+
+/// A malformed `--id-slot`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not an id slot: expected SLOT/WRITERS with 1 <= SLOT <= WRITERS <= 1024, e.g. 1/2"
+)]
+pub struct IdSlotError(String);
+
+// === impl IdSlot ===
+
+impl IdSlot {
+    /// The one writer of a table: every id.
+    pub const ONLY: Self = Self { slot: 1, of: 1 };
+
+    /// Slot `slot` of `of` writers, `1 <= slot <= of <= 1024`.
+    pub fn new(slot: u32, of: u32) -> Result<Self, IdSlotError> {
+        if slot == 0 || slot > of || of > 1024 {
+            return Err(IdSlotError(format!("{slot}/{of}")));
+        }
+        Ok(Self { slot, of })
+    }
+
+    /// The smallest id of this slot above `seen` (at least 1); `None` past `i64::MAX`.
+    pub fn next_above(self, seen: i64) -> Option<i64> {
+        let of = i64::from(self.of);
+        let residue = i64::from(self.slot) % of;
+        let seen = seen.max(0);
+        // The first candidate above `seen` with the slot's residue.
+        let base = seen - seen.rem_euclid(of);
+        let candidate = base.checked_add(residue)?;
+        let id = if candidate > seen {
+            candidate
+        } else {
+            candidate.checked_add(of)?
+        };
+        Some(id)
+    }
+
+    /// Whether `id` is one this slot hands out.
+    pub fn holds(self, id: i64) -> bool {
+        id.rem_euclid(i64::from(self.of)) == i64::from(self.slot) % i64::from(self.of)
+    }
+}
+
+impl Default for IdSlot {
+    fn default() -> Self {
+        Self::ONLY
+    }
+}
+
+impl fmt::Display for IdSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.slot, self.of)
+    }
+}
+
+impl FromStr for IdSlot {
+    type Err = IdSlotError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || IdSlotError(s.to_owned());
+        let (slot, of) = s.split_once('/').ok_or_else(bad)?;
+        let number = |t: &str| {
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            t.parse::<u32>().map_err(|_| bad())
+        };
+        Self::new(number(slot)?, number(of)?).map_err(|_| bad())
+    }
+}
+
 /// An untyped positive id, the common currency between the typed ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(i64);
@@ -288,6 +371,49 @@ impl<'de> Deserialize<'de> for Id {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_slots_interleave_and_never_collide() {
+        let odd: IdSlot = "1/2".parse().unwrap();
+        let even: IdSlot = "2/2".parse().unwrap();
+        assert_eq!(odd.next_above(0), Some(1));
+        assert_eq!(odd.next_above(1), Some(3));
+        assert_eq!(odd.next_above(2), Some(3));
+        assert_eq!(even.next_above(0), Some(2));
+        assert_eq!(even.next_above(2), Some(4));
+        assert_eq!(even.next_above(3), Some(4));
+        assert_eq!(IdSlot::ONLY.next_above(41), Some(42));
+        assert_eq!(IdSlot::ONLY.next_above(-5), Some(1));
+        let third: IdSlot = "3/3".parse().unwrap();
+        assert_eq!(third.next_above(1000), Some(1002));
+        // Whatever one side has seen of the other's ids, their ids stay apart.
+        let mut handed = HashSet::new();
+        let mut seen = 0;
+        for step in 0..500_i64 {
+            let a = odd.next_above(seen).unwrap();
+            let b = even.next_above(seen + step % 3).unwrap();
+            assert!(odd.holds(a) && even.holds(b) && !odd.holds(b), "{a} {b}");
+            assert!(a > seen && b > seen);
+            handed.insert(a);
+            handed.insert(b);
+            seen = a.max(b) - step % 2;
+        }
+        assert!(handed.iter().all(|id| odd.holds(*id) != even.holds(*id)));
+        assert_eq!(IdSlot::ONLY.next_above(i64::MAX), None);
+        assert_eq!(odd.next_above(i64::MAX), None);
+        assert_eq!(odd.next_above(i64::MAX - 1), Some(i64::MAX));
+    }
+
+    #[test]
+    fn id_slots_parse_strictly() {
+        assert_eq!("1/1".parse::<IdSlot>().unwrap(), IdSlot::ONLY);
+        assert_eq!("2/3".parse::<IdSlot>().unwrap().to_string(), "2/3");
+        for bad in [
+            "", "1", "0/2", "3/2", "1/0", "a/2", "1/2/3", "-1/2", "1/2000", " 1/2",
+        ] {
+            assert!(bad.parse::<IdSlot>().is_err(), "{bad:?}");
+        }
+    }
 
     fn parse(raw: &str) -> Result<Vec<i64>, IdListError> {
         parse_id_list::<Id>("ids", Some(raw), 5).map(|v| v.into_iter().map(Id::get).collect())

@@ -119,11 +119,13 @@ mod with_store {
     use tokio::net::TcpListener;
     use tokio_util::sync::CancellationToken;
 
+    use crate::cli::FeedSource;
     use crate::cli::StoreArgs;
     use crate::demo::World;
     use crate::feed::api::{FeedApi, MAX_WAIT};
     use crate::feed::metrics::Followers;
     use crate::feed::nats::Bus;
+    use crate::feed::replicate::{Replica, Replicator};
     use crate::feed::{Consumer, Feed, FeedOptions, FollowOptions, Follower, Source};
     use crate::layers::Limits;
     use crate::store::Db;
@@ -206,6 +208,17 @@ mod with_store {
             follower
         }
 
+        /// Follows `source`'s feed and applies the entities `store` holds to it, last writer
+        /// winning ([`crate::feed::replicate`]); the follower is named `{this side}-from-{source}`.
+        pub fn replicate<S: Replica + Clone>(&self, store: &S, source: &FeedSource) -> Follower {
+            let consumer = format!("{}-from-{}", store.replica_feed().source(), source.name);
+            self.follow(
+                &source.url,
+                Replicator::new(store.clone(), consumer.clone()),
+                FollowOptions::new(consumer, source.name.clone()).entities(S::ENTITIES),
+            )
+        }
+
         /// The state of the feed routes for `feed`, with `register` adding the service's own
         /// figures to `/metrics`.
         pub fn feed_api(
@@ -227,6 +240,7 @@ mod with_store {
                     .request_timeout
                     .saturating_sub(Duration::from_secs(1)),
             ),
+            ids: args.feed.id_slot,
             ..FeedOptions::default()
         }
     }
@@ -242,7 +256,7 @@ mod with_store {
         app: A,
     ) -> anyhow::Result<()>
     where
-        S: ServiceStore,
+        S: ServiceStore + Replica + Clone,
         A: FnOnce(S, &Running) -> Router,
     {
         let store = S::open_with(&args.database_url, feed_options(args)).await?;
@@ -257,6 +271,9 @@ mod with_store {
         store.feed().spawn_compaction(running.stop.clone());
         if let Some(bus) = &running.bus {
             crate::feed::nats::spawn_relay(store.feed().clone(), bus.clone(), running.stop.clone());
+        }
+        for source in &args.feed.replicate_from {
+            running.replicate(&store, source);
         }
         let router = app(store.clone(), &running);
         let result = crate::server::serve(listener, router, shutdown).await;

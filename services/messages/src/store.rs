@@ -13,7 +13,8 @@ use std::time::Instant;
 use anyhow::Context;
 use kit::demo::World;
 use kit::feed::known::Cascade;
-use kit::feed::{Change, Feed, Position};
+use kit::feed::replicate::Replica;
+use kit::feed::{Change, Event, Feed, Position};
 use kit::ids::{MessageId, UserId};
 use kit::store::{Backend, Db, Explain, Migrations, query_as_with};
 use kit::timestamp::Timestamp;
@@ -97,11 +98,13 @@ impl Store {
         created_at: Timestamp,
     ) -> Result<(Message, Option<Position>), sqlx::Error> {
         let mut tx = self.feed.begin().await?;
+        let id = self.feed.next_id(&mut tx, "messages").await?;
         let sql = format!(
-            "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) \
+            "INSERT INTO messages (id, author_id, text, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING {COLUMNS}"
         );
         let row: MessageRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
             .bind(message.author_id.get())
             .bind(message.text.as_str().to_owned())
             .bind(created_at.as_micros())
@@ -359,6 +362,56 @@ impl Cascade for RemoveMessages {
             Err(_) => Ok(Vec::new()),
         }
     }
+}
+
+/// A message written on the other side of a migration: its id from the subject, its state
+/// from the event (deleted when it has none). A deletion is final.
+impl Replica for Store {
+    const ENTITIES: &'static [&'static str] = &[ENTITY];
+    const FINAL_DELETES: &'static [&'static str] = &[ENTITY];
+
+    fn replica_feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        event: &Event,
+    ) -> anyhow::Result<Option<Vec<Change>>> {
+        let id: MessageId = event.subject.parse()?;
+        match event.data_as::<ReplicatedMessage>()? {
+            Some(message) => {
+                sqlx::query(
+                    "INSERT INTO messages (id, author_id, text, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
+                     author_id = excluded.author_id, text = excluded.text, \
+                     created_at = excluded.created_at",
+                )
+                .bind(id.get())
+                .bind(message.author_id.get())
+                .bind(message.text)
+                .bind(message.created_at.as_micros())
+                .execute(&mut *conn)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM messages WHERE id = $1")
+                    .bind(id.get())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok(Some(Vec::new()))
+    }
+}
+
+/// A message's state in another side's event.
+#[derive(serde::Deserialize)]
+struct ReplicatedMessage {
+    author_id: UserId,
+    text: String,
+    created_at: Timestamp,
 }
 
 /// `message`'s change event: its whole state as the API shows it.

@@ -15,6 +15,7 @@
 mod demo;
 mod friends;
 mod messages;
+mod replica;
 mod timeline;
 mod users;
 

@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kit::demo::World;
-use kit::feed::{Change, Feed, Position};
+use kit::feed::replicate::Replica;
+use kit::feed::{Change, Event, Feed, Position};
 use kit::ids::UserId;
 use kit::store::{Db, Migrations};
 use kit::timestamp::Timestamp;
@@ -48,10 +49,12 @@ impl Store {
     #[tracing::instrument(skip_all)]
     pub async fn create(&self, user: &NewUser) -> Result<(User, Option<Position>), sqlx::Error> {
         let mut tx = self.feed.begin().await?;
+        let id = self.feed.next_id(&mut tx, "users").await?;
         let row: UserRow = sqlx::query_as(
-            "INSERT INTO users (name, avatar_url, created_at) VALUES ($1, $2, $3) \
+            "INSERT INTO users (id, name, avatar_url, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, name, avatar_url, created_at",
         )
+        .bind(id)
         .bind(user.name.as_str().to_owned())
         .bind(user.avatar_url.as_ref().map(|u| u.as_str().to_owned()))
         .bind(Timestamp::now().as_micros())
@@ -185,6 +188,55 @@ impl Store {
         kit::demo::report("users", "users", started);
         Ok(Some(inserted))
     }
+}
+
+/// A user written on the other side of a migration: its id from the subject, its state
+/// from the event (deleted when it has none). A deletion is final.
+impl Replica for Store {
+    const ENTITIES: &'static [&'static str] = &[ENTITY];
+    const FINAL_DELETES: &'static [&'static str] = &[ENTITY];
+
+    fn replica_feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        event: &Event,
+    ) -> anyhow::Result<Option<Vec<Change>>> {
+        let id: UserId = event.subject.parse()?;
+        match event.data_as::<ReplicatedUser>()? {
+            Some(user) => {
+                sqlx::query(
+                    "INSERT INTO users (id, name, avatar_url, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+                     avatar_url = excluded.avatar_url, created_at = excluded.created_at",
+                )
+                .bind(id.get())
+                .bind(user.name)
+                .bind(user.avatar_url)
+                .bind(user.created_at.as_micros())
+                .execute(&mut *conn)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id.get())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok(Some(Vec::new()))
+    }
+}
+
+/// A user's state in another side's event.
+#[derive(serde::Deserialize)]
+struct ReplicatedUser {
+    name: String,
+    avatar_url: Option<String>,
+    created_at: Timestamp,
 }
 
 /// `user`'s change event: its whole state as the API shows it.

@@ -13,6 +13,7 @@
 //!   that expired: a reader behind it may have missed a deletion and must replay from 0).
 //! - `feed_positions`: the positions of this service's own followers of other feeds,
 //!   stored with the effects they applied.
+//! - `feed_ids`: per table, the last id this writer handed out ([`Feed::next_id`]).
 //!
 //! `seq` follows commit order on both engines: a write takes its numbers from `feed_state`
 //! as its last statement before committing, and the row lock that `UPDATE` takes is held
@@ -34,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::hlc::Hlc;
 use super::{Event, Position, SPEC_VERSION};
+use crate::ids::IdSlot;
 use crate::store::{Backend, Db};
 use crate::timestamp::Timestamp;
 
@@ -46,6 +48,9 @@ pub struct FeedOptions {
     pub max_wait: Duration,
     /// How often expired tombstones are removed.
     pub compaction_interval: Duration,
+    /// The ids this writer hands out ([`Feed::next_id`]) when other writers create rows of
+    /// the same tables (the two sides of a migration).
+    pub ids: IdSlot,
 }
 
 /// A service's feed. Cloning is shallow.
@@ -138,7 +143,7 @@ struct EventRow {
 }
 
 /// Statements that create the feed's tables when missing; valid on both engines.
-const SCHEMA: [&str; 5] = [
+const SCHEMA: [&str; 6] = [
     "CREATE TABLE IF NOT EXISTS feed_events (\
          seq      BIGINT PRIMARY KEY, \
          event_id TEXT   NOT NULL, \
@@ -159,6 +164,9 @@ const SCHEMA: [&str; 5] = [
          consumer   TEXT   PRIMARY KEY, \
          position   BIGINT NOT NULL, \
          updated_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS feed_ids (\
+         name TEXT   PRIMARY KEY, \
+         last BIGINT NOT NULL)",
 ];
 
 const EVENT_COLUMNS: &str = "seq, event_id, entity, subject, time, version, origin, data";
@@ -174,6 +182,7 @@ impl Default for FeedOptions {
             tombstone_retention: Duration::from_secs(24 * 3600),
             max_wait: Duration::from_secs(30),
             compaction_interval: Duration::from_secs(60),
+            ids: IdSlot::ONLY,
         }
     }
 }
@@ -212,6 +221,23 @@ impl Change {
     pub fn replicated(mut self, origin: impl Into<String>, version: i64) -> Self {
         self.replicated = Some((origin.into(), version));
         self
+    }
+
+    /// `event`'s change as this side records it (same entity, subject and data), for an
+    /// entity type among `entities`; `None` for another. Mark it
+    /// [`replicated`](Self::replicated) to keep the event's origin and version.
+    pub fn from_event(event: &Event, entities: &[&'static str]) -> Option<Self> {
+        let entity = entities.iter().find(|e| **e == event.entity())?;
+        Some(Self {
+            entity,
+            subject: event.subject.clone(),
+            data: if event.is_deletion() {
+                None
+            } else {
+                event.data.as_ref().map(|raw| raw.get().to_owned())
+            },
+            replicated: None,
+        })
     }
 
     /// The entity type.
@@ -443,6 +469,42 @@ impl Feed {
             }
             newer
         });
+    }
+
+    /// A new id for a row of `table` (whose key column is `id`), in `conn`'s transaction:
+    /// the smallest id of this writer's [slot](FeedOptions::ids) above both the last one it
+    /// handed out and every id in the table (rows replicated from other writers included).
+    /// A deleted row's id is never handed out again. The `feed_ids` row is locked to the
+    /// commit (PostgreSQL), so concurrent creators take turns; on SQLite the write
+    /// transaction already holds the database's write lock.
+    pub async fn next_id(
+        &self,
+        conn: &mut AnyConnection,
+        table: &'static str,
+    ) -> Result<i64, sqlx::Error> {
+        let (last,): (i64,) = sqlx::query_as(
+            "INSERT INTO feed_ids (name, last) VALUES ($1, 0) \
+             ON CONFLICT (name) DO UPDATE SET last = feed_ids.last RETURNING last",
+        )
+        .bind(table)
+        .fetch_one(&mut *conn)
+        .await?;
+        let (top,): (Option<i64>,) =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT MAX(id) FROM {table}")))
+                .fetch_one(&mut *conn)
+                .await?;
+        let id = self
+            .inner
+            .options
+            .ids
+            .next_above(last.max(top.unwrap_or(0)))
+            .ok_or_else(|| sqlx::Error::Protocol(format!("the ids of {table} are exhausted")))?;
+        sqlx::query("UPDATE feed_ids SET last = $2 WHERE name = $1")
+            .bind(table)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(id)
     }
 
     /// The latest event's version, origin and liveness of `entity` `subject`, as `conn`'s

@@ -39,11 +39,13 @@ impl Store {
         message: &NewMessage,
     ) -> Result<Option<(Message, Position)>, sqlx::Error> {
         let sql = format!(
-            "INSERT INTO messages (author_id, text, created_at) VALUES ($1, $2, $3) \
+            "INSERT INTO messages (id, author_id, text, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING {MESSAGE}"
         );
         let mut tx = self.feed.begin().await?;
+        let id = self.feed.next_id(&mut tx, "messages").await?;
         let inserted = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
             .bind(message.author_id)
             .bind(message.text.clone())
             .bind(Timestamp::now())

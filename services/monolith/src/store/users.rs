@@ -28,11 +28,13 @@ impl Store {
     #[tracing::instrument(skip_all)]
     pub async fn create_user(&self, user: &NewUser) -> Result<(User, Position), sqlx::Error> {
         let sql = format!(
-            "INSERT INTO users (name, avatar_url, created_at) VALUES ($1, $2, $3) \
+            "INSERT INTO users (id, name, avatar_url, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING {USER}"
         );
         let mut tx = self.feed.begin().await?;
+        let id = self.feed.next_id(&mut tx, "users").await?;
         let user: User = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
             .bind(user.name.clone())
             .bind(user.avatar_url.clone())
             .bind(Timestamp::now())
@@ -158,22 +160,34 @@ impl Store {
         if found.is_none() {
             return Ok(None);
         }
+        let mut changes = Self::remove_user(&mut tx, id).await?;
+        changes.push(Change::deleted(USER_EVENT, id));
+        Ok(Some(self.commit(tx, &changes).await?))
+    }
+
+    /// Deletes user `id`'s friendships and messages and then the user, in `conn`'s
+    /// transaction; returns the deletions of the friendships and messages (the user's own
+    /// is the caller's to record).
+    pub(super) async fn remove_user(
+        conn: &mut sqlx::AnyConnection,
+        id: UserId,
+    ) -> Result<Vec<Change>, sqlx::Error> {
         // Both directions in one statement: each pair is named once, by its low → high row.
         let pairs: Vec<(UserId, UserId)> = sqlx::query_as(
             "DELETE FROM friendships WHERE user_id = $1 OR friend_id = $1 \
              RETURNING user_id, friend_id",
         )
         .bind(id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
         let messages: Vec<MessageId> =
             sqlx::query_scalar("DELETE FROM messages WHERE author_id = $1 RETURNING id")
                 .bind(id)
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut *conn)
                 .await?;
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         let mut changes: Vec<Change> = pairs
             .into_iter()
@@ -185,7 +199,6 @@ impl Store {
                 .into_iter()
                 .map(|message| Change::deleted(MESSAGE_EVENT, message)),
         );
-        changes.push(Change::deleted(USER_EVENT, id));
-        Ok(Some(self.commit(tx, &changes).await?))
+        Ok(changes)
     }
 }

@@ -3,16 +3,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
-use sqlx::migrate::Migrator;
 
 use super::*;
-use crate::feed::api::{FeedApi, routes};
-use crate::feed::metrics::Followers;
+use crate::feed::testing::{TestFeed, router, serve, test_feed};
 use crate::feed::{Change, Feed, FeedOptions};
-use crate::store::{Db, Migrations};
 use crate::test_util::TestServer;
-
-static THINGS: Migrator = sqlx::migrate!("tests/migrations/sqlite");
 
 /// A consumer that keeps what it was given in memory.
 #[derive(Debug, Clone, Default)]
@@ -65,54 +60,8 @@ impl Recorder {
     }
 }
 
-/// A feed in a SQLite file of its own, removed on drop. A file, not `sqlite::memory:`: a
-/// follower stopped mid-request may drop a query midway, and the pool then replaces that
-/// connection, which for a memory database would be a new, empty database.
-struct TestFeed {
-    feed: Feed,
-    dir: std::path::PathBuf,
-}
-
-impl std::ops::Deref for TestFeed {
-    type Target = Feed;
-
-    fn deref(&self) -> &Feed {
-        &self.feed
-    }
-}
-
-impl Drop for TestFeed {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 async fn feed(options: FeedOptions) -> TestFeed {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kit-follow-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let db = Db::connect(
-        &format!("sqlite://{}/feed.db", dir.display()),
-        Migrations {
-            sqlite: &THINGS,
-            postgres: &THINGS,
-        },
-    )
-    .await
-    .unwrap();
-    TestFeed {
-        feed: Feed::open(db, "things", options).await.unwrap(),
-        dir,
-    }
-}
-
-async fn serve(feed: &Feed) -> TestServer {
-    let api = FeedApi::new(feed.clone(), Followers::default(), |_| {});
-    let router: axum::Router = routes::<FeedApi>().with_state(api).into();
-    TestServer::start(router).await
+    test_feed("things", options).await
 }
 
 async fn write(feed: &Feed, changes: &[Change]) -> u64 {
@@ -221,8 +170,7 @@ async fn an_unreachable_feed_is_retried_and_shown_until_it_answers() {
     let feed = feed(FeedOptions::default()).await;
     write(&feed, &[thing(9)]).await;
     let listener = crate::server::bind(addr).await.unwrap();
-    let api = FeedApi::new(feed.clone(), Followers::default(), |_| {});
-    let router: axum::Router = routes::<FeedApi>().with_state(api).into();
+    let router = router(&feed);
     let served = CancellationToken::new();
     tokio::spawn(crate::server::serve(
         listener,

@@ -297,6 +297,49 @@ async fn a_poller_misses_nothing_under_concurrent_writers(url: &str) {
     assert_eq!(seen.len(), total);
 }
 
+/// Creates a thing with a new id of `feed`'s slot, as a service creates a row.
+async fn create(feed: &Feed) -> i64 {
+    let mut tx = feed.begin().await.unwrap();
+    let id = feed.next_id(&mut tx, "things").await.unwrap();
+    sqlx::query("INSERT INTO things (id, name) VALUES ($1, 'new')")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    feed.commit(tx, &[thing(u64::try_from(id).unwrap(), "new")])
+        .await
+        .unwrap();
+    id
+}
+
+async fn new_ids_keep_to_their_slot_and_are_never_reused(url: &str) {
+    let feed = feed_in(
+        url,
+        FeedOptions {
+            ids: "2/2".parse().unwrap(),
+            ..FeedOptions::default()
+        },
+    )
+    .await;
+    // Concurrent creators never take one id twice.
+    let created: Vec<i64> = futures_util::future::join_all((0..16).map(|_| create(&feed))).await;
+    let distinct: BTreeSet<i64> = created.iter().copied().collect();
+    assert_eq!(distinct.len(), created.len(), "{created:?}");
+    assert!(created.iter().all(|id| id % 2 == 0), "{created:?}");
+    // A row another writer made (an odd id, replicated here) is stepped over.
+    sqlx::query("INSERT INTO things (id, name) VALUES (1001, 'from the other side')")
+        .execute(feed.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(create(&feed).await, 1002);
+    // The newest row deleted: its id is not handed out again.
+    sqlx::query("DELETE FROM things WHERE id >= 1001")
+        .execute(feed.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(create(&feed).await, 1004);
+}
+
 macro_rules! on_file_and_postgres {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -331,6 +374,7 @@ on_file_and_postgres!(
     replicated_changes_keep_their_origin_and_version,
     positions_are_stored_per_consumer,
     a_poller_misses_nothing_under_concurrent_writers,
+    new_ids_keep_to_their_slot_and_are_never_reused,
 );
 
 #[test]
