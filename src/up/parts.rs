@@ -114,10 +114,16 @@ impl Bound {
                 Service::Users => urls.users = url(addr),
                 Service::Friends => urls.friends = url(addr),
                 Service::Messages => urls.messages = url(addr),
-                Service::Monolith | Service::Timeline => {}
+                Service::Monolith => urls.monolith = url(addr),
+                Service::Timeline => {}
             }
             listeners.push((service, listener, addr));
         }
+        urls.replicate_to_monolith = format!(
+            "users={},friends={},messages={}",
+            urls.users, urls.friends, urls.messages
+        );
+        urls.replicate_to_services = format!("monolith={}", urls.monolith);
         Ok(Self { listeners, urls })
     }
 }

@@ -27,13 +27,23 @@ pub enum Service {
 }
 
 /// The base URLs the timeline service calls (and whose users feed friends and messages
-/// follow).
+/// follow), and the feeds each side of the migration replicates from.
 #[derive(Debug, Default)]
 pub(super) struct Urls {
     pub(super) users: String,
     pub(super) friends: String,
     pub(super) messages: String,
+    pub(super) monolith: String,
+    /// The monolith's `--replicate-from`: the three services' feeds.
+    pub(super) replicate_to_monolith: String,
+    /// A service's `--replicate-from`: the monolith's feed.
+    pub(super) replicate_to_services: String,
 }
+
+/// The ids the monolith hands out during the migration: the odd ones.
+const MONOLITH_IDS: &str = "1/2";
+/// The ids the services hand out: the even ones, so the two sides never collide.
+const SERVICE_IDS: &str = "2/2";
 
 /// What one service is started with.
 #[derive(Debug)]
@@ -104,6 +114,22 @@ impl Service {
             // refused, as the monolith refuses them.
             if matches!(self, Self::Friends | Self::Messages) {
                 argv.extend(["--users-url", &launch.urls.users]);
+            }
+            // The migration keeps both sides in sync, whichever serves a route.
+            if self == Self::Monolith {
+                argv.extend([
+                    "--replicate-from",
+                    &launch.urls.replicate_to_monolith,
+                    "--id-slot",
+                    MONOLITH_IDS,
+                ]);
+            } else {
+                argv.extend([
+                    "--replicate-from",
+                    &launch.urls.replicate_to_services,
+                    "--id-slot",
+                    SERVICE_IDS,
+                ]);
             }
         } else {
             argv.extend([
@@ -185,6 +211,9 @@ mod tests {
             users: "http://u".to_owned(),
             friends: "http://f".to_owned(),
             messages: "http://m".to_owned(),
+            monolith: "http://o".to_owned(),
+            replicate_to_monolith: "users=http://u,friends=http://f,messages=http://m".to_owned(),
+            replicate_to_services: "monolith=http://o".to_owned(),
         };
         let launch = Launch {
             listener,
@@ -202,16 +231,36 @@ mod tests {
                 "--database",
                 "sqlite:///d/users.db",
                 "--demo",
-                "users=1"
+                "users=1",
+                "--replicate-from",
+                "monolith=http://o",
+                "--id-slot",
+                "2/2"
             ]
         );
         assert_eq!(
             Service::Friends.argv(&launch, "127.0.0.1:3")[7..],
+            [
+                "--users-url",
+                "http://u",
+                "--replicate-from",
+                "monolith=http://o",
+                "--id-slot",
+                "2/2"
+            ]
+        );
+        assert_eq!(
+            Service::Messages.argv(&launch, "127.0.0.1:4")[7..9],
             ["--users-url", "http://u"]
         );
         assert_eq!(
-            Service::Messages.argv(&launch, "127.0.0.1:4")[7..],
-            ["--users-url", "http://u"]
+            Service::Monolith.argv(&launch, "127.0.0.1:5")[7..],
+            [
+                "--replicate-from",
+                "users=http://u,friends=http://f,messages=http://m",
+                "--id-slot",
+                "1/2"
+            ]
         );
         let launch = Launch {
             database: None,

@@ -1,0 +1,529 @@
+//! The migration keeps every write: the monolith and the users, friends and messages
+//! services, in this process with SQLite files of their own, replicating to each other over
+//! their change feeds as `gateway up` runs them. A write on either side is read back on the
+//! other; ids made on both sides never collide; concurrent changes of one entity end the
+//! same on both; a side that was down catches up; an empty service is backfilled.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use kit::cli::ServiceConfig as _;
+use kit::test_util::eventually;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+const SPEC: &str = "users=40,friends=3,messages=2,seed=11";
+
+/// How long replication may take to show a write on the other side.
+const SOON: Duration = Duration::from_secs(15);
+
+/// The four sides, each on a port of its own bound once, with its own stop.
+struct Sides {
+    dir: tempfile::TempDir,
+    addrs: [SocketAddr; 4],
+    stops: [CancellationToken; 4],
+    http: reqwest::Client,
+}
+
+/// The sides, in `Sides::addrs` order.
+const MONOLITH: usize = 0;
+const USERS: usize = 1;
+const FRIENDS: usize = 2;
+const MESSAGES: usize = 3;
+const NAMES: [&str; 4] = ["monolith", "users", "friends", "messages"];
+
+impl Sides {
+    /// Every side filled with the demo world (`demo` for the services: `None` starts them
+    /// empty), replicating as `up` configures it.
+    async fn start(services_demo: Option<&str>) -> Self {
+        kit::test_util::init_tracing();
+        let mut addrs = Vec::new();
+        let mut listeners = Vec::new();
+        for _ in NAMES {
+            let listener = kit::server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .await
+                .unwrap();
+            addrs.push(listener.local_addr().unwrap());
+            listeners.push(listener);
+        }
+        let sides = Self {
+            dir: tempfile::tempdir().unwrap(),
+            addrs: addrs.try_into().unwrap(),
+            stops: std::array::from_fn(|_| CancellationToken::new()),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        };
+        for (side, listener) in listeners.into_iter().enumerate() {
+            let demo = if side == MONOLITH {
+                Some(SPEC)
+            } else {
+                services_demo
+            };
+            sides.serve(side, listener, demo);
+        }
+        sides
+    }
+
+    fn url(&self, side: usize, path: &str) -> String {
+        format!("http://{}{path}", self.addrs[side])
+    }
+
+    /// The command line `up` gives `side`.
+    fn args(&self, side: usize, demo: Option<&str>) -> Vec<String> {
+        let name = NAMES[side];
+        let db = self.dir.path().join(format!("{name}.db"));
+        let mut args = vec![
+            name.to_owned(),
+            format!("--listen={}", self.addrs[side]),
+            format!("--database=sqlite://{}", db.display()),
+        ];
+        if let Some(demo) = demo {
+            args.push(format!("--demo={demo}"));
+        }
+        if side == MONOLITH {
+            args.push(format!(
+                "--replicate-from=users={},friends={},messages={}",
+                self.url(USERS, ""),
+                self.url(FRIENDS, ""),
+                self.url(MESSAGES, "")
+            ));
+            args.push("--id-slot=1/2".to_owned());
+        } else {
+            args.push(format!(
+                "--replicate-from=monolith={}",
+                self.url(MONOLITH, "")
+            ));
+            args.push("--id-slot=2/2".to_owned());
+        }
+        if side == FRIENDS || side == MESSAGES {
+            args.push(format!("--users-url={}", self.url(USERS, "")));
+        }
+        args
+    }
+
+    /// Serves `side` on `listener` until its stop is cancelled.
+    fn serve(&self, side: usize, listener: TcpListener, demo: Option<&str>) {
+        let args = self.args(side, demo);
+        let stop = self.stops[side].clone();
+        let shutdown = async move { stop.cancelled().await };
+        let served = async move {
+            match side {
+                MONOLITH => {
+                    let config = monolith::Config::try_from_args(args).unwrap();
+                    monolith::serve(config, listener, shutdown).await
+                }
+                USERS => {
+                    let config = users::Config::try_from_args(args).unwrap();
+                    users::serve(config, listener, shutdown).await
+                }
+                FRIENDS => {
+                    let config = friends::Config::try_from_args(args).unwrap();
+                    friends::serve(config, listener, shutdown).await
+                }
+                _ => {
+                    let config = messages::Config::try_from_args(args).unwrap();
+                    messages::serve(config, listener, shutdown).await
+                }
+            }
+        };
+        tokio::spawn(async move { served.await.expect("a side failed") });
+    }
+
+    /// Stops `side`; its port answers nothing until [`restart`](Self::restart).
+    async fn stop(&mut self, side: usize) {
+        self.stops[side].cancel();
+        // The listener closes once the server has finished.
+        eventually("the side to stop", SOON, || async {
+            tokio::net::TcpStream::connect(self.addrs[side])
+                .await
+                .is_err()
+                .then_some(())
+        })
+        .await;
+    }
+
+    /// Starts `side` again on its port and database.
+    async fn restart(&mut self, side: usize) {
+        self.stops[side] = CancellationToken::new();
+        let listener = kit::server::bind(self.addrs[side]).await.unwrap();
+        self.serve(side, listener, None);
+    }
+
+    async fn get(&self, side: usize, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(side, path)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn send(&self, side: usize, method: &str, path: &str, body: Option<Value>) -> Value {
+        let method: reqwest::Method = method.parse().unwrap();
+        let mut request = self.http.request(method.clone(), self.url(side, path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let position = response.headers().get("x-change-position").cloned();
+        let body = response.json().await.unwrap_or(Value::Null);
+        assert!(
+            status.is_success(),
+            "{method} {path} on {}: {status} {body}",
+            NAMES[side]
+        );
+        assert!(position.is_some(), "{method} {path}: no X-Change-Position");
+        body
+    }
+
+    /// Waits until `path` on `side` answers `status` with a body that `check` accepts.
+    async fn until(&self, side: usize, path: &str, status: u16, check: impl Fn(&Value) -> bool) {
+        let what = format!("GET {path} on {} to answer {status}", NAMES[side]);
+        eventually(&what, SOON, || async {
+            let (got, body) = self.get(side, path).await;
+            (got == status && check(&body)).then_some(())
+        })
+        .await;
+    }
+
+    /// Every side's feed head.
+    async fn heads(&self) -> Vec<Value> {
+        let mut heads = Vec::new();
+        for side in 0..NAMES.len() {
+            heads.push(self.get(side, "/feeds").await.1["head"].clone());
+        }
+        heads
+    }
+
+    /// The follower of `side` named `consumer`, as `GET /feeds` shows it.
+    async fn follower(&self, side: usize, consumer: &str) -> Value {
+        let (_, feeds) = self.get(side, "/feeds").await;
+        feeds["followers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["consumer"] == consumer)
+            .cloned()
+            .unwrap_or_else(|| panic!("no follower {consumer} on {}: {feeds}", NAMES[side]))
+    }
+}
+
+impl Drop for Sides {
+    fn drop(&mut self) {
+        for stop in &self.stops {
+            stop.cancel();
+        }
+    }
+}
+
+/// The ids of a page of friends (`{"user_id": 1, "friend_ids": [...]}`, on every side).
+fn friend_ids(body: &Value) -> BTreeSet<i64> {
+    body["friend_ids"]
+        .as_array()
+        .map(|friends| friends.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_on_either_side_is_read_back_on_the_other() {
+    let sides = Sides::start(Some(SPEC)).await;
+
+    // A user signs up on the monolith; the users service has them.
+    let ada = sides
+        .send(MONOLITH, "POST", "/users", Some(json!({"name": "Ada"})))
+        .await;
+    let ada_id = ada["id"].as_i64().unwrap();
+    assert_eq!(ada_id % 2, 1, "the monolith hands out odd ids: {ada}");
+    sides
+        .until(USERS, &format!("/users/{ada_id}"), 200, |u| {
+            u["name"] == "Ada"
+        })
+        .await;
+
+    // Another on the users service; the monolith has them.
+    let bo = sides
+        .send(USERS, "POST", "/users", Some(json!({"name": "Bo"})))
+        .await;
+    let bo_id = bo["id"].as_i64().unwrap();
+    assert_eq!(bo_id % 2, 0, "the services hand out even ids: {bo}");
+    sides
+        .until(MONOLITH, &format!("/users/{bo_id}"), 200, |u| u == &bo)
+        .await;
+
+    // Renamed on the users service, read on the monolith.
+    sides
+        .send(
+            USERS,
+            "PATCH",
+            &format!("/users/{ada_id}"),
+            Some(json!({"name": "Ada L."})),
+        )
+        .await;
+    sides
+        .until(MONOLITH, &format!("/users/{ada_id}"), 200, |u| {
+            u["name"] == "Ada L."
+        })
+        .await;
+
+    // Friends made on the friends service, seen by the monolith; a message posted on
+    // the monolith, read on the messages service.
+    sides
+        .send(
+            FRIENDS,
+            "PUT",
+            &format!("/users/{ada_id}/friends/{bo_id}"),
+            None,
+        )
+        .await;
+    sides
+        .until(MONOLITH, &format!("/users/{ada_id}/friends"), 200, |f| {
+            friend_ids(f).contains(&bo_id)
+        })
+        .await;
+    let message = sides
+        .send(
+            MONOLITH,
+            "POST",
+            "/messages",
+            Some(json!({"author_id": bo_id, "text": "hello from the monolith"})),
+        )
+        .await;
+    let message_id = message["id"].as_i64().unwrap();
+    sides
+        .until(MESSAGES, &format!("/messages/{message_id}"), 200, |m| {
+            m["text"] == "hello from the monolith"
+        })
+        .await;
+
+    // Bo deleted on the users service: the monolith deletes Bo, the friendship and the
+    // message, and so do the friends and messages services.
+    sides
+        .send(USERS, "DELETE", &format!("/users/{bo_id}"), None)
+        .await;
+    sides
+        .until(MONOLITH, &format!("/users/{bo_id}"), 404, |_| true)
+        .await;
+    sides
+        .until(MONOLITH, &format!("/messages/{message_id}"), 404, |_| true)
+        .await;
+    sides
+        .until(MESSAGES, &format!("/messages/{message_id}"), 404, |_| true)
+        .await;
+    for side in [MONOLITH, FRIENDS] {
+        sides
+            .until(side, &format!("/users/{ada_id}/friends"), 200, |f| {
+                !friend_ids(f).contains(&bo_id)
+            })
+            .await;
+    }
+    // Replication stops once both sides agree: no change goes round.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = sides.heads().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(before, sides.heads().await, "the feeds kept growing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn users_created_on_both_sides_at_once_never_share_an_id() {
+    let sides = Sides::start(Some(SPEC)).await;
+    let creates = (0..16).map(|n| {
+        let side = if n % 2 == 0 { MONOLITH } else { USERS };
+        let sides = &sides;
+        async move {
+            sides
+                .send(
+                    side,
+                    "POST",
+                    "/users",
+                    Some(json!({"name": format!("user {n}")})),
+                )
+                .await["id"]
+                .as_i64()
+                .unwrap()
+        }
+    });
+    let ids: Vec<i64> = futures_util::future::join_all(creates).await;
+    let distinct: BTreeSet<i64> = ids.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        ids.len(),
+        "an id was handed out twice: {ids:?}"
+    );
+    // Each side ends with every one of them.
+    let list = ids
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    for side in [MONOLITH, USERS] {
+        sides
+            .until(side, &format!("/users?ids={list}"), 200, |body| {
+                body["users"].as_array().map(Vec::len) == Some(ids.len())
+            })
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_of_one_user_end_the_same_on_both_sides() {
+    let sides = Sides::start(Some(SPEC)).await;
+    // Both sides rename users 1 to 5 at the same moment, several times.
+    for round in 0..5 {
+        let renames = (1..=5).flat_map(|id| {
+            [MONOLITH, USERS].map(|side| {
+                let sides = &sides;
+                async move {
+                    let name = format!("{} {round}", NAMES[side]);
+                    sides
+                        .send(
+                            side,
+                            "PATCH",
+                            &format!("/users/{id}"),
+                            Some(json!({"name": name})),
+                        )
+                        .await
+                }
+            })
+        });
+        futures_util::future::join_all(renames).await;
+    }
+    for id in 1..=5 {
+        let path = format!("/users/{id}");
+        eventually("both sides to agree", SOON, || async {
+            let (a, b) = (
+                sides.get(MONOLITH, &path).await,
+                sides.get(USERS, &path).await,
+            );
+            (a == b && a.1["name"].as_str().is_some_and(|n| n.ends_with(" 4"))).then_some(())
+        })
+        .await;
+    }
+
+    // A deletion on one side and an update on the other at once: deleted on both.
+    let delete = sides.send(MONOLITH, "DELETE", "/users/7", None);
+    let rename = sides
+        .http
+        .patch(sides.url(USERS, "/users/7"))
+        .json(&json!({"name": "late"}))
+        .send();
+    let (_, renamed) = tokio::join!(delete, rename);
+    let _ = renamed.unwrap();
+    for side in [MONOLITH, USERS] {
+        sides.until(side, "/users/7", 404, |_| true).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    for side in [MONOLITH, USERS] {
+        assert_eq!(sides.get(side, "/users/7").await.0, 404, "{}", NAMES[side]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_made_while_the_monolith_is_down_reach_it_once_it_is_back() {
+    let mut sides = Sides::start(Some(SPEC)).await;
+    sides.stop(MONOLITH).await;
+    let mut written = Vec::new();
+    let down = tokio::time::Instant::now();
+    let mut n = 0;
+    // Ten seconds of writes on the services with the monolith down.
+    while down.elapsed() < Duration::from_secs(10) {
+        let user = sides
+            .send(
+                USERS,
+                "POST",
+                "/users",
+                Some(json!({"name": format!("offline {n}")})),
+            )
+            .await;
+        let id = user["id"].as_i64().unwrap();
+        sides
+            .send(
+                MESSAGES,
+                "POST",
+                "/messages",
+                Some(json!({"author_id": id, "text": format!("written while down {n}")})),
+            )
+            .await;
+        written.push(id);
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // The services' follower of the monolith shows it unreachable, and lagging.
+    let follower = sides.follower(USERS, "users-from-monolith").await;
+    assert_eq!(follower["connected"], false, "{follower}");
+    assert!(
+        follower["lag_seconds"].as_f64().unwrap() > 5.0,
+        "{follower}"
+    );
+
+    sides.restart(MONOLITH).await;
+    let list = written
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    sides
+        .until(MONOLITH, &format!("/users?ids={list}"), 200, |body| {
+            body["users"].as_array().map(Vec::len) == Some(written.len())
+        })
+        .await;
+    for id in &written {
+        sides
+            .until(MONOLITH, &format!("/users/{id}/messages"), 200, |body| {
+                body["messages"].as_array().is_some_and(|m| m.len() == 1)
+            })
+            .await;
+    }
+    // Caught up: the monolith's followers are at the head again.
+    for consumer in ["monolith-from-users", "monolith-from-messages"] {
+        eventually("the monolith to catch up", SOON, || async {
+            let follower = sides.follower(MONOLITH, consumer).await;
+            (follower["lag_events"] == 0 && follower["connected"] == true).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn services_started_empty_copy_the_monolith_then_follow_it() {
+    let sides = Sides::start(None).await;
+    let all = (1..=40)
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (_, expected) = sides.get(MONOLITH, &format!("/users?ids={all}")).await;
+    sides
+        .until(USERS, &format!("/users?ids={all}"), 200, |body| {
+            body["users"] == expected["users"]
+        })
+        .await;
+    let (_, friends) = sides.get(MONOLITH, "/users/1/friends").await;
+    sides
+        .until(FRIENDS, "/users/1/friends", 200, |body| {
+            friend_ids(body) == friend_ids(&friends)
+        })
+        .await;
+    let (_, latest) = sides
+        .get(MONOLITH, &format!("/messages/latest?authors={all}"))
+        .await;
+    sides
+        .until(
+            MESSAGES,
+            &format!("/messages/latest?authors={all}"),
+            200,
+            |body| body["messages"] == latest["messages"],
+        )
+        .await;
+    // And then follows it.
+    sides
+        .send(
+            MONOLITH,
+            "PATCH",
+            "/users/3",
+            Some(json!({"name": "After the copy"})),
+        )
+        .await;
+    sides
+        .until(USERS, "/users/3", 200, |u| u["name"] == "After the copy")
+        .await;
+}
