@@ -22,6 +22,7 @@ pub use wait::FeedClient;
 /// How one hand-over ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = HandoverOutcome)]
 pub enum Outcome {
     /// The new side's follower of the old side's feed reached the head read before the
     /// wait.
@@ -58,7 +59,8 @@ pub struct Handover {
     pub timeout_ms: u64,
     /// How it ended.
     pub outcome: Outcome,
-    /// Why there was nothing to wait for, or what failed; absent when caught up.
+    /// Why there was nothing to wait for, what failed, or where the follower was when the
+    /// wait timed out; null when caught up.
     pub detail: Option<String>,
 }
 
