@@ -2,7 +2,7 @@
 //! service waits until the users service's follower of the monolith's feed has reached
 //! the head it read, the monolith answering meanwhile; a follower that never gets there
 //! delays the swap by the timeout only, and is counted and shown; a pair with no feed to
-//! wait for does not delay it at all.
+//! wait for, or whose side cannot be reached, does not delay it at all.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -396,4 +396,45 @@ async fn a_pair_without_a_feed_to_wait_for_does_not_delay_the_swap() {
     let (reloaded, _) = reload_under_traffic(&gateway, &off).await;
     assert_eq!(reloaded["handovers"], json!([]));
     assert_eq!(served_by(&gateway).await, "monolith");
+}
+
+#[tokio::test]
+async fn a_side_whose_feeds_cannot_be_read_is_unreachable_and_the_swap_goes_ahead() {
+    let monolith = FeedUpstream::start(Some("monolith"), 100, None, 0).await;
+    let nobody = crate::support::refused_url().await;
+    let settings = "settings: {handover_timeout: 10s}\n";
+    let gateway = Gateway::start_with(
+        &routes(settings, "monolith"),
+        Overrides::default()
+            .with("monolith", monolith.url())
+            .with("users", nobody),
+        Options {
+            watch: false,
+            sighup: false,
+            ..Options::default()
+        },
+    )
+    .await;
+    std::fs::write(&gateway.file, routes(settings, "users")).unwrap();
+    let started = Instant::now();
+    let response = gateway.reload().await;
+    assert_eq!(response.status(), 200);
+    let reloaded: Value = response.json().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let h = &reloaded["handovers"][0];
+    assert_eq!(h["outcome"], "unreachable", "{reloaded}");
+    assert_eq!(h["head"], 100);
+    assert!(
+        h["detail"].as_str().unwrap().starts_with("users: GET "),
+        "{h}"
+    );
+    assert_eq!(gateway.routes().await["version"], reloaded["version"]);
+    assert_eq!(
+        metric(&gateway, "gateway_handovers_total", "unreachable").await,
+        1.0
+    );
 }
