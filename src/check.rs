@@ -142,14 +142,15 @@ fn summary(name: &str, loaded: &Loaded) -> String {
     let s = table.settings();
     let _ = writeln!(
         out,
-        "settings: x-upstream {}, trusted proxies [{}], max header bytes {}",
+        "settings: x-upstream {}, trusted proxies [{}], max header bytes {}, handover timeout {}",
         if s.upstream_header { "on" } else { "off" },
         s.trusted_proxies
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", "),
-        s.max_header_bytes
+        s.max_header_bytes,
+        humantime::format_duration(s.handover_timeout)
     );
     out
 }

@@ -9,6 +9,9 @@
 //! - [`table`]: the route table: routes.yaml parsed, validated with every error at
 //!   line:column, compiled into an immutable [`table::RouteTable`]; path hygiene and
 //!   matching in [`table::matcher`].
+//! - [`handover`]: hand-over at a swap: which upstreams a reload moves requests between
+//!   ([`handover::diff`]), and the wait for each new side to have applied the old side's
+//!   change feed up to its head ([`handover::wait`]).
 //! - [`openapi`]: the specs as plain data: the checked-in service specs embedded in the
 //!   binary, merging them for a table, comparing, rendering, checking files.
 //! - [`metrics`]: the Prometheus families the proxy and reloads count into, with each
@@ -40,6 +43,7 @@
 pub mod admin;
 pub mod check;
 pub mod cli;
+pub mod handover;
 pub mod metrics;
 pub mod openapi;
 pub mod proxy;

@@ -106,6 +106,8 @@ pub struct Metrics {
     upstream_errors: Family<ErrorLabels, Counter>,
     splits: Family<SplitLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
+    handovers: Family<HandoverLabels, Counter>,
+    handover_wait: Family<HandoverLabels, Histogram>,
     /// Requests no route serves.
     unmatched: Arc<RouteMetrics>,
     /// The gateway's own `/openapi.json`.
@@ -193,6 +195,11 @@ struct ReloadLabels {
     outcome: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct HandoverLabels {
+    outcome: &'static str,
+}
+
 /// Every trigger's label, as `snapshot::Trigger` serializes it.
 pub const TRIGGERS: [TriggerName; 4] = ["startup", "file", "sighup", "admin"];
 
@@ -212,6 +219,15 @@ impl Default for Metrics {
                     outcome: outcome.label(),
                 });
             }
+        }
+        let handovers = Family::<HandoverLabels, Counter>::default();
+        let handover_wait = Family::<HandoverLabels, Histogram>::default();
+        for outcome in crate::handover::Outcome::ALL {
+            let labels = HandoverLabels {
+                outcome: outcome.label(),
+            };
+            let _series = handovers.get_or_create(&labels);
+            let _series = handover_wait.get_or_create(&labels);
         }
         let fixed = |route: &str, upstream: &str| {
             Arc::new(RouteMetrics {
@@ -235,6 +251,8 @@ impl Default for Metrics {
             upstream_errors: Family::default(),
             splits: Family::default(),
             reloads,
+            handovers,
+            handover_wait,
             unmatched,
             spec,
         }
@@ -309,6 +327,14 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one hand-over waited for at a swap, by its outcome's label, and how long
+    /// it waited.
+    pub fn handed_over(&self, outcome: &'static str, waited: Duration) {
+        let labels = HandoverLabels { outcome };
+        self.handovers.get_or_create(&labels).inc();
+        self.handover_wait.get_or_create(&labels).observe(waited);
+    }
+
     /// Registers every family in `registry`, sharing the counts (a scrape builds a
     /// registry of these and of what it reads at the time of the scrape).
     pub fn register(&self, registry: &mut Registry) {
@@ -339,6 +365,18 @@ impl Metrics {
             "gateway_reloads",
             "Loads of the routes file, by trigger and outcome (applied, unchanged, rejected)",
             self.reloads.clone(),
+        );
+        registry.register(
+            "gateway_handovers",
+            "Hand-overs waited for at swaps that moved routes between upstreams, by outcome \
+             (caught_up, timed_out, not_replicated, unreachable)",
+            self.handovers.clone(),
+        );
+        registry.register(
+            "gateway_handover_wait_seconds",
+            "Time a swap waited for the new side's follower to reach the old side's feed \
+             head, by outcome",
+            self.handover_wait.clone(),
         );
     }
 }

@@ -4,6 +4,10 @@
 //!
 //! Requests hold the snapshot they loaded on arrival until they finish, so a swap never
 //! changes the route of a request in flight.
+//!
+//! A swap that moves routes to another upstream first waits, bounded by
+//! `handover_timeout`, for the new side to have applied the old side's change feed up to
+//! its head ([`crate::handover`]); the old table serves every request meanwhile.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,6 +18,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+use crate::handover::{self, FeedClient, Handover};
 use crate::metrics::{Metrics, ReloadOutcome};
 use crate::snapshot::{ClientCache, EdgeCache, Snapshot, Trigger};
 use crate::table::{self, ConfigError, LoadErrors, Overrides};
@@ -40,6 +45,9 @@ pub struct Reloaded {
     pub version: String,
     /// False when the file was unchanged (nothing was swapped).
     pub changed: bool,
+    /// The hand-overs waited for before the swap: each pair of upstreams the new table
+    /// moved routes between (empty when nothing moved or nothing was swapped).
+    pub handovers: Vec<Handover>,
 }
 
 /// Loads and swaps tables; shared by every reload path.
@@ -56,6 +64,8 @@ pub struct Reloader {
     metrics: Arc<Metrics>,
     /// One load at a time, so concurrent triggers cannot swap in an older file last.
     serial: tokio::sync::Mutex<()>,
+    /// Reads the sides' `/feeds` for hand-overs.
+    feeds: FeedClient,
 }
 
 // === impl Reloader ===
@@ -83,6 +93,7 @@ impl Reloader {
             edge: Mutex::new(edge),
             rejected: Mutex::new(None),
             serial: tokio::sync::Mutex::new(()),
+            feeds: FeedClient::default(),
         }))
     }
 
@@ -159,12 +170,14 @@ impl Reloader {
             return Ok(Reloaded {
                 version: self.active.load().version.clone(),
                 changed: false,
+                handovers: Vec::new(),
             });
         }
         if version == self.active.load().version {
             return Ok(Reloaded {
                 version,
                 changed: false,
+                handovers: Vec::new(),
             });
         }
         let parsed = match std::str::from_utf8(&text) {
@@ -177,11 +190,13 @@ impl Reloader {
         };
         match parsed {
             Ok(loaded) => {
-                let snapshot = {
+                let handovers = self.hand_over(&loaded.table).await;
+                let mut snapshot = {
                     let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
                     let mut edge = self.edge.lock().unwrap_or_else(PoisonError::into_inner);
                     Snapshot::build_with(loaded, &mut clients, &mut edge, trigger)
                 };
+                snapshot.handovers.clone_from(&handovers);
                 let previous = self.active.swap(Arc::new(snapshot));
                 tracing::info!(
                     ?trigger,
@@ -193,10 +208,26 @@ impl Reloader {
                 Ok(Reloaded {
                     version,
                     changed: true,
+                    handovers,
                 })
             }
             Err(LoadErrors(errors)) => Err(self.reject(trigger, Some(version), errors)),
         }
+    }
+
+    /// Waits, while the active table keeps serving, for every upstream that `next` gives
+    /// routes of another to have caught up with that one's feed; counts each hand-over.
+    async fn hand_over(&self, next: &table::RouteTable) -> Vec<Handover> {
+        let pairs = handover::pairs(&self.active.load().table, next);
+        if pairs.is_empty() {
+            return Vec::new();
+        }
+        let handovers = self.feeds.hand_over_all(&pairs).await;
+        for h in &handovers {
+            self.metrics
+                .handed_over(h.outcome.label(), Duration::from_millis(h.waited_ms));
+        }
+        handovers
     }
 
     async fn read(&self, trigger: Trigger) -> Result<Vec<u8>, Rejection> {

@@ -22,6 +22,7 @@ pub use keys::{KeyCache, KeyStore};
 pub use limits::{Limiter, LimiterCache};
 pub use shadow::{ShadowCache, ShadowState, ShadowStats};
 
+use crate::handover::Handover;
 use crate::metrics::{Metrics, TableMetrics, TriggerName};
 use crate::table::{Loaded, RouteTable, UpstreamId};
 
@@ -62,6 +63,9 @@ pub struct Snapshot {
     pub metrics: TableMetrics,
     /// The shadow of each route, indexed like `table.routes()`.
     shadows: Box<[Option<Arc<ShadowState>>]>,
+    /// The hand-overs waited for before this table was swapped in (none at startup, nor
+    /// when the swap moved no route to another upstream).
+    pub handovers: Vec<Handover>,
 }
 
 /// The key stores, limiters and metric families kept across reloads.
@@ -154,6 +158,7 @@ impl Snapshot {
             keys,
             limiters,
             shadows,
+            handovers: Vec::new(),
         }
     }
 

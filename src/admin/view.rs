@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::handover::Handover;
 use crate::reload::{Rejection, Reloader};
 use crate::snapshot::{Snapshot, Trigger};
 use crate::table::{Route, RouteTable, Sticky, Target};
@@ -33,6 +34,10 @@ pub struct RoutesView {
     pub routes: Vec<RouteView>,
     /// The last load that was refused, if any (it may be older than `loaded_at`).
     pub last_rejected: Option<Rejection>,
+    /// The hand-overs waited for before the active table was swapped in: each pair of
+    /// upstreams it moved routes between, the feed, its head, the position the new side
+    /// reached and the time waited (empty at startup and when no route moved).
+    pub handovers: Vec<Handover>,
 }
 
 /// Settings as served.
@@ -44,6 +49,8 @@ pub struct SettingsView {
     pub trusted_proxies: Vec<String>,
     /// Request head limit.
     pub max_header_bytes: usize,
+    /// Longest wait for a hand-over at a swap, humantime (`0s`: never waits).
+    pub handover_timeout: String,
 }
 
 /// An upstream as served.
@@ -76,6 +83,8 @@ pub struct RouteView {
     pub request_timeout: Option<String>,
     /// Body limit.
     pub max_body_bytes: u64,
+    /// Hand-over timeout override, humantime.
+    pub handover_timeout: Option<String>,
     /// Line in the file.
     pub line: u64,
 }
@@ -105,6 +114,7 @@ impl RoutesView {
                     .map(ToString::to_string)
                     .collect(),
                 max_header_bytes: settings.max_header_bytes,
+                handover_timeout: humantime::format_duration(settings.handover_timeout).to_string(),
             },
             upstreams: table
                 .upstreams()
@@ -122,6 +132,7 @@ impl RoutesView {
                 .map(|r| RouteView::new(r, table))
                 .collect(),
             last_rejected: reloader.last_rejected(),
+            handovers: snapshot.handovers.clone(),
         }
     }
 }
@@ -159,6 +170,9 @@ impl RouteView {
                 .request_timeout
                 .map(|t| humantime::format_duration(t).to_string()),
             max_body_bytes: route.max_body_bytes,
+            handover_timeout: route
+                .handover_timeout
+                .map(|t| humantime::format_duration(t).to_string()),
             line: route.line,
         }
     }

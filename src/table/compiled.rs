@@ -35,6 +35,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Largest request head, in bytes.
     pub max_header_bytes: usize,
+    /// How long a swap that moves routes waits for the new side's followers to reach the
+    /// old side's feed head; zero: never wait.
+    pub handover_timeout: Duration,
 }
 
 /// One upstream, with every default applied.
@@ -90,6 +93,8 @@ pub struct Route {
     pub rate_limit: Option<RateLimit>,
     /// Where copies of its safe requests go; `None`: nowhere.
     pub shadow: Option<Shadow>,
+    /// Overrides [`Settings::handover_timeout`] for a swap that moves this route.
+    pub handover_timeout: Option<Duration>,
     /// Line of the route in its file, for messages and the admin API.
     pub line: u64,
 }
@@ -200,6 +205,15 @@ impl RouteTable {
         }
     }
 
+    /// The route that would serve `method` and `path`, without picking a side of its
+    /// split (so no round-robin position moves).
+    pub fn route_for(&self, method: &Method, path: &str) -> Option<&Route> {
+        let bit = Methods::bit(method);
+        self.routes
+            .iter()
+            .find(|route| route.pattern.matches(path) && route.methods.admits(bit))
+    }
+
     /// The upstreams, sorted by name.
     pub fn upstreams(&self) -> &[Upstream] {
         &self.upstreams
@@ -240,6 +254,11 @@ impl Route {
     /// The request timeout for a request sent to `upstream` through this route.
     pub fn timeout_for(&self, upstream: &Upstream) -> Duration {
         self.request_timeout.unwrap_or(upstream.request_timeout)
+    }
+
+    /// How long a swap that moves this route waits for its new side to catch up.
+    pub fn handover_timeout(&self, settings: &Settings) -> Duration {
+        self.handover_timeout.unwrap_or(settings.handover_timeout)
     }
 
     /// The upstreams this route may send to, with their weights (1 for a single target).
@@ -344,6 +363,11 @@ impl Methods {
     pub fn safe_names(self) -> impl Iterator<Item = &'static str> {
         let safe = if self.0 == 0 { SAFE } else { self.0 & SAFE };
         Self(safe).names()
+    }
+
+    /// Every standard method, one at a time (GET and HEAD apart).
+    pub fn each() -> impl Iterator<Item = &'static Method> {
+        METHOD_BITS.iter().map(|(m, _)| m)
     }
 
     /// Whether `method` is GET or HEAD.

@@ -39,6 +39,10 @@ pub struct Settings {
     pub trusted_proxies: Option<Vec<Spanned<String>>>,
     /// Largest request head (request line plus headers), in bytes (default 16384).
     pub max_header_bytes: Option<Spanned<u64>>,
+    /// How long a swap that moves routes to another upstream waits for the new side to
+    /// have applied the old side's change feed up to its head (default `2s`; `0s`: never
+    /// wait).
+    pub handover_timeout: Option<Spanned<String>>,
 }
 
 /// The `all:` block: defaults that upstreams and routes override field by field.
@@ -101,6 +105,8 @@ pub struct RouteConfig {
     /// A copy of the route's GET and HEAD requests goes to this upstream too, its answer
     /// compared with the primary's and dropped.
     pub shadow: Option<Spanned<ShadowConfig>>,
+    /// Overrides `settings.handover_timeout` for a swap that moves this route.
+    pub handover_timeout: Option<Spanned<String>>,
 }
 
 /// `shadow:` of a route.

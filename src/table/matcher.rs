@@ -222,6 +222,26 @@ impl Pattern {
         }
     }
 
+    /// A path this pattern matches: its literals, `0` for each parameter and a catch-all;
+    /// a prefix itself. Used to ask another table which route would serve the same
+    /// requests.
+    pub fn sample(&self) -> String {
+        let mut path = String::new();
+        for segment in &*self.segments {
+            path.push('/');
+            match segment {
+                Segment::Literal(literal) => path.push_str(literal),
+                Segment::Param(_) => path.push('0'),
+            }
+        }
+        match self.tail {
+            Tail::CatchAll(_) => path.push_str("/0"),
+            Tail::Exact | Tail::Prefix if path.is_empty() => path.push('/'),
+            Tail::Exact | Tail::Prefix => {}
+        }
+        path
+    }
+
     /// The position of the single-segment parameter `name`, for [`param_at`](Self::param_at).
     pub fn param_index(&self, name: &str) -> Option<usize> {
         self.segments

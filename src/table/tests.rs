@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method};
 
@@ -612,3 +613,35 @@ fn compression_values_are_checked_at_their_place() {
 }
 mod edge;
 mod shadow;
+
+#[test]
+fn handover_timeouts_are_durations_up_to_a_minute_zero_included() {
+    let e = errors(&format!(
+        "settings:\n  handover_timeout: soon\n{UPSTREAMS}routes:\n  - {{path: /x, to: users, handover_timeout: 2m}}\n"
+    ));
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(
+        e[0].starts_with("2:21:")
+            && e[0].contains("settings.handover_timeout: `soon` is not a duration"),
+        "{e:?}"
+    );
+    assert!(
+        e[1].starts_with("9:45:") && e[1].contains("routes[].handover_timeout: `2m` is over 1m"),
+        "{e:?}"
+    );
+    let t = table("  - {path: /x, to: users, handover_timeout: 0s}\n  - {path: /y, to: users}\n");
+    assert_eq!(t.settings().handover_timeout, Duration::from_secs(2));
+    assert_eq!(t.routes()[0].handover_timeout(t.settings()), Duration::ZERO);
+    assert_eq!(
+        t.routes()[1].handover_timeout(t.settings()),
+        Duration::from_secs(2)
+    );
+    let off = parse(
+        &format!(
+            "settings: {{handover_timeout: 0s}}\n{UPSTREAMS}routes:\n  - {{path: /x, to: users}}\n"
+        ),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(off.table.settings().handover_timeout, Duration::ZERO);
+}

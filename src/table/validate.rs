@@ -33,6 +33,12 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 /// See [`DEFAULT_CONNECT_TIMEOUT`].
 pub const DEFAULT_MAX_HEADER_BYTES: u64 = 16 * 1024;
+/// See [`DEFAULT_CONNECT_TIMEOUT`].
+pub const DEFAULT_HANDOVER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest `handover_timeout` a file may set: loads are serialized, so a swap that
+/// waits holds back every later one.
+pub const MAX_HANDOVER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The highest `settings.max_header_bytes` a file may set. The proxy listener sizes its
 /// read buffer above it, so every over-limit head is answered by the gateway's own 431
@@ -158,10 +164,48 @@ impl Checker {
             Some(v) => v.value,
             None => DEFAULT_MAX_HEADER_BYTES,
         };
+        let handover_timeout = self
+            .handover_timeout("settings.handover_timeout", s.handover_timeout.as_ref())
+            .unwrap_or(DEFAULT_HANDOVER_TIMEOUT);
         Settings {
             upstream_header: s.upstream_header.unwrap_or(true),
             trusted_proxies,
             max_header_bytes: usize::try_from(max_header_bytes).unwrap_or(usize::MAX),
+            handover_timeout,
+        }
+    }
+
+    /// A hand-over bound: a duration up to [`MAX_HANDOVER_TIMEOUT`], where `0s` is
+    /// allowed (it turns the wait off).
+    fn handover_timeout(
+        &mut self,
+        field: &str,
+        value: Option<&Spanned<String>>,
+    ) -> Option<Duration> {
+        let value = value?;
+        match humantime::parse_duration(&value.value) {
+            Ok(d) if d > MAX_HANDOVER_TIMEOUT => {
+                self.error(
+                    &value.referenced,
+                    format!(
+                        "{field}: `{}` is over {}: a swap waits at most that long",
+                        value.value,
+                        humantime::format_duration(MAX_HANDOVER_TIMEOUT)
+                    ),
+                );
+                None
+            }
+            Ok(d) => Some(d),
+            Err(err) => {
+                self.error(
+                    &value.referenced,
+                    format!(
+                        "{field}: `{}` is not a duration ({err}); write e.g. `500ms`, `2s`, or `0s` to never wait",
+                        value.value
+                    ),
+                );
+                None
+            }
         }
     }
 
@@ -320,6 +364,8 @@ impl Checker {
         let compression = merged.compression.finish();
         let auth = self.route_auth(r, merged.auth.as_ref(), pattern.as_ref());
         let rate_limit = self.rate_limit(r, auth.as_ref());
+        let handover_timeout =
+            self.handover_timeout("routes[].handover_timeout", r.handover_timeout.as_ref());
         Some(Route {
             pattern: pattern?,
             methods: methods?,
@@ -330,6 +376,7 @@ impl Checker {
             auth: auth?,
             rate_limit: rate_limit?,
             shadow: shadow?,
+            handover_timeout,
             line: at.line(),
         })
     }

@@ -2,7 +2,7 @@
 //! name: routing by phase file, header hygiene, path tricks, failures and limits, the
 //! concurrency bound, live reloads through every path, swaps under load, bearer tokens,
 //! owners and rate limits, metrics and the migration page, shadow traffic and its
-//! comparisons.
+//! comparisons, and the hand-over at a swap that moves routes between replicating sides.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod compression;
 mod failures;
+mod handover;
 mod hygiene;
 mod limits;
 mod messages;
