@@ -113,9 +113,7 @@ async fn bench(settings: &Settings, backend: &str, url: &str) -> Vec<String> {
     ])
     .expect("config");
     let server = TestServer::start(monolith::app(
-        AppState {
-            store: store.clone(),
-        },
+        AppState::new(store.clone()),
         &config.store.limits,
     ))
     .await;

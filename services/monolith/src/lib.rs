@@ -79,7 +79,11 @@ pub async fn serve(
         shutdown,
         |store: Store, running| {
             let feed = running.feed_api(store.feed(), |_| {});
-            app_with(AppState { store }, feed, &running.limits)
+            let state = AppState {
+                store,
+                users_replica: running.followers.of("users"),
+            };
+            app_with(state, feed, &running.limits)
         },
     )
     .await

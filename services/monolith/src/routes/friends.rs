@@ -7,13 +7,14 @@ use kit::feed::Position;
 use kit::ids::{IdError, UserId};
 use kit::problem::Problem;
 use serde::Deserialize;
+use tokio::time::Instant;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain::{FriendList, FriendsPage, friendship};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, USER_WAIT};
 use crate::store::Befriended;
 
 /// The two users of `/users/{id}/friends/{friend_id}`.
@@ -85,13 +86,18 @@ async fn add_friend(
     _body: IgnoredBody,
 ) -> Result<(Position, StatusCode), ApiError> {
     let pair = friendship(path.id, path.friend_id).ok_or(ApiError::SelfFriendship(path.id))?;
-    match state.store.add_friend(pair).await? {
-        Befriended::Yes(position) => Ok((position, StatusCode::NO_CONTENT)),
-        // The first in the path's order: `id` is named before `friend_id`.
-        Befriended::NoSuchUsers(missing) if missing.contains(&path.id) => {
-            Err(ApiError::UserNotFound(path.id))
+    // A user created on the users service a moment ago may still be on its way here.
+    let deadline = Instant::now() + USER_WAIT;
+    loop {
+        match state.store.add_friend(pair).await? {
+            Befriended::Yes(position) => return Ok((position, StatusCode::NO_CONTENT)),
+            Befriended::NoSuchUsers(_) if state.users_arrived(deadline).await => {}
+            // The first in the path's order: `id` is named before `friend_id`.
+            Befriended::NoSuchUsers(missing) if missing.contains(&path.id) => {
+                return Err(ApiError::UserNotFound(path.id));
+            }
+            Befriended::NoSuchUsers(_) => return Err(ApiError::UserNotFound(path.friend_id)),
         }
-        Befriended::NoSuchUsers(_) => Err(ApiError::UserNotFound(path.friend_id)),
     }
 }
 

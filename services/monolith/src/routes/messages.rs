@@ -11,6 +11,7 @@ use kit::fields::FieldErrors;
 use kit::ids::{MAX_IDS, MessageId, UserId};
 use kit::problem::Problem;
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,7 +21,7 @@ use crate::domain::{
     NewMessage, author, before_cursor,
 };
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, USER_WAIT};
 use crate::store::Cursor;
 
 /// Body of `POST /messages`.
@@ -124,14 +125,19 @@ async fn create_message(
     let author = new_message.author_id;
     caller.may_act_for(author, &format!("post as `author_id` {author}"))?;
     let author_id = new_message.author_id;
-    let (message, position) = state
-        .store
-        .create_message(&new_message)
-        .await?
-        .ok_or_else(|| {
-            Problem::validation()
-                .with_field_error("author_id", format!("no user with id {author_id}"))
-        })?;
+    // An author created on the users service a moment ago may still be on its way here.
+    let deadline = Instant::now() + USER_WAIT;
+    let (message, position) = loop {
+        match state.store.create_message(&new_message).await? {
+            Some(created) => break created,
+            None if state.users_arrived(deadline).await => {}
+            None => {
+                return Err(Problem::validation()
+                    .with_field_error("author_id", format!("no user with id {author_id}"))
+                    .into());
+            }
+        }
+    };
     let location = format!("/messages/{}", message.id);
     Ok((
         StatusCode::CREATED,

@@ -70,7 +70,7 @@ pub(crate) fn detail(problem: &Value) -> &str {
 /// A monolith on an ephemeral port, on `database_url`, optionally with a demo world.
 pub(crate) async fn spawn_app(database_url: &str, demo: Option<&str>) -> TestApp {
     let app = kit::test_util::spawn_app(database_url, demo, |store, _running| {
-        monolith::app(AppState { store }, &Limits::default())
+        monolith::app(AppState::new(store), &Limits::default())
     });
     TestApp(app.await)
 }
