@@ -3,17 +3,19 @@
 // back (load/phases/0-monolith.yaml … 4-timeline.yaml … 0-monolith.yaml). `load/run.sh
 // load/migration.js` runs the two together.
 //
-// Asserts: not one failed request and every check true across all the swaps; and, from the
-// `x-upstream` header, that each resource was answered both by the monolith and by its new
-// service during the run, so the swaps really happened under this traffic.
+// Asserts: not one failed request and every check true across all the swaps; not one lost
+// write; and, from the `x-upstream` header, that each resource was answered both by the
+// monolith and by its new service during the run, so the swaps really happened under this
+// traffic.
 //
-// During the migration the monolith and the services hold separate databases (each filled
-// with the same demo world at start), and a write lands in whichever database owns its route
-// at that instant. A user created in phase 0 lives in the monolith only, so reading it back
-// after the swap to phase 1 would find nothing. The checks therefore assert what is true in
-// every phase: writes are answered with their success status and echo what was sent, reads
-// of the demo world answer 200 with the right shape, and writes only name demo users, which
-// exist on both sides (the monolith refuses a friendship or message naming an unknown user).
+// The monolith and the services hold separate databases and replicate to each other over
+// their change feeds (`gateway up` runs them so), and the gateway hands a resource over at a
+// swap only once the new side has applied the old side's writes. So every write is read back:
+// a user at once after it is created and again later, whichever side serves it by then (the
+// read must show the name it was given: an id two sides handed out twice would show another
+// user); a friendship and a message likewise. `lost_writes` counts the read-backs that did
+// not find what was acknowledged; its threshold is 0. After the run, load/run.sh calls
+// `gateway sync verify`: both sides must hold the same data.
 //
 // The timeline, befriending and posting act as the user they concern, with that user's
 // token (TOKENS_FILE); reads and sign-up need none.
@@ -33,6 +35,13 @@ const RATE = intFromEnv('RATE', 100);
 
 // Which upstream answered, per resource, from the gateway's `x-upstream` header.
 const answeredBy = new Counter('answered_by');
+// Acknowledged writes that a later read did not find as written.
+const lostWrites = new Counter('lost_writes');
+
+// This VU's acknowledged writes, read back later (each VU keeps its own).
+const written = { users: [], friendships: [], messages: [] };
+// How many of each kind a VU keeps to read back.
+const KEEP = 200;
 
 // resource → the service it moves to; before that, the monolith answers it.
 const RESOURCES = { users: 'users', friends: 'friends', messages: 'messages', timeline: 'timeline' };
@@ -42,6 +51,7 @@ const thresholds = {
   checks: ['rate==1'],
   // A run that sent nothing passes every rate threshold; this one it cannot.
   http_reqs: ['count>0'],
+  lost_writes: ['count==0'],
   // A swap must not stall requests: generous, for a loaded 2-core machine.
   http_req_duration: ['p(99)<1000'],
 };
@@ -68,7 +78,7 @@ export const options = {
 
 // Each operation with its share of the traffic (weights add up to 100).
 const OPERATIONS = [
-  [25, getTimeline],
+  [15, getTimeline],
   [15, getUser],
   [10, getUsersBulk],
   [15, getFriends],
@@ -76,6 +86,7 @@ const OPERATIONS = [
   [10, createUser],
   [10, befriend],
   [10, createMessage],
+  [10, readBack],
 ];
 const TOTAL_WEIGHT = OPERATIONS.reduce((sum, [w]) => sum + w, 0);
 
@@ -152,6 +163,59 @@ function getMessagesPage() {
   });
 }
 
+function remember(list, item) {
+  list.push(item);
+  if (list.length > KEEP) list.splice(randInt(0, list.length - 1), 1);
+}
+
+function pickOne(list) {
+  return list.length === 0 ? null : list[randInt(0, list.length - 1)];
+}
+
+// Reads back what this VU wrote: `found` says whether the acknowledged write is there.
+function readUser(user, name) {
+  const res = http.get(`${GATEWAY}/users/${user.id}`, { tags: { name } });
+  record(res, 'users');
+  const body = json(res);
+  const found = res.status === 200 && isUser(body) && body.name === user.name;
+  if (!found) lostWrites.add(1, { kind: 'user' });
+  check(res, { [`${name}: the user as written`]: () => found });
+}
+
+function readFriendship([a, b]) {
+  // The first friend of `a` above b - 1 is b itself, however many friends `a` has.
+  const res = http.get(`${GATEWAY}/users/${a}/friends?after=${b - 1}&limit=1`,
+    { tags: { name: 'read back GET /users/{id}/friends' } });
+  record(res, 'friends');
+  const body = json(res);
+  const found = res.status === 200 && isFriendsPage(body, a) && body.friend_ids[0] === b;
+  if (!found) lostWrites.add(1, { kind: 'friendship' });
+  check(res, { 'read back GET /users/{id}/friends: the friendship': () => found });
+}
+
+function readMessage(message, name) {
+  const res = http.get(`${GATEWAY}/messages/${message.id}`, { tags: { name } });
+  record(res, 'messages');
+  const body = json(res);
+  const found = res.status === 200 && isMessage(body) && body.text === message.text;
+  if (!found) lostWrites.add(1, { kind: 'message' });
+  check(res, { [`${name}: the message as written`]: () => found });
+}
+
+function readBack() {
+  const kinds = [
+    [written.users, (u) => readUser(u, 'read back GET /users/{id}')],
+    [written.friendships, readFriendship],
+    [written.messages, (m) => readMessage(m, 'read back GET /messages/{id}')],
+  ].filter(([list]) => list.length > 0);
+  if (kinds.length === 0) {
+    getUser();
+    return;
+  }
+  const [list, read] = kinds[randInt(0, kinds.length - 1)];
+  read(pickOne(list));
+}
+
 function createUser() {
   const name = `load user ${randInt(1, 1e9)}`;
   const res = http.post(`${GATEWAY}/users`, JSON.stringify({ name }), jsonParams('POST /users'));
@@ -161,6 +225,11 @@ function createUser() {
     'POST /users: 201': (r) => r.status === 201,
     'POST /users: the user created': () => isUser(body) && body.name === name,
   });
+  if (res.status === 201 && isUser(body)) {
+    const user = { id: body.id, name };
+    remember(written.users, user);
+    readUser(user, 'GET /users/{id} after POST');
+  }
 }
 
 function befriend() {
@@ -168,6 +237,7 @@ function befriend() {
   const res = http.put(`${GATEWAY}/users/${a}/friends/${b}`, null, asUser(a, 'PUT /users/{id}/friends/{friend_id}'));
   record(res, 'friends');
   check(res, { 'PUT /users/{id}/friends/{friend_id}: 204': (r) => r.status === 204 });
+  if (res.status === 204) remember(written.friendships, [a, b]);
 }
 
 function createMessage() {
@@ -180,4 +250,9 @@ function createMessage() {
     'POST /messages: 201': (r) => r.status === 201,
     'POST /messages: the message created': () => isMessage(body) && body.author_id === author && body.text === text,
   });
+  if (res.status === 201 && isMessage(body)) {
+    const message = { id: body.id, text };
+    remember(written.messages, message);
+    readMessage(message, 'GET /messages/{id} after POST');
+  }
 }
