@@ -19,7 +19,8 @@ static THINGS: Migrator = sqlx::migrate!("tests/migrations/sqlite");
 /// connection, which for a memory database would be a new, empty database.
 pub(crate) struct TestFeed {
     feed: Feed,
-    dir: std::path::PathBuf,
+    dir: Option<std::path::PathBuf>,
+    _postgres: Option<crate::test_util::TestDatabase>,
 }
 
 impl std::ops::Deref for TestFeed {
@@ -32,7 +33,9 @@ impl std::ops::Deref for TestFeed {
 
 impl Drop for TestFeed {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -44,20 +47,32 @@ pub(crate) async fn test_feed(source: &str, options: FeedOptions) -> TestFeed {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    let db = Db::connect(
-        &format!("sqlite://{}/feed.db", dir.display()),
-        Migrations {
-            sqlite: &THINGS,
-            postgres: &THINGS,
-        },
-    )
-    .await
-    .unwrap();
+    let db = Db::connect(&format!("sqlite://{}/feed.db", dir.display()), MIGRATIONS)
+        .await
+        .unwrap();
     TestFeed {
         feed: Feed::open(db, source, options).await.unwrap(),
-        dir,
+        dir: Some(dir),
+        _postgres: None,
     }
 }
+
+/// The feed of `source` in a fresh PostgreSQL database holding the `things` table, when
+/// `TEST_POSTGRES_URL` is set.
+pub(crate) async fn test_feed_on_postgres(source: &str, options: FeedOptions) -> Option<TestFeed> {
+    let database = crate::test_util::postgres().await?;
+    let db = Db::connect(&database.url, MIGRATIONS).await.unwrap();
+    Some(TestFeed {
+        feed: Feed::open(db, source, options).await.unwrap(),
+        dir: None,
+        _postgres: Some(database),
+    })
+}
+
+const MIGRATIONS: Migrations = Migrations {
+    sqlite: &THINGS,
+    postgres: &THINGS,
+};
 
 /// `feed`'s routes (`/changes`, `/feeds`).
 pub(crate) fn router(feed: &Feed) -> axum::Router {

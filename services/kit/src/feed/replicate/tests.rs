@@ -5,7 +5,7 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::feed::testing::{TestFeed, serve, test_feed};
+use crate::feed::testing::{TestFeed, serve, test_feed, test_feed_on_postgres};
 use crate::feed::{FeedOptions, FollowOptions, Follower, Source};
 use crate::test_util::TestServer;
 
@@ -95,6 +95,10 @@ struct Pair {
 async fn pair() -> Pair {
     let left = test_feed("left", FeedOptions::default()).await;
     let right = test_feed("right", FeedOptions::default()).await;
+    pair_of(left, right).await
+}
+
+async fn pair_of(left: TestFeed, right: TestFeed) -> Pair {
     let servers = vec![serve(&left).await, serve(&right).await];
     Pair {
         left,
@@ -157,7 +161,24 @@ async fn settles(pair: &Pair, expected: &[(i64, &str)]) {
 
 #[tokio::test]
 async fn writes_on_either_side_reach_the_other_and_stop_there() {
-    let pair = pair().await;
+    both_ways(pair().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_on_either_side_reach_the_other_on_postgres() {
+    let options = FeedOptions::default;
+    let (Some(left), Some(right)) = (
+        test_feed_on_postgres("left", options()).await,
+        test_feed_on_postgres("right", options()).await,
+    ) else {
+        eprintln!("TEST_POSTGRES_URL unset: PostgreSQL run skipped");
+        return;
+    };
+    both_ways(pair_of(left, right).await).await;
+}
+
+/// Writes on both sides of `pair`, each replicating from the other over HTTP.
+async fn both_ways(pair: Pair) {
     let stop = CancellationToken::new();
     let _followers = replicate_http(&pair, &stop);
     write(&pair.left, 1, Some("made left")).await;
