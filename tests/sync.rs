@@ -329,21 +329,13 @@ async fn writes_on_one_side_only_are_each_named_and_exit_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_side_that_does_not_answer_is_named_and_exits_2() {
-    let monolith = Running::start(|listener, stopped| async move {
-        // Answers every feed read with an empty feed.
-        let app = axum::Router::new().route(
-            "/changes",
-            axum::routing::get(|| async {
-                axum::Json(json!({"changes": [], "next_after": 0, "head": 0, "oldest": 0}))
-            }),
-        );
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await?;
-        Ok(())
-    })
+    // Answers every feed read with an empty feed.
+    let monolith = stub(axum::Router::new().route(
+        "/changes",
+        axum::routing::get(|| async {
+            axum::Json(json!({"changes": [], "next_after": 0, "head": 0, "oldest": 0}))
+        }),
+    ))
     .await;
     let closed = closed_port().await;
     let out = verify(&[
@@ -385,6 +377,111 @@ async fn a_side_that_does_not_answer_is_named_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nothing-here/changes"), "{stderr}");
     assert!(stderr.contains("it answered 404 Not Found"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_sends_back_its_oldest_and_restarts_after_a_410() {
+    use std::sync::{Arc, Mutex};
+
+    use axum::extract::{RawQuery, State};
+    use axum::response::IntoResponse as _;
+
+    let user = |id: u64| {
+        json!({"type": "user.upserted", "subject": id.to_string(),
+            "data": {"id": id, "name": format!("U{id}"), "avatar_url": null,
+                "created_at": "2026-01-01T00:00:00Z"}})
+    };
+    // The monolith's users come in two pages; the first read of the second page is a 410.
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let feed = {
+        let (first, second) = (user(1), user(2));
+        move |State(asked): State<Arc<Mutex<Vec<String>>>>, RawQuery(query): RawQuery| {
+            let (first, second) = (first.clone(), second.clone());
+            async move {
+                let query = query.unwrap_or_default();
+                let mut asked = asked.lock().unwrap();
+                asked.push(query.clone());
+                let gone_before = asked.iter().filter(|q| q.contains("oldest=")).count() > 1;
+                drop(asked);
+                let page = if !query.contains("entities=user") {
+                    json!({"changes": [], "next_after": 0, "head": 0, "oldest": 0})
+                } else if query.starts_with("after=0&") {
+                    json!({"changes": [first], "next_after": 1, "head": 2, "oldest": 1})
+                } else if gone_before {
+                    json!({"changes": [second], "next_after": 2, "head": 2, "oldest": 1})
+                } else {
+                    return axum::http::StatusCode::GONE.into_response();
+                };
+                axum::Json(page).into_response()
+            }
+        }
+    };
+    let monolith = stub(
+        axum::Router::new()
+            .route("/changes", axum::routing::get(feed))
+            .with_state(Arc::clone(&asked)),
+    )
+    .await;
+    let (a, b) = (user(1), user(2));
+    let users = stub(axum::Router::new().route(
+        "/changes",
+        axum::routing::get(move |RawQuery(query): RawQuery| {
+            let page = if query.unwrap_or_default().contains("entities=user") {
+                json!({"changes": [a, b], "next_after": 9, "head": 9, "oldest": 0})
+            } else {
+                json!({"changes": [], "next_after": 0, "head": 0, "oldest": 0})
+            };
+            async move { axum::Json(page) }
+        }),
+    ))
+    .await;
+
+    let out = verify(&[
+        "--monolith".to_owned(),
+        monolith.url(""),
+        "--users".to_owned(),
+        users.url(""),
+        "--friends".to_owned(),
+        users.url(""),
+        "--messages".to_owned(),
+        users.url(""),
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let asked = asked.lock().unwrap().clone();
+    let users_asked: Vec<&str> = asked
+        .iter()
+        .map(String::as_str)
+        .filter(|q| q.contains("entities=user"))
+        .collect();
+    assert_eq!(
+        users_asked,
+        [
+            "after=0&limit=5000&entities=user",
+            "after=1&limit=5000&entities=user&oldest=1",
+            "after=0&limit=5000&entities=user",
+            "after=1&limit=5000&entities=user&oldest=1",
+        ]
+    );
+}
+
+/// Serves `app` on an ephemeral port.
+async fn stub(app: axum::Router) -> Running {
+    Running::start(|listener, stopped| async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// A loopback URL nobody listens on.
