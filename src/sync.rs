@@ -11,12 +11,15 @@
 //!   of the entities whose digests differ.
 //! - [`report`]: the summary and the differences, as text or JSON.
 //!
-//! Memory stays proportional to the entity count, 32 bytes an entity a side, never the
-//! JSON: each side keeps only its entities' keys and 128-bit digests, one entity kind at a
-//! time. Only the entities whose digests differ are read a second time, for their fields.
+//! Each side's feed is read once, all four at the same time (the monolith's one replay
+//! serves all three entities). Memory stays proportional to the entity count, 32 bytes an
+//! entity a side, never the JSON: a side keeps only its entities' keys and 128-bit
+//! digests. Only the entities whose digests differ are read a second time, for their
+//! fields.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::table::{self, LoadErrors, Overrides};
@@ -30,7 +33,7 @@ pub use feed::{FeedReader, ReadError};
 pub use report::{Report, Text};
 
 use self::compare::{Index, Record};
-use self::entity::{Entity, Key, Normalized};
+use self::entity::{Entity, Key, Normalized, TOMBSTONE};
 use self::report::{Difference, EntityReport, FieldReport, SideUrl};
 
 /// The four sides' base URLs.
@@ -80,6 +83,9 @@ pub enum SidesError {
         name: &'static str,
     },
 }
+
+/// An entity read again for its fields: its key and normalized fields (`None`: deleted).
+type Described = (Key, Option<Normalized>);
 
 /// One entity's verification, before its differences are described.
 struct Pass {
@@ -179,12 +185,9 @@ pub async fn verify(sides: &Sides, timeout: Duration) -> Result<Report, ReadErro
             why: format!("no HTTP client: {err}"),
         })?;
     let monolith = FeedReader::new(client.clone(), &sides.monolith, timeout);
-    let mut entities = Vec::new();
-    for entity in Entity::ALL {
-        let service = FeedReader::new(client.clone(), sides.service(entity), timeout);
-        let pass = digests(entity, &monolith, &service).await?;
-        entities.push(describe(entity, &monolith, &service, pass).await?);
-    }
+    let services = Entity::ALL.map(|e| FeedReader::new(client.clone(), sides.service(e), timeout));
+    let passes = digests(&monolith, &services).await?;
+    let entities = describe(&monolith, &services, passes).await?;
     Ok(Report {
         equal: entities.iter().all(|e| e.differences() == 0),
         sides: sides.named(),
@@ -192,93 +195,129 @@ pub async fn verify(sides: &Sides, timeout: Duration) -> Result<Report, ReadErro
     })
 }
 
-/// Both sides of `entity` as digests, compared.
-#[tracing::instrument(skip_all, fields(entity = %entity))]
+/// Every side's feed as digests, read at once, and each entity's two sides compared.
+/// A service's events of another entity than its own are not compared.
+#[tracing::instrument(skip_all)]
 async fn digests(
-    entity: Entity,
     monolith: &FeedReader,
-    service: &FeedReader,
-) -> Result<Pass, ReadError> {
-    let record = move |event: &feed::EventView| -> Result<Option<Record>, String> {
+    services: &[FeedReader; 3],
+) -> Result<[Pass; 3], ReadError> {
+    let record = |entity: Entity, event: &feed::EventView| -> Result<Option<Record>, String> {
         let key = entity.key(&event.subject).map_err(|err| err.to_string())?;
-        Ok(Some((
-            key,
-            event.data().map(|d| entity.normalize(d).digest()),
-        )))
+        let digest = event
+            .data()
+            .map_or(TOMBSTONE, |d| entity.normalize(d).digest());
+        Ok(Some((key, digest)))
     };
-    let (m, s) = tokio::try_join!(
-        monolith.replay(entity, record),
-        service.replay(entity, record)
+    let [users, friends, messages] = services;
+    let (mut m, u, f, s) = tokio::try_join!(
+        monolith.replay(record),
+        users.replay(record),
+        friends.replay(record),
+        messages.replay(record)
     )?;
-    let outcome = compare::compare(&Index::from_records(m), &Index::from_records(s));
-    tracing::info!(
-        monolith = outcome.monolith_count,
-        service = outcome.service_count,
-        "compared"
-    );
-    let subjects = |keys: &[Key]| keys.iter().map(|&k| entity.subject(k)).collect();
-    let mut report = EntityReport::new(entity);
-    report.monolith_count = outcome.monolith_count;
-    report.service_count = outcome.service_count;
-    report.missing_on_monolith = subjects(&outcome.missing_on_monolith);
-    report.missing_on_service = subjects(&outcome.missing_on_service);
-    Ok(Pass {
-        report,
-        different: outcome.different,
-    })
+    let mut own = [u, f, s]
+        .into_iter()
+        .zip(Entity::ALL)
+        .map(|(mut records, entity)| std::mem::take(&mut records[entity.index()]));
+    Ok(Entity::ALL.map(|entity| {
+        let service = own.next().unwrap_or_default();
+        let monolith = std::mem::take(&mut m[entity.index()]);
+        let outcome = compare::compare(
+            &Index::from_records(monolith),
+            &Index::from_records(service),
+        );
+        tracing::info!(
+            %entity,
+            monolith = outcome.monolith_count,
+            service = outcome.service_count,
+            "compared"
+        );
+        let subjects = |keys: &[Key]| keys.iter().map(|&k| entity.subject(k)).collect();
+        let mut report = EntityReport::new(entity);
+        report.monolith_count = outcome.monolith_count;
+        report.service_count = outcome.service_count;
+        report.missing_on_monolith = subjects(&outcome.missing_on_monolith);
+        report.missing_on_service = subjects(&outcome.missing_on_service);
+        Pass {
+            report,
+            different: outcome.different,
+        }
+    }))
 }
 
-/// `pass`'s report with the fields of each entity whose digests differ, read again from
-/// both sides (keeping only those entities).
-#[tracing::instrument(skip_all, fields(entity = %entity, different = pass.different.len()))]
+/// Each pass's report with the fields of each entity whose digests differ, read again
+/// (keeping only those entities) from the monolith and the services that have any.
+#[tracing::instrument(skip_all)]
 async fn describe(
-    entity: Entity,
     monolith: &FeedReader,
-    service: &FeedReader,
-    mut pass: Pass,
-) -> Result<EntityReport, ReadError> {
-    if pass.different.is_empty() {
-        return Ok(pass.report);
+    services: &[FeedReader; 3],
+    passes: [Pass; 3],
+) -> Result<Vec<EntityReport>, ReadError> {
+    if passes.iter().all(|p| p.different.is_empty()) {
+        return Ok(passes.into_iter().map(|p| p.report).collect());
     }
-    let wanted: std::sync::Arc<HashSet<Key>> = pass
-        .different
-        .iter()
-        .copied()
-        .collect::<HashSet<_>>()
-        .into();
-    let keep = move |event: &feed::EventView| -> Result<Option<(Key, Option<Normalized>)>, String> {
-        let key = entity.key(&event.subject).map_err(|err| err.to_string())?;
-        Ok(wanted
-            .contains(&key)
-            .then(|| (key, event.data().map(|d| entity.normalize(d)))))
+    let wanted: Arc<[HashSet<Key>; 3]> = Arc::new(
+        passes
+            .each_ref()
+            .map(|p| p.different.iter().copied().collect()),
+    );
+    let keep = {
+        let wanted = Arc::clone(&wanted);
+        move |entity: Entity, event: &feed::EventView| -> Result<Option<Described>, String> {
+            let key = entity.key(&event.subject).map_err(|err| err.to_string())?;
+            Ok(wanted[entity.index()]
+                .contains(&key)
+                .then(|| (key, event.data().map(|d| entity.normalize(d)))))
+        }
     };
-    let (m, s) = tokio::try_join!(
-        monolith.replay(entity, keep.clone()),
-        service.replay(entity, keep)
-    )?;
-    let (m, s) = (latest(m), latest(s));
-    pass.report.different = pass
-        .different
-        .iter()
-        .map(|key| {
-            let fields = match (m.get(key), s.get(key)) {
-                (Some(Some(m)), Some(Some(s))) => compare::field_diffs(entity, m, s)
-                    .into_iter()
-                    .map(FieldReport)
-                    .collect(),
-                // Deleted on one side since the first read: no field to name.
-                _ => Vec::new(),
-            };
-            Difference {
-                subject: entity.subject(*key),
-                fields,
+    let read = |entity: Entity| {
+        let (reader, keep) = (services[entity.index()].clone(), keep.clone());
+        let needed = !wanted[entity.index()].is_empty();
+        async move {
+            match needed {
+                true => reader.replay(keep).await,
+                false => Ok(Default::default()),
             }
+        }
+    };
+    let (mut m, u, f, s) = tokio::try_join!(
+        monolith.replay(keep.clone()),
+        read(Entity::User),
+        read(Entity::Friendship),
+        read(Entity::Message)
+    )?;
+    let mut own = [u, f, s]
+        .into_iter()
+        .zip(Entity::ALL)
+        .map(|(mut records, entity)| std::mem::take(&mut records[entity.index()]));
+    Ok(passes
+        .into_iter()
+        .zip(Entity::ALL)
+        .map(|(mut pass, entity)| {
+            let m: HashMap<Key, Option<Normalized>> =
+                std::mem::take(&mut m[entity.index()]).into_iter().collect();
+            let s: HashMap<Key, Option<Normalized>> =
+                own.next().unwrap_or_default().into_iter().collect();
+            pass.report.different = pass
+                .different
+                .iter()
+                .map(|key| {
+                    let fields = match (m.get(key), s.get(key)) {
+                        (Some(Some(m)), Some(Some(s))) => compare::field_diffs(entity, m, s)
+                            .into_iter()
+                            .map(FieldReport)
+                            .collect(),
+                        // Deleted on one side since the first read: no field to name.
+                        _ => Vec::new(),
+                    };
+                    Difference {
+                        subject: entity.subject(*key),
+                        fields,
+                    }
+                })
+                .collect();
+            pass.report
         })
-        .collect();
-    Ok(pass.report)
-}
-
-/// Each key's last record.
-fn latest<T>(records: Vec<(Key, T)>) -> std::collections::HashMap<Key, T> {
-    records.into_iter().collect()
+        .collect())
 }

@@ -67,8 +67,11 @@ pub struct Normalized(pub Vec<FieldValue>);
 /// high half).
 pub type Key = u128;
 
-/// 128 bits of the SHA-256 of an entity's normalized fields.
+/// 128 bits of the SHA-256 of an entity's normalized fields; never [`TOMBSTONE`].
 pub type Digest = u128;
+
+/// The digest that stands for a deletion in a feed record.
+pub const TOMBSTONE: Digest = 0;
 
 /// A subject that is not of its entity's form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,7 +107,16 @@ impl Entity {
     /// Every entity, in the order they are verified and reported.
     pub const ALL: [Self; 3] = [Self::User, Self::Friendship, Self::Message];
 
-    /// Its name in event types and `entities=`: `user`, `friendship`, `message`.
+    /// Its position in [`Entity::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Self::User => 0,
+            Self::Friendship => 1,
+            Self::Message => 2,
+        }
+    }
+
+    /// Its name in event types: `user`, `friendship`, `message`.
     pub fn name(self) -> &'static str {
         match self {
             Self::User => "user",
@@ -230,7 +242,8 @@ impl fmt::Display for FieldValue {
 
 impl Normalized {
     /// 128 bits of the SHA-256 of the fields: each as a tag (absent or present) and its
-    /// value's JSON text with its length, so no two distinct lists share an encoding.
+    /// value's JSON text with its length, so no two distinct lists share an encoding. A
+    /// zero is made 1, [`TOMBSTONE`] being reserved.
     pub fn digest(&self) -> Digest {
         let mut hasher = Sha256::new();
         for value in &self.0 {
@@ -247,7 +260,7 @@ impl Normalized {
         let digest = hasher.finalize();
         let mut first = [0u8; 16];
         first.copy_from_slice(&digest[..16]);
-        u128::from_be_bytes(first)
+        u128::from_be_bytes(first).max(1)
     }
 }
 
