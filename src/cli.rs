@@ -1,5 +1,6 @@
-//! The command line: `gateway serve`, `gateway check FILE`, and with the `services`
-//! feature `gateway openapi` and `gateway up`. Every `serve` flag can also come from a
+//! The command line: `gateway serve`, `gateway check FILE`, `gateway token`,
+//! `gateway sync verify`, and with the `services` feature `gateway openapi` and
+//! `gateway up`. Every `serve` flag can also come from a
 //! `GATEWAY_*` environment variable.
 
 use std::net::SocketAddr;
@@ -36,6 +37,8 @@ pub enum Command {
     /// Print demo tokens signed by the key in `--data` (made when missing), one per line,
     /// for the shipped `demo` issuer that `gateway up` trusts.
     Token(TokenArgs),
+    /// The data the monolith and the services hold, read from their change feeds.
+    Sync(SyncArgs),
     /// The OpenAPI specs: rewrite the checked-in ones from the code (`--write`), check them
     /// (`--check`), or print the merged spec of a routes file.
     #[cfg(feature = "services")]
@@ -129,6 +132,60 @@ pub struct TokenArgs {
     /// The `aud` claim.
     #[arg(long, value_name = "AUD", default_value = crate::token::DEMO_AUDIENCE)]
     pub audience: String,
+}
+
+/// `gateway sync`.
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SyncCommand,
+}
+
+/// The subcommands of `gateway sync`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SyncCommand {
+    /// Compare every user, friendship and message on the monolith with the service that
+    /// holds it: exit 0 when all are equal, 1 when anything differs, 2 when a side cannot
+    /// be read.
+    Verify(VerifyArgs),
+}
+
+/// `gateway sync verify`. Each side's URL defaults to the routes file's upstream of the
+/// same name.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The routes file whose upstreams name the sides (not read when all four URLs are
+    /// given).
+    #[arg(long, value_name = "FILE", default_value = "routes.yaml")]
+    pub routes: PathBuf,
+    /// The monolith's base URL.
+    #[arg(long, value_name = "URL")]
+    pub monolith: Option<String>,
+    /// The users service's base URL.
+    #[arg(long, value_name = "URL")]
+    pub users: Option<String>,
+    /// The friends service's base URL.
+    #[arg(long, value_name = "URL")]
+    pub friends: Option<String>,
+    /// The messages service's base URL.
+    #[arg(long, value_name = "URL")]
+    pub messages: Option<String>,
+    /// Time allowed for each feed request (connecting included).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+    /// `text`: a summary and up to 20 differences of each kind; `json`: everything.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// How `sync verify` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For a terminal.
+    Text,
+    /// For a program.
+    Json,
 }
 
 fn parse_subjects(value: &str) -> Result<Vec<String>, String> {
@@ -252,6 +309,20 @@ impl From<ServeArgs> for ServeConfig {
     }
 }
 
+// === impl VerifyArgs ===
+
+impl VerifyArgs {
+    /// The URLs given as flags.
+    pub fn side_flags(&self) -> crate::sync::SideFlags {
+        crate::sync::SideFlags {
+            monolith: self.monolith.clone(),
+            users: self.users.clone(),
+            friends: self.friends.clone(),
+            messages: self.messages.clone(),
+        }
+    }
+}
+
 // === impl UpstreamArgs ===
 
 impl UpstreamArgs {
@@ -359,6 +430,49 @@ mod tests {
         assert_eq!(args.demo, DemoSpec::default());
         assert_eq!(args.data, PathBuf::from("data"));
         assert!(!args.fresh);
+    }
+
+    #[test]
+    fn sync_verify_defaults_to_the_routes_file_text_and_30s() {
+        let cli = Cli::try_parse_from(["gateway", "sync", "verify"]).unwrap();
+        let Command::Sync(SyncArgs {
+            command: SyncCommand::Verify(args),
+        }) = cli.command
+        else {
+            panic!()
+        };
+        assert_eq!(args.routes, PathBuf::from("routes.yaml"));
+        assert_eq!(args.timeout, Duration::from_secs(30));
+        assert_eq!(args.format, Format::Text);
+        assert_eq!(args.side_flags(), crate::sync::SideFlags::default());
+        let cli = Cli::try_parse_from([
+            "gateway",
+            "sync",
+            "verify",
+            "--users",
+            "http://u",
+            "--format",
+            "json",
+            "--timeout",
+            "250ms",
+        ])
+        .unwrap();
+        let Command::Sync(SyncArgs {
+            command: SyncCommand::Verify(args),
+        }) = cli.command
+        else {
+            panic!()
+        };
+        assert_eq!(args.side_flags().users.as_deref(), Some("http://u"));
+        assert_eq!(args.format, Format::Json);
+        assert_eq!(args.timeout, Duration::from_millis(250));
+        for bad in [
+            &["gateway", "sync"][..],
+            &["gateway", "sync", "verify", "--format", "yaml"],
+            &["gateway", "sync", "verify", "--timeout", "soon"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[cfg(feature = "services")]

@@ -31,6 +31,8 @@
 //! - [`admin`]: `GET /admin/routes`, `POST /admin/reload`, `GET /metrics`, `GET /admin/stats`,
 //!   the migration page at `GET /admin/`, and the admin API's own spec.
 //! - [`check`]: the one-screen summary of `gateway check`.
+//! - [`sync`]: `gateway sync verify`, the monolith's data compared with the services' by
+//!   replaying their change feeds.
 //! - [`startup`]: wires `serve` together; [`token`]: the demo signing key and its tokens
 //!   (`gateway token`); [`cli`]: the command line.
 //! - `up`: `gateway up`, the whole system in one process for one machine, and `specs`:
@@ -53,6 +55,7 @@ pub mod snapshot;
 #[cfg(feature = "services")]
 pub mod specs;
 pub mod startup;
+pub mod sync;
 pub mod table;
 pub mod token;
 #[cfg(feature = "services")]

@@ -5,9 +5,10 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use gateway::cli::{Cli, Command};
+use gateway::cli::{Cli, Command, Format, SyncCommand, VerifyArgs};
 
-/// Every failure ends as one `gateway: …` (or `up: …`) message on stderr and exit 1.
+/// Every failure ends as one `gateway: …` (or `up: …`) message on stderr and exit 1;
+/// `sync verify` exits 2 for a side it cannot read, 1 for a difference.
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,6 +35,9 @@ async fn main() -> ExitCode {
             }
         }
         Command::Token(args) => kit::cli::exit_code("gateway", token(&args)),
+        Command::Sync(args) => match args.command {
+            SyncCommand::Verify(args) => sync_verify(&args).await,
+        },
         #[cfg(feature = "services")]
         Command::Openapi(args) => match gateway::specs::run(&args) {
             Ok(code) => code,
@@ -51,6 +55,34 @@ async fn main() -> ExitCode {
             };
             kit::cli::exit_code("up", upped.await)
         }
+    }
+}
+
+/// `gateway sync verify`: the report on stdout and exit 0 (equal) or 1 (a difference); a
+/// side that cannot be read is one line on stderr and exit 2.
+async fn sync_verify(args: &VerifyArgs) -> ExitCode {
+    const UNREADABLE: u8 = 2;
+    let verified = match gateway::sync::Sides::resolve(&args.routes, args.side_flags()) {
+        Ok(sides) => gateway::sync::verify(&sides, args.timeout)
+            .await
+            .map_err(|err| err.to_string()),
+        Err(err) => Err(err.to_string()),
+    };
+    let report = match verified {
+        Ok(report) => report,
+        Err(err) => {
+            eprintln!("gateway: sync verify: {err}");
+            return ExitCode::from(UNREADABLE);
+        }
+    };
+    match args.format {
+        Format::Text => print!("{}", gateway::sync::Text(&report)),
+        Format::Json => print!("{}", report.to_json()),
+    }
+    if report.equal {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
