@@ -9,14 +9,22 @@
 //! side's head and polls the new side until its follower of that feed is there
 //! ([`wait`]), bounded by `handover_timeout`. The old table serves every request
 //! meanwhile; the swap happens whatever the [`Outcome`].
+//!
+//! Writes the old side acknowledges after its head was read (during that wait, or by
+//! requests still running on the old table at the swap) are caught by a final catch-up
+//! ([`hold`]): the new table is swapped in with its moved routes held, the requests of
+//! the previous table are let finish, the old side's head is read again and the new side
+//! waited for up to it; then the held requests go on. Both waits share the one bound.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
 pub mod diff;
+pub mod hold;
 pub mod wait;
 
 pub use diff::{Pair, pairs};
+pub use hold::{Gate, Hold, Opener};
 pub use wait::FeedClient;
 
 /// How one hand-over ended.
@@ -25,9 +33,10 @@ pub use wait::FeedClient;
 #[schema(as = HandoverOutcome)]
 pub enum Outcome {
     /// The new side's follower of the old side's feed reached the head read before the
-    /// wait.
+    /// wait, and the head read again after the swap.
     CaughtUp,
-    /// It had not reached it within `handover_timeout`; the swap went ahead.
+    /// It had not reached one of them within `handover_timeout`, or the previous table's
+    /// requests had not finished by then; the swap went ahead and held requests went on.
     TimedOut,
     /// Nothing to wait for: a side serves no `/feeds`, or the new side follows no feed of
     /// the old side's source.
@@ -50,11 +59,19 @@ pub struct Handover {
     pub source: Option<String>,
     /// The old side's feed head when the wait began.
     pub head: Option<u64>,
+    /// The old side's feed head read again after the swap, once the requests that started
+    /// on the previous table had finished; null when there was no final catch-up (the
+    /// first wait did not catch up, or the previous table's requests outlasted the
+    /// timeout).
+    pub final_head: Option<u64>,
     /// The highest position the new side's followers of `source` had reached when the
     /// wait ended.
     pub position: Option<u64>,
-    /// Time spent waiting, in milliseconds.
+    /// Time spent waiting, before and after the swap, in milliseconds.
     pub waited_ms: u64,
+    /// Of that, the time after the swap, when requests the moved routes sent to `to` were
+    /// held, in milliseconds; 0 when nothing was held.
+    pub held_ms: u64,
     /// The bound on the wait, in milliseconds.
     pub timeout_ms: u64,
     /// How it ended.

@@ -108,6 +108,7 @@ pub struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     handovers: Family<HandoverLabels, Counter>,
     handover_wait: Family<HandoverLabels, Histogram>,
+    handover_held: Family<HandoverLabels, Histogram>,
     /// Requests no route serves.
     unmatched: Arc<RouteMetrics>,
     /// The gateway's own `/openapi.json`.
@@ -222,12 +223,14 @@ impl Default for Metrics {
         }
         let handovers = Family::<HandoverLabels, Counter>::default();
         let handover_wait = Family::<HandoverLabels, Histogram>::default();
+        let handover_held = Family::<HandoverLabels, Histogram>::default();
         for outcome in crate::handover::Outcome::ALL {
             let labels = HandoverLabels {
                 outcome: outcome.label(),
             };
             let _series = handovers.get_or_create(&labels);
             let _series = handover_wait.get_or_create(&labels);
+            let _series = handover_held.get_or_create(&labels);
         }
         let fixed = |route: &str, upstream: &str| {
             Arc::new(RouteMetrics {
@@ -253,6 +256,7 @@ impl Default for Metrics {
             reloads,
             handovers,
             handover_wait,
+            handover_held,
             unmatched,
             spec,
         }
@@ -327,12 +331,16 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one hand-over waited for at a swap, by its outcome's label, and how long
-    /// it waited.
-    pub fn handed_over(&self, outcome: &'static str, waited: Duration) {
+    /// Counts one hand-over waited for at a swap, by its outcome's label, how long it
+    /// waited in all, and how long it held moved routes after the swap (`None`: it had no
+    /// final catch-up).
+    pub fn handed_over(&self, outcome: &'static str, waited: Duration, held: Option<Duration>) {
         let labels = HandoverLabels { outcome };
         self.handovers.get_or_create(&labels).inc();
         self.handover_wait.get_or_create(&labels).observe(waited);
+        if let Some(held) = held {
+            self.handover_held.get_or_create(&labels).observe(held);
+        }
     }
 
     /// Registers every family in `registry`, sharing the counts (a scrape builds a
@@ -375,8 +383,14 @@ impl Metrics {
         registry.register(
             "gateway_handover_wait_seconds",
             "Time a swap waited for the new side's follower to reach the old side's feed \
-             head, by outcome",
+             head, before and after the swap, by outcome",
             self.handover_wait.clone(),
+        );
+        registry.register(
+            "gateway_handover_held_seconds",
+            "Time a swap held the requests of the routes it moved, while the previous \
+             table's requests finished and the new side caught up again, by outcome",
+            self.handover_held.clone(),
         );
     }
 }

@@ -2,6 +2,8 @@
 //! through that upstream's pooled client with bodies streaming both ways, and pass the
 //! answer back untouched except for hop-by-hop headers, `Via`, `x-upstream`,
 //! `x-request-id` and, where the route and the client agree, compression ([`compress`]).
+//! A route a reload has just moved to another upstream may be held there until the
+//! hand-over's final catch-up ends ([`crate::handover::hold`]).
 //! A route with a `shadow:` also sends a copy of its safe requests elsewhere and compares
 //! the answers, off the client's path ([`shadow`]).
 //!
@@ -126,6 +128,11 @@ impl Proxy {
                 };
                 rate_state = Some(limit::admit(limiter, &key).map_err(|e| (e, path()))?);
             }
+        }
+        // A hand-over moved this route to this upstream and is still catching up: wait for
+        // it, so the upstream has the writes acknowledged on the old side first.
+        if let Some(gate) = snapshot.held(index, id) {
+            gate.opened().await;
         }
         let offer = compress::negotiate(&route.compression, request.method(), request.headers());
         headers::set_forwarding(&mut request, peer, table.trusts(peer.ip));

@@ -7,18 +7,24 @@
 //!
 //! A swap that moves routes to another upstream first waits, bounded by
 //! `handover_timeout`, for the new side to have applied the old side's change feed up to
-//! its head ([`crate::handover`]); the old table serves every request meanwhile.
+//! its head ([`crate::handover`]); the old table serves every request meanwhile. Then the
+//! new table is swapped in with the moved routes held ([`crate::handover::hold`]) while
+//! the previous table's requests finish and the new side catches up with the head read
+//! after them, within the same bound; the gate opens whatever happens, and a later
+//! reload waits for it, loads being serialized.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use futures_util::future::join_all;
 use serde::Serialize;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::handover::{self, FeedClient, Handover};
+use crate::handover::{self, FeedClient, Gate, Handover, Hold, Outcome, Pair, hold};
 use crate::metrics::{Metrics, ReloadOutcome};
 use crate::snapshot::{ClientCache, EdgeCache, Snapshot, Trigger};
 use crate::table::{self, ConfigError, LoadErrors, Overrides};
@@ -45,8 +51,8 @@ pub struct Reloaded {
     pub version: String,
     /// False when the file was unchanged (nothing was swapped).
     pub changed: bool,
-    /// The hand-overs waited for before the swap: each pair of upstreams the new table
-    /// moved routes between (empty when nothing moved or nothing was swapped).
+    /// The hand-overs of the swap, both waits: each pair of upstreams the new table moved
+    /// routes between (empty when nothing moved or nothing was swapped).
     pub handovers: Vec<Handover>,
 }
 
@@ -190,21 +196,47 @@ impl Reloader {
         };
         match parsed {
             Ok(loaded) => {
-                let handovers = self.hand_over(&loaded.table).await;
-                let mut snapshot = {
+                let started = Instant::now();
+                let pairs = handover::pairs(&self.active.load().table, &loaded.table);
+                let mut handovers = self.feeds.hand_over_all(&pairs).await;
+                // Only a pair that caught up has a final catch-up: one that timed out has
+                // no time left, and one with nothing to wait for has nothing to hold for.
+                let catching_up: Vec<usize> = (0..pairs.len())
+                    .filter(|&i| handovers[i].outcome == Outcome::CaughtUp)
+                    .collect();
+                let (gate, opener) = Gate::closed();
+                let hold = Hold::new(gate, &loaded.table, catching_up.iter().map(|&i| &pairs[i]));
+                let held = hold.is_some();
+                let snapshot = {
                     let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
                     let mut edge = self.edge.lock().unwrap_or_else(PoisonError::into_inner);
-                    Snapshot::build_with(loaded, &mut clients, &mut edge, trigger)
+                    Snapshot::build_with(loaded, &mut clients, &mut edge, trigger).with_hold(hold)
                 };
-                snapshot.handovers.clone_from(&handovers);
-                let previous = self.active.swap(Arc::new(snapshot));
+                snapshot.record_handovers(&handovers);
+                let snapshot = Arc::new(snapshot);
+                let previous = self.active.swap(Arc::clone(&snapshot));
                 tracing::info!(
                     ?trigger,
                     version = %version,
                     previous = %previous.version,
                     file = %self.path.display(),
+                    held,
                     "route table swapped in"
                 );
+                if held {
+                    let swapped = Instant::now();
+                    self.catch_up(&pairs, &catching_up, &mut handovers, started, previous)
+                        .await;
+                    opener.open();
+                    let held_ms = handover::wait::millis(swapped.elapsed());
+                    for &i in &catching_up {
+                        handovers[i].held_ms = held_ms;
+                    }
+                    snapshot.record_handovers(&handovers);
+                } else {
+                    opener.open();
+                }
+                self.count(&handovers);
                 Ok(Reloaded {
                     version,
                     changed: true,
@@ -215,19 +247,42 @@ impl Reloader {
         }
     }
 
-    /// Waits, while the active table keeps serving, for every upstream that `next` gives
-    /// routes of another to have caught up with that one's feed; counts each hand-over.
-    async fn hand_over(&self, next: &table::RouteTable) -> Vec<Handover> {
-        let pairs = handover::pairs(&self.active.load().table, next);
-        if pairs.is_empty() {
-            return Vec::new();
+    /// The final catch-up of each pair of `pairs` listed in `catching_up`, all at once,
+    /// with the new table swapped in and its moved routes held: waits for the requests
+    /// that loaded `previous` to finish, then for the new side to reach the old side's
+    /// head read after that, within what remains of each pair's timeout.
+    async fn catch_up(
+        &self,
+        pairs: &[Pair],
+        catching_up: &[usize],
+        handovers: &mut [Handover],
+        started: Instant,
+        previous: Arc<Snapshot>,
+    ) {
+        let finals = join_all(catching_up.iter().map(|&i| {
+            let pair = &pairs[i];
+            let first = handovers[i].clone();
+            let previous = &previous;
+            async move {
+                let drained = hold::drained(previous, started + pair.timeout).await;
+                self.feeds.catch_up(pair, first, started, drained).await
+            }
+        }))
+        .await;
+        for (&i, done) in catching_up.iter().zip(finals) {
+            handovers[i] = done;
         }
-        let handovers = self.feeds.hand_over_all(&pairs).await;
-        for h in &handovers {
-            self.metrics
-                .handed_over(h.outcome.label(), Duration::from_millis(h.waited_ms));
+    }
+
+    /// Counts each hand-over, how long it waited and how long it held requests.
+    fn count(&self, handovers: &[Handover]) {
+        for h in handovers {
+            self.metrics.handed_over(
+                h.outcome.label(),
+                Duration::from_millis(h.waited_ms),
+                (h.held_ms > 0 || h.final_head.is_some()).then(|| Duration::from_millis(h.held_ms)),
+            );
         }
-        handovers
     }
 
     async fn read(&self, trigger: Trigger) -> Result<Vec<u8>, Rejection> {

@@ -1,8 +1,9 @@
 //! What the proxy reads: a [`Snapshot`] is one compiled route table together with the
 //! pooled clients of its upstreams, the merged OpenAPI spec it serves, and the state of each
 //! route's shadow ([`shadow`]: its clients, in-flight bound and counters). Snapshots are
-//! immutable; a reload builds a new one and swaps it in whole, so a request reads one
-//! consistent snapshot from arrival to answer.
+//! immutable but for the record of their swap's hand-overs and the gate of the routes
+//! the swap holds ([`crate::handover::hold`]); a reload builds a new one and swaps it in
+//! whole, so a request reads one consistent snapshot from arrival to answer.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -15,14 +16,14 @@ pub mod limits;
 pub mod shadow;
 pub mod tls;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub use client::{ClientCache, UpstreamClient};
 pub use keys::{KeyCache, KeyStore};
 pub use limits::{Limiter, LimiterCache};
 pub use shadow::{ShadowCache, ShadowState, ShadowStats};
 
-use crate::handover::Handover;
+use crate::handover::{Gate, Handover, Hold};
 use crate::metrics::{Metrics, TableMetrics, TriggerName};
 use crate::table::{Loaded, RouteTable, UpstreamId};
 
@@ -63,9 +64,13 @@ pub struct Snapshot {
     pub metrics: TableMetrics,
     /// The shadow of each route, indexed like `table.routes()`.
     shadows: Box<[Option<Arc<ShadowState>>]>,
-    /// The hand-overs waited for before this table was swapped in (none at startup, nor
-    /// when the swap moved no route to another upstream).
-    pub handovers: Vec<Handover>,
+    /// The hand-overs of the swap that brought this table in (none at startup, nor when
+    /// the swap moved no route to another upstream); updated when their final catch-up
+    /// ends, after the swap.
+    handovers: Mutex<Vec<Handover>>,
+    /// The moved routes held until the hand-overs' final catch-up ends; `None` when this
+    /// table's swap held nothing.
+    hold: Option<Hold>,
 }
 
 /// The key stores, limiters and metric families kept across reloads.
@@ -158,8 +163,39 @@ impl Snapshot {
             keys,
             limiters,
             shadows,
-            handovers: Vec::new(),
+            handovers: Mutex::new(Vec::new()),
+            hold: None,
         }
+    }
+
+    /// Holds requests as `hold` says until its gate opens; set before the swap.
+    pub fn with_hold(mut self, hold: Option<Hold>) -> Self {
+        self.hold = hold;
+        self
+    }
+
+    /// The gate a request of route `index` sent to `upstream` waits on before it is
+    /// dispatched, while the hand-over that moved the route is catching up.
+    pub fn held(&self, index: usize, upstream: UpstreamId) -> Option<&Gate> {
+        self.hold.as_ref()?.gate_for(index, upstream)
+    }
+
+    /// The hand-overs of the swap that brought this table in, as they stand.
+    pub fn handovers(&self) -> Vec<Handover> {
+        self.handovers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records the hand-overs of this table's swap.
+    pub fn record_handovers(&self, handovers: &[Handover]) {
+        handovers.clone_into(
+            &mut self
+                .handovers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
     }
 
     /// The key store of issuer `index` (of `table.issuers()`).

@@ -132,7 +132,7 @@ impl RoutesView {
                 .map(|r| RouteView::new(r, table))
                 .collect(),
             last_rejected: reloader.last_rejected(),
-            handovers: snapshot.handovers.clone(),
+            handovers: snapshot.handovers(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Waiting for one hand-over: read the old side's `/feeds` for its feed's source and
 //! head, then poll the new side's `/feeds` until a follower of that source is at or past
-//! the head, or the pair's timeout passes.
+//! the head, or the pair's timeout passes; after the swap, the same again from a fresh
+//! read of the old side's head ([`FeedClient::catch_up`]).
 //!
 //! The views read are tolerant: only `source`, `head` and each follower's `source` and
 //! `position` are looked at (kit's `FeedsView` and `FollowerStatus` carry more).
@@ -19,8 +20,11 @@ use tokio::time::Instant;
 
 use super::{Handover, Outcome, Pair};
 
-/// Time between two reads of the new side's `/feeds`.
+/// Time between two reads of the new side's `/feeds` while the old table serves.
 pub const POLL: Duration = Duration::from_millis(20);
+
+/// The same while requests are held: each read saved shortens their wait.
+pub const HELD_POLL: Duration = Duration::from_millis(2);
 
 /// Time allowed to connect to a side.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -92,8 +96,10 @@ impl FeedClient {
             routes: pair.routes.clone(),
             source: None,
             head: None,
+            final_head: None,
             position: None,
             waited_ms: 0,
+            held_ms: 0,
             timeout_ms: millis(pair.timeout),
             outcome: Outcome::NotReplicated,
             detail: None,
@@ -107,6 +113,63 @@ impl FeedClient {
         };
         handover.source = Some(old.source.clone());
         handover.head = Some(old.head);
+        self.follow(pair, &old, deadline, POLL, &mut handover).await;
+        handover.finish(started)
+    }
+
+    /// The final catch-up of a pair whose first wait caught up, once the table is swapped
+    /// and `drained` tells whether the previous table's requests finished in time: reads
+    /// the old side's head again and waits for the new side to reach it, until the
+    /// deadline of the wait that began at `started`.
+    #[tracing::instrument(skip_all, fields(from = %pair.from, to = %pair.to))]
+    pub async fn catch_up(
+        &self,
+        pair: &Pair,
+        mut handover: Handover,
+        started: Instant,
+        drained: bool,
+    ) -> Handover {
+        let deadline = started + pair.timeout;
+        if !drained {
+            handover.outcome = Outcome::TimedOut;
+            handover.detail = Some(format!(
+                "requests on the previous table were still running after {}",
+                humantime::format_duration(pair.timeout)
+            ));
+            return handover.finish(started);
+        }
+        let old = match self.feeds(&pair.from_url, deadline).await {
+            Ok(view) => view,
+            Err(Unread::Unreachable(_)) if Instant::now() >= deadline => {
+                handover.outcome = Outcome::TimedOut;
+                handover.detail = Some(format!(
+                    "{}'s head was not read again within {}",
+                    pair.from,
+                    humantime::format_duration(pair.timeout)
+                ));
+                return handover.finish(started);
+            }
+            Err(unread) => {
+                handover.fail(&pair.from, unread);
+                return handover.finish(started);
+            }
+        };
+        handover.final_head = Some(old.head);
+        self.follow(pair, &old, deadline, HELD_POLL, &mut handover)
+            .await;
+        handover.finish(started)
+    }
+
+    /// Polls the new side every `poll` until a follower of `old`'s feed is at `old`'s
+    /// head, or `deadline`; leaves the outcome in `handover`.
+    async fn follow(
+        &self,
+        pair: &Pair,
+        old: &FeedsView,
+        deadline: Instant,
+        poll: Duration,
+        handover: &mut Handover,
+    ) {
         loop {
             let new = match self.feeds(&pair.to_url, deadline).await {
                 Ok(view) => view,
@@ -115,12 +178,12 @@ impl FeedClient {
                 Err(Unread::Unreachable(_))
                     if handover.position.is_some() && Instant::now() >= deadline =>
                 {
-                    handover.time_out(pair, &old);
-                    return handover.finish(started);
+                    handover.time_out(pair, old);
+                    return;
                 }
                 Err(unread) => {
                     handover.fail(&pair.to, unread);
-                    return handover.finish(started);
+                    return;
                 }
             };
             let Some(position) = new
@@ -135,19 +198,19 @@ impl FeedClient {
                     "{} follows no feed of {} (its feed `{}`)",
                     pair.to, pair.from, old.source
                 ));
-                return handover.finish(started);
+                return;
             };
             handover.position = Some(position);
             if position >= old.head {
                 handover.outcome = Outcome::CaughtUp;
-                return handover.finish(started);
+                return;
             }
             let now = Instant::now();
             if now >= deadline {
-                handover.time_out(pair, &old);
-                return handover.finish(started);
+                handover.time_out(pair, old);
+                return;
             }
-            tokio::time::sleep_until((now + POLL).min(deadline)).await;
+            tokio::time::sleep_until((now + poll).min(deadline)).await;
         }
     }
 
@@ -207,8 +270,13 @@ impl Handover {
     /// Records that the new side was not there by the deadline.
     fn time_out(&mut self, pair: &Pair, old: &FeedsView) {
         self.outcome = Outcome::TimedOut;
+        let phase = if self.final_head.is_some() {
+            " (the head read again after the swap)"
+        } else {
+            ""
+        };
         self.detail = Some(format!(
-            "{}'s follower of `{}` was at {} of {} after {}",
+            "{}'s follower of `{}` was at {} of {}{phase} after {}",
             pair.to,
             old.source,
             self.position.unwrap_or_default(),
@@ -217,14 +285,15 @@ impl Handover {
         ));
     }
 
-    /// Stamps the time waited and logs the outcome.
+    /// Stamps the time waited since `started` and logs the outcome.
     fn finish(mut self, started: Instant) -> Self {
         self.waited_ms = millis(started.elapsed());
         let detail = self.detail.as_deref().unwrap_or("");
         match self.outcome {
             Outcome::CaughtUp => tracing::info!(
                 from = %self.from, to = %self.to, source = ?self.source, head = ?self.head,
-                position = ?self.position, waited_ms = self.waited_ms,
+                final_head = ?self.final_head, position = ?self.position,
+                waited_ms = self.waited_ms,
                 "hand-over: the new side caught up with the old side's feed"
             ),
             Outcome::NotReplicated => tracing::info!(
@@ -233,12 +302,13 @@ impl Handover {
             ),
             Outcome::TimedOut => tracing::warn!(
                 from = %self.from, to = %self.to, source = ?self.source, head = ?self.head,
-                position = ?self.position, waited_ms = self.waited_ms,
-                "hand-over timed out: the new side had not caught up; swapping anyway"
+                final_head = ?self.final_head, position = ?self.position,
+                waited_ms = self.waited_ms, detail,
+                "hand-over timed out: the new side had not caught up; the swap goes ahead and held requests go on"
             ),
             Outcome::Unreachable => tracing::warn!(
                 from = %self.from, to = %self.to, detail,
-                "hand-over: a side's /feeds could not be read; swapping anyway"
+                "hand-over: a side's /feeds could not be read; the swap goes ahead and held requests go on"
             ),
         }
         self
@@ -254,6 +324,7 @@ fn cause(err: &(dyn std::error::Error + 'static)) -> String {
     inner.to_string()
 }
 
-fn millis(d: Duration) -> u64 {
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -3,6 +3,11 @@
 //! the head it read, the monolith answering meanwhile; a follower that never gets there
 //! delays the swap by the timeout only, and is counted and shown; a pair with no feed to
 //! wait for, or whose side cannot be reached, does not delay it at all.
+//!
+//! After the swap, the moved route is held while a write still running on the monolith
+//! finishes and the users service catches up with the head that write raised; other
+//! routes are served meanwhile, and a final catch-up that never ends holds for the
+//! timeout only.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,6 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::Method;
 use axum::routing::get;
 use gateway::table::Overrides;
 use kit::test_util::TestServer;
@@ -24,11 +30,19 @@ struct FeedUpstream {
     state: Arc<FeedState>,
 }
 
-/// What its `/feeds` says.
+/// What its `/feeds` says, and what its other requests saw.
 struct FeedState {
     /// Its feed's name, or `None`: no `/feeds` (404), like the timeline service.
     source: Option<&'static str>,
-    head: u64,
+    /// Its feed's head: one more for each `PUT` answered.
+    head: AtomicU64,
+    /// How long a `PUT` takes, in milliseconds.
+    write_ms: AtomicU64,
+    /// `PUT`s that have arrived.
+    writes_started: AtomicU64,
+    /// For each other request but `/feeds`, in order, its follower's position when it was
+    /// answered.
+    served: Mutex<Vec<u64>>,
     /// The feed it follows, if any.
     follows: Option<&'static str>,
     /// Its follower's position.
@@ -48,14 +62,17 @@ impl FeedUpstream {
     ) -> Self {
         let state = Arc::new(FeedState {
             source,
-            head,
+            head: AtomicU64::new(head),
+            write_ms: AtomicU64::new(0),
+            writes_started: AtomicU64::new(0),
+            served: Mutex::new(Vec::new()),
             follows,
             position: AtomicU64::new(position),
             reached: Mutex::new(None),
         });
         let app = Router::new()
             .route("/feeds", get(feeds))
-            .fallback(|| async { "ok" })
+            .fallback(answer)
             .with_state(Arc::clone(&state));
         Self {
             server: TestServer::start(app).await,
@@ -84,6 +101,21 @@ impl FeedUpstream {
     }
 }
 
+/// A `PUT` is a write: it takes `write_ms`, then raises the head before it is answered.
+/// Anything else is a read, answered at once with the follower's position noted.
+async fn answer(State(state): State<Arc<FeedState>>, method: Method) -> &'static str {
+    if method == Method::PUT {
+        state.writes_started.fetch_add(1, Ordering::SeqCst);
+        let ms = state.write_ms.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        state.head.fetch_add(1, Ordering::SeqCst);
+        return "written";
+    }
+    let position = state.position.load(Ordering::SeqCst);
+    state.served.lock().unwrap().push(position);
+    "ok"
+}
+
 /// `GET /feeds` as kit serves it: `FeedsView` with `FollowerStatus` entries.
 async fn feeds(State(state): State<Arc<FeedState>>) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -108,8 +140,8 @@ async fn feeds(State(state): State<Arc<FeedState>>) -> axum::response::Response 
             })
         })
         .collect();
-    axum::Json(json!({"source": source, "head": state.head, "followers": followers}))
-        .into_response()
+    let head = state.head.load(Ordering::SeqCst);
+    axum::Json(json!({"source": source, "head": head, "followers": followers})).into_response()
 }
 
 fn routes(settings: &str, users_to: &str) -> String {
@@ -437,4 +469,265 @@ async fn a_side_whose_feeds_cannot_be_read_is_unreachable_and_the_swap_goes_ahea
         metric(&gateway, "gateway_handovers_total", "unreachable").await,
         1.0
     );
+}
+
+/// Sends `PUT /users/1` through the gateway in a task, and returns once `monolith` has
+/// it (on the active table, so the monolith serves it) with the task's status and
+/// `x-upstream`.
+async fn slow_write(
+    gateway: &Arc<Gateway>,
+    monolith: &FeedUpstream,
+    ms: u64,
+) -> tokio::task::JoinHandle<(u16, String)> {
+    monolith.state.write_ms.store(ms, Ordering::SeqCst);
+    let before = monolith.state.writes_started.load(Ordering::SeqCst);
+    let writing = {
+        let gateway = Arc::clone(gateway);
+        tokio::spawn(async move {
+            let response = gateway
+                .http
+                .put(gateway.url("/users/1"))
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), upstream_of(&response))
+        })
+    };
+    while monolith.state.writes_started.load(Ordering::SeqCst) == before {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    writing
+}
+
+/// Writes `text` and reloads it in a task; returns once the new table is active, with
+/// the task giving the reload's answer.
+async fn reload_until_swapped(
+    gateway: &Arc<Gateway>,
+    text: &str,
+) -> tokio::task::JoinHandle<Value> {
+    std::fs::write(&gateway.file, text).unwrap();
+    let reloading = {
+        let gateway = Arc::clone(gateway);
+        tokio::spawn(async move {
+            let response = gateway.reload().await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        })
+    };
+    gateway
+        .wait_for_version(&crate::support::version_of(text))
+        .await;
+    reloading
+}
+
+/// `GET path` in a task, giving the status, `x-upstream` and when the answer came.
+fn get_later(gateway: &Arc<Gateway>, path: &'static str) -> tokio::task::JoinHandle<Answered> {
+    let gateway = Arc::clone(gateway);
+    tokio::spawn(async move {
+        let response = gateway.get(path).await;
+        Answered {
+            status: response.status().as_u16(),
+            upstream: upstream_of(&response),
+            at: Instant::now(),
+        }
+    })
+}
+
+/// One answer through the gateway.
+#[derive(Debug)]
+struct Answered {
+    status: u16,
+    upstream: String,
+    at: Instant,
+}
+
+fn upstream_of(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("x-upstream")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Waits until `side`'s feed head is `head`, returning when.
+async fn head_reached(side: &FeedUpstream, head: u64) -> Instant {
+    while side.state.head.load(Ordering::SeqCst) < head {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Instant::now()
+}
+
+#[tokio::test]
+async fn a_write_still_running_at_the_swap_is_on_the_new_side_before_a_held_read_goes_there() {
+    // Both caught up at first: the first wait ends at once, the swap comes at once.
+    let monolith = FeedUpstream::start(Some("monolith"), 100, Some("users"), 7).await;
+    let users = FeedUpstream::start(Some("users"), 7, Some("monolith"), 100).await;
+    let settings = "settings: {handover_timeout: 10s}\n";
+    let gateway = Arc::new(
+        gateway(
+            &routes(settings, "monolith"),
+            &[("monolith", &monolith), ("users", &users)],
+        )
+        .await,
+    );
+
+    let writing = slow_write(&gateway, &monolith, 400).await;
+    let started = Instant::now();
+    let reloading = reload_until_swapped(&gateway, &routes(settings, "users")).await;
+    // The users service applies the write 200 ms after the monolith acknowledged it.
+    let applied = {
+        let (monolith, users) = (Arc::clone(&monolith.state), Arc::clone(&users.state));
+        tokio::spawn(async move {
+            while monolith.head.load(Ordering::SeqCst) < 101 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            users.position.store(101, Ordering::SeqCst);
+            Instant::now()
+        })
+    };
+    // The client's read after the swap, while its write is still running.
+    let read = get_later(&gateway, "/users/1");
+
+    let (status, written_by) = writing.await.unwrap();
+    assert_eq!((status, written_by.as_str()), (200, "monolith"));
+    let acknowledged = Instant::now();
+    let read = read.await.unwrap();
+    let applied = applied.await.unwrap();
+    assert_eq!(
+        (read.status, read.upstream.as_str()),
+        (200, "users"),
+        "{read:?}"
+    );
+    assert!(
+        read.at >= applied,
+        "answered before the users service had the write"
+    );
+    assert!(read.at >= acknowledged);
+    // What the users service had applied when it answered the read: the write.
+    assert_eq!(*users.state.served.lock().unwrap(), vec![101]);
+
+    let reloaded = reloading.await.unwrap();
+    let h = &reloaded["handovers"][0];
+    assert_eq!(h["outcome"], "caught_up", "{reloaded}");
+    assert_eq!(
+        (
+            h["head"].as_u64(),
+            h["final_head"].as_u64(),
+            h["position"].as_u64()
+        ),
+        (Some(100), Some(101), Some(101)),
+        "{h}"
+    );
+    let held = h["held_ms"].as_u64().unwrap();
+    let waited = h["waited_ms"].as_u64().unwrap();
+    assert!(held >= 400, "{h}");
+    assert!(waited >= held, "{h}");
+    assert!(u128::from(waited) <= started.elapsed().as_millis(), "{h}");
+    assert_eq!(gateway.routes().await["handovers"], reloaded["handovers"]);
+    assert_eq!(
+        metric(&gateway, "gateway_handover_held_seconds_count", "caught_up").await,
+        1.0
+    );
+    assert!(metric(&gateway, "gateway_handover_held_seconds_sum", "caught_up").await >= 0.4);
+    // Open now: the next read goes straight to the users service.
+    assert_eq!(served_by(&gateway).await, "users");
+}
+
+#[tokio::test]
+async fn routes_that_did_not_move_are_served_while_a_moved_route_is_held() {
+    let monolith = FeedUpstream::start(Some("monolith"), 100, Some("users"), 7).await;
+    let users = FeedUpstream::start(Some("users"), 7, Some("monolith"), 100).await;
+    let settings = "settings: {handover_timeout: 10s}\n";
+    let gateway = Arc::new(
+        gateway(
+            &routes(settings, "monolith"),
+            &[("monolith", &monolith), ("users", &users)],
+        )
+        .await,
+    );
+
+    let writing = slow_write(&gateway, &monolith, 100).await;
+    let reloading = reload_until_swapped(&gateway, &routes(settings, "users")).await;
+    let held = get_later(&gateway, "/users/1");
+    head_reached(&monolith, 101).await;
+    assert_eq!(writing.await.unwrap().0, 200);
+
+    // The users service has not applied the write: the moved route stays held while the
+    // monolith's own routes answer at once, several times over.
+    for _ in 0..5 {
+        let sent = Instant::now();
+        let response = gateway.get("/orders/1").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(upstream_of(&response), "monolith");
+        assert!(
+            sent.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            sent.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!held.is_finished(), "the moved route was not held");
+    assert!(users.state.served.lock().unwrap().is_empty());
+
+    users.state.position.store(101, Ordering::SeqCst);
+    let held = held.await.unwrap();
+    assert_eq!((held.status, held.upstream.as_str()), (200, "users"));
+    assert_eq!(*users.state.served.lock().unwrap(), vec![101]);
+    let reloaded = reloading.await.unwrap();
+    assert_eq!(
+        reloaded["handovers"][0]["outcome"], "caught_up",
+        "{reloaded}"
+    );
+    assert_eq!(reloaded["handovers"][0]["final_head"], 101);
+}
+
+#[tokio::test]
+async fn a_final_catch_up_that_never_ends_opens_the_gate_at_the_timeout() {
+    let monolith = FeedUpstream::start(Some("monolith"), 100, Some("users"), 7).await;
+    let users = FeedUpstream::start(Some("users"), 7, Some("monolith"), 100).await;
+    let settings = "settings: {handover_timeout: 800ms}\n";
+    let gateway = Arc::new(
+        gateway(
+            &routes(settings, "monolith"),
+            &[("monolith", &monolith), ("users", &users)],
+        )
+        .await,
+    );
+
+    let writing = slow_write(&gateway, &monolith, 100).await;
+    let started = Instant::now();
+    let reloading = reload_until_swapped(&gateway, &routes(settings, "users")).await;
+    let held = get_later(&gateway, "/users/1");
+    assert_eq!(writing.await.unwrap().0, 200);
+
+    // The users service never applies the write: the read waits out the timeout, then
+    // the users service answers it.
+    let held = held.await.unwrap();
+    assert_eq!((held.status, held.upstream.as_str()), (200, "users"));
+    let after = held.at - started;
+    assert!(after >= Duration::from_millis(800), "{after:?}");
+    assert!(after < Duration::from_secs(3), "{after:?}");
+    assert_eq!(*users.state.served.lock().unwrap(), vec![100]);
+
+    let reloaded = reloading.await.unwrap();
+    let h = &reloaded["handovers"][0];
+    assert_eq!(h["outcome"], "timed_out", "{reloaded}");
+    assert_eq!(
+        (h["final_head"].as_u64(), h["position"].as_u64()),
+        (Some(101), Some(100)),
+        "{h}"
+    );
+    assert!(h["detail"].as_str().unwrap().contains("100 of 101"), "{h}");
+    assert!(h["waited_ms"].as_u64().unwrap() >= 800, "{h}");
+    assert!(h["held_ms"].as_u64().unwrap() > 0, "{h}");
+    assert_eq!(
+        metric(&gateway, "gateway_handovers_total", "timed_out").await,
+        1.0
+    );
+    assert_eq!(
+        metric(&gateway, "gateway_handover_held_seconds_count", "timed_out").await,
+        1.0
+    );
+    assert_eq!(served_by(&gateway).await, "users");
 }
