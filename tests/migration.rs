@@ -527,3 +527,349 @@ async fn services_started_empty_copy_the_monolith_then_follow_it() {
         .until(USERS, "/users/3", 200, |u| u["name"] == "After the copy")
         .await;
 }
+
+/// The routes of a migration step: the first `moved` of users, friends and messages on
+/// their services, the rest on the monolith; `users_split` instead splits `/users` 50/50.
+fn phase(moved: usize, users_split: bool) -> String {
+    let side = |resource: usize, service: &str| {
+        if resource < moved {
+            format!("to: {service}")
+        } else {
+            "to: monolith".to_owned()
+        }
+    };
+    let users = if users_split {
+        "split: {users: 1, monolith: 1}".to_owned()
+    } else {
+        side(0, "users")
+    };
+    let friends = side(1, "friends");
+    let messages = side(2, "messages");
+    format!(
+        "upstreams:
+  users: {{url: 'http://127.0.0.1:9'}}
+  friends: {{url: 'http://127.0.0.1:9'}}
+  messages: {{url: 'http://127.0.0.1:9'}}
+  monolith: {{url: 'http://127.0.0.1:9'}}
+routes:
+  - {{path: /users, {users}}}
+  - {{path: '/users/{{id}}', {users}}}
+  - {{path: '/users/{{id}}/friends', {friends}}}
+  - {{path: '/users/{{id}}/friends/{{friend_id}}', {friends}}}
+  - {{path: /messages, {messages}}}
+  - {{path: '/messages/{{id}}', {messages}}}
+  - {{path: '/users/{{id}}/messages', {messages}}}
+  - {{prefix: /, to: monolith}}
+"
+    )
+}
+
+/// A gateway in front of `sides`, serving `routes` from a file in `dir` (reloaded by
+/// `POST /admin/reload`).
+async fn gateway(
+    sides: &Sides,
+    routes: &str,
+    dir: &tempfile::TempDir,
+) -> gateway::startup::Running {
+    use gateway::startup::ServeConfig;
+    let file = dir.path().join("routes.yaml");
+    std::fs::write(&file, routes).unwrap();
+    let mut overrides = gateway::table::Overrides::default();
+    for (side, name) in NAMES.iter().enumerate() {
+        overrides = overrides.with(*name, &sides.url(side, ""));
+    }
+    gateway::startup::start(ServeConfig {
+        routes: file,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        admin: SocketAddr::from(([127, 0, 0, 1], 0)),
+        admin_token: None,
+        overrides,
+        watch: false,
+        sighup: false,
+        shutdown_grace: Duration::from_secs(5),
+        workers: 2,
+        max_concurrent_requests: 1024,
+    })
+    .await
+    .unwrap()
+}
+
+/// What one client wrote and had acknowledged.
+#[derive(Debug, Default)]
+struct Written {
+    users: Vec<(i64, String)>,
+    friendships: Vec<(i64, i64)>,
+    messages: Vec<i64>,
+    /// Requests that failed, and reads that did not show the client's own write.
+    failures: Vec<String>,
+}
+
+/// One client: creates a user, reads it back, renames it, befriends demo user `friend`,
+/// posts a message, each read back at once through the gateway, until `stop`.
+async fn client(
+    http: reqwest::Client,
+    base: String,
+    number: usize,
+    stop: CancellationToken,
+) -> Written {
+    let mut written = Written::default();
+    let mut round = 0;
+    let failed = |written: &mut Written, what: String| written.failures.push(what);
+    while !stop.is_cancelled() {
+        round += 1;
+        let name = format!("client {number} round {round}");
+        let response = http
+            .post(format!("{base}/users"))
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .unwrap();
+        let upstream = response.headers().get("x-upstream").cloned();
+        if response.status() != 201 {
+            let what = format!("POST /users: {} via {upstream:?}", response.status());
+            failed(&mut written, what);
+            continue;
+        }
+        let id = response.json::<Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let check =
+            async |written: &mut Written, path: &str, ok: &(dyn Fn(&Value) -> bool + Sync)| {
+                let response = http.get(format!("{base}{path}")).send().await.unwrap();
+                let upstream = response.headers().get("x-upstream").cloned();
+                let status = response.status();
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                if !status.is_success() || !ok(&body) {
+                    written
+                        .failures
+                        .push(format!("GET {path} via {upstream:?}: {status} {body}"));
+                }
+            };
+        check(&mut written, &format!("/users/{id}"), &|u| {
+            u["name"] == name
+        })
+        .await;
+
+        let renamed = format!("{name} renamed");
+        let response = http
+            .patch(format!("{base}/users/{id}"))
+            .json(&json!({"name": renamed}))
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 200 {
+            failed(
+                &mut written,
+                format!("PATCH /users/{id}: {}", response.status()),
+            );
+            continue;
+        }
+        written.users.push((id, renamed.clone()));
+        check(&mut written, &format!("/users/{id}"), &|u| {
+            u["name"] == renamed
+        })
+        .await;
+
+        let friend = i64::try_from(number % 40 + 1).unwrap();
+        let response = http
+            .put(format!("{base}/users/{id}/friends/{friend}"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 204 {
+            let what = format!("PUT /users/{id}/friends/{friend}: {}", response.status());
+            failed(&mut written, what);
+            continue;
+        }
+        written.friendships.push((id, friend));
+        check(&mut written, &format!("/users/{id}/friends"), &|f| {
+            friend_ids(f).contains(&friend)
+        })
+        .await;
+
+        let text = format!("{name} says hello");
+        let response = http
+            .post(format!("{base}/messages"))
+            .json(&json!({"author_id": id, "text": text}))
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 201 {
+            failed(
+                &mut written,
+                format!("POST /messages: {}", response.status()),
+            );
+            continue;
+        }
+        let message = response.json::<Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        written.messages.push(message);
+        check(&mut written, &format!("/messages/{message}"), &|m| {
+            m["text"] == text
+        })
+        .await;
+    }
+    written
+}
+
+/// Both sides hold every acknowledged write, the same.
+async fn both_sides_hold(sides: &Sides, written: &Written) {
+    for chunk in written.users.chunks(200) {
+        let ids = chunk
+            .iter()
+            .map(|(id, _)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let path = format!("/users?ids={ids}");
+        eventually("both sides to hold every user", SOON, || async {
+            let (_, monolith) = sides.get(MONOLITH, &path).await;
+            let (_, users) = sides.get(USERS, &path).await;
+            let names = |body: &Value| -> BTreeSet<(i64, String)> {
+                body["users"]
+                    .as_array()
+                    .map(|users| {
+                        users
+                            .iter()
+                            .map(|u| {
+                                (
+                                    u["id"].as_i64().unwrap(),
+                                    u["name"].as_str().unwrap().to_owned(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let expected: BTreeSet<(i64, String)> = chunk.iter().cloned().collect();
+            (names(&monolith) == expected && names(&users) == expected).then_some(())
+        })
+        .await;
+    }
+    for (user, friend) in &written.friendships {
+        for side in [MONOLITH, FRIENDS] {
+            sides
+                .until(side, &format!("/users/{user}/friends"), 200, |f| {
+                    friend_ids(f).contains(friend)
+                })
+                .await;
+        }
+    }
+    for message in &written.messages {
+        let path = format!("/messages/{message}");
+        eventually("both sides to hold every message", SOON, || async {
+            let a = sides.get(MONOLITH, &path).await;
+            let b = sides.get(MESSAGES, &path).await;
+            (a.0 == 200 && a == b).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_swaps_forward_and_back_lose_no_acknowledged_write() {
+    let sides = Sides::start(Some(SPEC)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let running = gateway(&sides, &phase(0, false), &dir).await;
+    let base = format!("http://{}", running.addr);
+    let stop = CancellationToken::new();
+    let clients: Vec<_> = (0..8)
+        .map(|n| tokio::spawn(client(sides.http.clone(), base.clone(), n, stop.clone())))
+        .collect();
+
+    // Every phase forward and back again, sixty swaps.
+    const WALK: [usize; 6] = [1, 2, 3, 2, 1, 0];
+    let mut waited = Vec::new();
+    for swap in 0..60 {
+        let moved = WALK[swap % WALK.len()];
+        std::fs::write(dir.path().join("routes.yaml"), phase(moved, false)).unwrap();
+        let answer: Value = sides
+            .http
+            .post(format!("http://{}/admin/reload", running.admin_addr))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["changed"], true, "swap {swap}: {answer}");
+        for handover in answer["handovers"].as_array().unwrap() {
+            assert_eq!(handover["outcome"], "caught_up", "swap {swap}: {handover}");
+            waited.push(handover["waited_ms"].as_u64().unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    stop.cancel();
+    let mut all = Written::default();
+    for client in clients {
+        let written = client.await.unwrap();
+        all.users.extend(written.users);
+        all.friendships.extend(written.friendships);
+        all.messages.extend(written.messages);
+        all.failures.extend(written.failures);
+    }
+    assert!(
+        all.failures.is_empty(),
+        "{} failures: {:#?}",
+        all.failures.len(),
+        all.failures
+    );
+    assert!(
+        all.messages.len() > 60,
+        "too little written: {}",
+        all.messages.len()
+    );
+    let ids: BTreeSet<i64> = all.users.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids.len(), all.users.len(), "an id was handed out twice");
+    both_sides_hold(&sides, &all).await;
+    waited.sort_unstable();
+    eprintln!(
+        "{} users, {} messages written over 60 swaps; hand-over waits p50 {} ms, max {} ms",
+        all.users.len(),
+        all.messages.len(),
+        waited.get(waited.len() / 2).copied().unwrap_or_default(),
+        waited.last().copied().unwrap_or_default()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ups_split_between_both_sides_never_collide_and_converge() {
+    let sides = Sides::start(Some(SPEC)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let running = gateway(&sides, &phase(0, true), &dir).await;
+    let base = format!("http://{}", running.addr);
+    let creates = (0..40).map(|n| {
+        let http = sides.http.clone();
+        let base = base.clone();
+        async move {
+            let response = http
+                .post(format!("{base}/users"))
+                .json(&json!({"name": format!("split {n}")}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            let side = response.headers()["x-upstream"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let id = response.json::<Value>().await.unwrap()["id"]
+                .as_i64()
+                .unwrap();
+            (side, id, format!("split {n}"))
+        }
+    });
+    let created: Vec<(String, i64, String)> = futures_util::future::join_all(creates).await;
+    let on = |side: &str| created.iter().filter(|(s, _, _)| s == side).count();
+    assert_eq!((on("users"), on("monolith")), (20, 20));
+    let ids: BTreeSet<i64> = created.iter().map(|(_, id, _)| *id).collect();
+    assert_eq!(ids.len(), created.len(), "an id was handed out twice");
+    let written = Written {
+        users: created
+            .into_iter()
+            .map(|(_, id, name)| (id, name))
+            .collect(),
+        ..Written::default()
+    };
+    both_sides_hold(&sides, &written).await;
+}

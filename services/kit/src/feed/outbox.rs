@@ -567,8 +567,12 @@ impl Feed {
         let filter = if entities.is_empty() {
             String::new()
         } else {
+            // `entity || ''`: a filter, not an index choice. Read through the index on
+            // `(entity, subject)`, a page would be every event of the type sorted by `seq`
+            // (a million for the monolith's messages, for each page of a replay); read in
+            // `seq` order and filtered, it stops at the page's last event.
             format!(
-                " AND entity IN ({})",
+                " AND (entity || '') IN ({})",
                 crate::store::placeholders(4, entities.len())
             )
         };
@@ -638,7 +642,10 @@ impl Feed {
                 .read_replaying(after, replay_oldest, limit, entities)
                 .await?;
             let now = tokio::time::Instant::now();
-            if !page.changes.is_empty() || now >= deadline {
+            // A page of no events of the asked types still moves the reader past the
+            // commits of other types: its position then shows it has seen the whole feed
+            // up to the head (what a hand-over waits for).
+            if !page.changes.is_empty() || page.next_after > after || now >= deadline {
                 return Ok(page);
             }
             let until = deadline.min(now + recheck);
