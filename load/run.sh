@@ -9,7 +9,8 @@
 #   3. waits until every part is ready (each /readyz, the gateway's admin API, a timeline
 #      through the gateway);
 #   4. runs `k6 run SCRIPT [K6_ARGS…]`; for load/migration.js, load/swap-phases.sh walks the
-#      route table through every phase of the migration and back alongside it;
+#      route table through every phase of the migration and back alongside it, and
+#      `gateway sync verify` then checks that both sides hold the same data;
 #   5. stops the stack with SIGINT and exits with k6's status, or non-zero when the swapper
 #      failed, the swaps outlasted the load, or the stack did not stop cleanly.
 #
@@ -231,6 +232,21 @@ k6_status=0
 wait "$K6_PID" || k6_status=$?
 K6_PID=""
 
+# After the migration's walk, both sides must hold the same data: every write made on
+# either side replicated to the other. Replication is asynchronous, so a difference is
+# looked at again for a few seconds before it counts.
+verify_status=0
+if [ "$(basename "$SCRIPT")" = migration.js ]; then
+  log "gateway sync verify: the monolith against the services"
+  for attempt in 1 2 3 4 5; do
+    verify_status=0
+    "$TARGET_DIR/release/gateway" sync verify --routes "$ROUTES" >"$WORK/verify.txt" 2>&1 || verify_status=$?
+    [ "$verify_status" = 0 ] && break
+    sleep 2
+  done
+  cat "$WORK/verify.txt" >&2
+fi
+
 stop_status=0
 stop_stack || stop_status=$?
 
@@ -242,6 +258,10 @@ if [ "$k6_status" != 0 ]; then
 fi
 if [ "$swap_status" != 0 ]; then
   log "the phase swapper failed (exit $swap_status)"
+  exit 1
+fi
+if [ "$verify_status" != 0 ]; then
+  log "gateway sync verify found the two sides different (exit $verify_status)"
   exit 1
 fi
 if [ "$stop_status" != 0 ]; then

@@ -45,6 +45,7 @@ pub fn router(reloader: Arc<Reloader>, token: Option<SecretString>, bound: Arc<B
         // Scrapers send the token as a bearer token too (Prometheus: `authorization`).
         .route("/metrics", get(metrics::get_metrics))
         .route("/admin/shadow", get(routes::get_shadow))
+        .route("/admin/replication", get(routes::get_replication))
         // On the `/admin` routes only, so `/healthz` stays open and unknown paths are 404s.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

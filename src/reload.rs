@@ -113,6 +113,11 @@ impl Reloader {
         self.active.load_full()
     }
 
+    /// The client hand-overs read the sides' `/feeds` with.
+    pub fn feed_client(&self) -> &FeedClient {
+        &self.feeds
+    }
+
     /// The metric families every snapshot records into.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics

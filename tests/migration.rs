@@ -576,7 +576,7 @@ async fn gateway(
     std::fs::write(&file, routes).unwrap();
     let mut overrides = gateway::table::Overrides::default();
     for (side, name) in NAMES.iter().enumerate() {
-        overrides = overrides.with(*name, &sides.url(side, ""));
+        overrides = overrides.with(*name, sides.url(side, ""));
     }
     gateway::startup::start(ServeConfig {
         routes: file,
@@ -822,6 +822,49 @@ async fn sixty_swaps_forward_and_back_lose_no_acknowledged_write() {
     let ids: BTreeSet<i64> = all.users.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids.len(), all.users.len(), "an id was handed out twice");
     both_sides_hold(&sides, &all).await;
+
+    // The gateway shows replication in both directions, every follower caught up.
+    let replication = format!("http://{}/admin/replication", running.admin_addr);
+    eventually("every follower to be current", SOON, || async {
+        let view: Value = sides
+            .http
+            .get(&replication)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let followers: Vec<(String, bool)> = view["sides"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|side| {
+                side["feed"]["followers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .map(|f| {
+                let current = f["lag_events"] == 0 && f["connected"] == true;
+                (f["consumer"].as_str().unwrap().to_owned(), current)
+            })
+            .collect();
+        let names: BTreeSet<&str> = followers.iter().map(|(n, _)| n.as_str()).collect();
+        let expected = [
+            "friends",
+            "friends-from-monolith",
+            "messages",
+            "messages-from-monolith",
+            "monolith-from-friends",
+            "monolith-from-messages",
+            "monolith-from-users",
+            "users-from-monolith",
+        ];
+        let all_there = expected.iter().all(|e| names.contains(e));
+        (all_there && followers.iter().all(|(_, current)| *current)).then_some(())
+    })
+    .await;
     waited.sort_unstable();
     eprintln!(
         "{} users, {} messages written over 60 swaps; hand-over waits p50 {} ms, max {} ms",

@@ -74,6 +74,75 @@ pub(crate) async fn get_routes(State(state): State<AdminState>) -> Json<RoutesVi
     Json(RoutesView::new(&snapshot, &state.reloader))
 }
 
+/// Replication between the sides, as each upstream reports it.
+///
+/// For every upstream of the active table, its `GET /feeds`: its change feed's head and,
+/// for each feed of another side it applies (one per direction of replication, e.g.
+/// `users-from-monolith` and `monolith-from-users`), the position applied and the lag in
+/// events and seconds. An upstream that keeps no feed (the timeline service) or does not
+/// answer within a second says so in `error`.
+#[utoipa::path(
+    get,
+    path = "/admin/replication",
+    tag = "admin",
+    operation_id = "getReplication",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Every upstream's feed and followers", body = ReplicationView),
+        (status = 401, description = "A token is configured and the request does not carry \
+            it as `Authorization: Bearer <token>`", body = Problem,
+            content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+    )
+)]
+pub(crate) async fn get_replication(State(state): State<AdminState>) -> Json<ReplicationView> {
+    let snapshot = state.reloader.current();
+    let client = state.reloader.feed_client();
+    let sides = snapshot
+        .table
+        .upstreams()
+        .iter()
+        .map(|upstream| async move {
+            let status = client.status(&upstream.url, REPLICATION_READ).await;
+            let (feed, error) = match status {
+                Ok(feed) => (Some(feed), None),
+                Err(why) => (None, Some(why)),
+            };
+            ReplicationSide {
+                upstream: upstream.name.to_string(),
+                url: upstream.url.to_string(),
+                feed,
+                error,
+            }
+        });
+    Json(ReplicationView {
+        sides: futures_util::future::join_all(sides).await,
+    })
+}
+
+/// How long `/admin/replication` waits for one upstream's `/feeds`.
+const REPLICATION_READ: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `GET /admin/replication`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReplicationView {
+    /// Each upstream of the active table, in its order.
+    pub sides: Vec<ReplicationSide>,
+}
+
+/// One upstream's feed and followers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReplicationSide {
+    /// Its name in routes.yaml.
+    pub upstream: String,
+    /// Its base URL.
+    pub url: String,
+    /// Its `/feeds`; absent when it could not be read.
+    pub feed: Option<crate::handover::wait::FeedsView>,
+    /// Why `feed` is absent.
+    pub error: Option<String>,
+}
+
 /// Shadow traffic and its comparisons.
 ///
 /// For each route of the active table with a `shadow:`: how many copies were compared and

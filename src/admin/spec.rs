@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         super::routes::page,
         super::metrics::get_metrics,
         super::routes::get_shadow,
+        super::routes::get_replication,
         super::routes::healthz
     ),
     modifiers(&BearerToken),

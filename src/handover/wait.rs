@@ -15,8 +15,9 @@ use http_body_util::{BodyExt as _, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+use utoipa::ToSchema;
 
 use super::{Handover, Outcome, Pair};
 
@@ -38,20 +39,41 @@ pub struct FeedClient {
     client: Client<HttpConnector, Empty<Bytes>>,
 }
 
-/// What `GET /feeds` answers, as far as a hand-over reads it.
-#[derive(Debug, Deserialize)]
-struct FeedsView {
-    source: String,
-    head: u64,
+/// What a side's `GET /feeds` answers: its feed's head and its followers of other feeds.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct FeedsView {
+    /// The side's feed.
+    pub source: String,
+    /// Its last position.
+    pub head: u64,
+    /// Each follower of another side's feed: one per direction of replication.
     #[serde(default)]
-    followers: Vec<Follower>,
+    pub followers: Vec<Follower>,
 }
 
-/// One follower of another side's feed.
-#[derive(Debug, Deserialize)]
-struct Follower {
-    source: String,
-    position: u64,
+/// One follower of another side's feed, with its lag.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(as = FeedFollower)]
+pub struct Follower {
+    /// Its name: `users-from-monolith` applies the monolith's feed to the users service.
+    #[serde(default)]
+    pub consumer: String,
+    /// The feed it follows.
+    pub source: String,
+    /// The last position it applied.
+    pub position: u64,
+    /// The source's head at its last read.
+    #[serde(default)]
+    pub head: u64,
+    /// Events known to be waiting.
+    #[serde(default)]
+    pub lag_events: u64,
+    /// Seconds since it was last at the head.
+    #[serde(default)]
+    pub lag_seconds: f64,
+    /// Whether its last read reached the source.
+    #[serde(default)]
+    pub connected: bool,
 }
 
 /// Why a `/feeds` could not be used.
@@ -80,6 +102,16 @@ impl Default for FeedClient {
 }
 
 impl FeedClient {
+    /// `base`'s `GET /feeds`, within `timeout`; an error names why it could not be read
+    /// (the side keeps no feed, or does not answer).
+    pub async fn status(&self, base: &str, timeout: Duration) -> Result<FeedsView, String> {
+        self.feeds(base, Instant::now() + timeout)
+            .await
+            .map_err(|unread| match unread {
+                Unread::NoFeed(why) | Unread::Unreachable(why) => why,
+            })
+    }
+
     /// Waits for every pair at once; the result is in the order of `pairs`.
     pub async fn hand_over_all(&self, pairs: &[Pair]) -> Vec<Handover> {
         join_all(pairs.iter().map(|pair| self.hand_over(pair))).await
