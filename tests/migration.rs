@@ -217,6 +217,14 @@ impl Drop for Sides {
     }
 }
 
+/// `1,2,3`: the `ids=` of a bulk read.
+fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    ids.into_iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The ids of a page of friends (`{"user_id": 1, "friend_ids": [...]}`, on every side).
 fn friend_ids(body: &Value) -> BTreeSet<i64> {
     body["friend_ids"]
@@ -351,11 +359,7 @@ async fn users_created_on_both_sides_at_once_never_share_an_id() {
         "an id was handed out twice: {ids:?}"
     );
     // Each side ends with every one of them.
-    let list = ids
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = id_list(ids.iter().copied());
     for side in [MONOLITH, USERS] {
         sides
             .until(side, &format!("/users?ids={list}"), 200, |body| {
@@ -457,11 +461,7 @@ async fn writes_made_while_the_monolith_is_down_reach_it_once_it_is_back() {
     );
 
     sides.restart(MONOLITH).await;
-    let list = written
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = id_list(written.iter().copied());
     sides
         .until(MONOLITH, &format!("/users?ids={list}"), 200, |body| {
             body["users"].as_array().map(Vec::len) == Some(written.len())
@@ -487,10 +487,7 @@ async fn writes_made_while_the_monolith_is_down_reach_it_once_it_is_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn services_started_empty_copy_the_monolith_then_follow_it() {
     let sides = Sides::start(None).await;
-    let all = (1..=40)
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let all = id_list(1..=40);
     let (_, expected) = sides.get(MONOLITH, &format!("/users?ids={all}")).await;
     sides
         .until(USERS, &format!("/users?ids={all}"), 200, |body| {
@@ -716,11 +713,7 @@ async fn client(
 /// Both sides hold every acknowledged write, the same.
 async fn both_sides_hold(sides: &Sides, written: &Written) {
     for chunk in written.users.chunks(200) {
-        let ids = chunk
-            .iter()
-            .map(|(id, _)| id.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let ids = id_list(chunk.iter().map(|(id, _)| *id));
         let path = format!("/users?ids={ids}");
         eventually("both sides to hold every user", SOON, || async {
             let (_, monolith) = sides.get(MONOLITH, &path).await;
