@@ -2,8 +2,9 @@
 //   node tests/browser/migration-page.mjs ADMIN_URL PROXY_URL TOKEN ROUTE UPSTREAM SCREENSHOT
 // Loads ADMIN_URL/admin/, gives the token it asks for, sends GETs to PROXY_URL/users/N and
 // PROXY_URL/other/N until the page shows a request rate for ROUTE's side UPSTREAM, the
-// shadow comparisons of ROUTE and a difference listed for the route `/`, takes a
-// screenshot and prints what the page shows as one JSON line. Exits non-zero if any step
+// shadow comparisons of ROUTE and a difference listed for the route `/`, reads the
+// replication table (each side's feed and followers with their lag), takes a screenshot
+// and prints what the page shows as one JSON line. Exits non-zero if any step
 // fails.
 import { chromium } from "playwright-core";
 
@@ -57,6 +58,7 @@ try {
   }
   traffic = false;
   await sending;
+  await page.locator("#replication").waitFor({ state: "visible", timeout: 10000 });
 
   const shown = {
     asked_for_token: asked,
@@ -71,6 +73,12 @@ try {
     rejected_hidden: await page.locator("#rejected").isHidden(),
     equality: (await equality.count()) ? await equality.textContent() : null,
     difference: (await difference.count()) ? await difference.textContent() : null,
+    // One line per follower: its cells' texts, and whether the lag is marked.
+    replication: await page.locator("#followers tr").evaluateAll((rows) => rows.map((r) => ({
+      cells: [...r.querySelectorAll("td")].map((td) => td.textContent),
+      lagging: r.querySelector("td.lag-seconds").classList.contains("bad"),
+    }))),
+    no_feed: await page.locator("#no-feed").textContent(),
   };
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(JSON.stringify(shown));

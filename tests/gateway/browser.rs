@@ -1,7 +1,7 @@
 //! What a person sees in a real browser (headless Chromium driven by playwright-core, the
 //! scripts in tests/browser): the migration page listing the routes, the version, a
-//! request rate after traffic and the shadow comparisons (an equality rate, a difference
-//! with its pointer); Swagger UI's "Try it out" answered by the server it runs on.
+//! request rate after traffic, the shadow comparisons (an equality rate, a difference
+//! with its pointer) and the replication lag of each side's followers; Swagger UI's "Try it out" answered by the server it runs on.
 //!
 //! Without Chromium (`/usr/bin/chromium`, or `CHROMIUM`) these tests say so and pass,
 //! unless `CI` is set: there they must run. `npm ci` installs playwright-core.
@@ -83,20 +83,53 @@ routes:
   - {prefix: /, to: monolith, shadow: {to: users, noise_sample: 0, ignore: [/headers]}}
 ";
 
+/// A side that keeps a feed and follows the monolith's, 30 events and 4.5 s behind: its
+/// `GET /feeds` as the services serve it; anything else answers 404.
+async fn lagging_side() -> String {
+    let feeds = serde_json::json!({
+        "source": "friends",
+        "head": 120,
+        "followers": [{
+            "consumer": "friends-from-monolith",
+            "source": "monolith",
+            "transport": "http",
+            "position": 100,
+            "head": 130,
+            "lag_events": 30,
+            "lag_seconds": 4.5,
+            "connected": true,
+            "replays": 0
+        }]
+    });
+    let app = axum::Router::new().route(
+        "/feeds",
+        axum::routing::get(move || {
+            let feeds = feeds.clone();
+            async move { axum::Json(feeds) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
 #[tokio::test]
-async fn the_migration_page_shows_the_routes_the_version_a_rate_and_shadow_results() {
+async fn the_migration_page_shows_the_routes_the_version_a_rate_shadow_results_and_replication() {
     let Some(chromium) = chromium() else { return };
     let upstreams = Upstreams::start().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("routes.yaml");
     std::fs::write(&file, SHADOWED).unwrap();
+    // The friends side keeps a feed and lags the monolith's; the other stubs keep none.
+    let overrides = upstreams.overrides().with("friends", lagging_side().await);
     let options = Options {
         watch: false,
         sighup: false,
         ..Options::default()
     };
     let token = Some(SecretString::from("s3cret"));
-    let running = serve_file(file, upstreams.overrides(), token, options).await;
+    let running = serve_file(file, overrides, token, options).await;
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("migration-page.png");
     let admin = format!("http://{}", running.admin_addr);
     let proxy = format!("http://{}", running.addr);
@@ -139,6 +172,21 @@ async fn the_migration_page_shows_the_routes_the_version_a_rate_and_shadow_resul
     let difference = shown["difference"].as_str().unwrap_or_default();
     assert!(
         difference.starts_with("GET /other/") && difference.contains("200/200 at /upstream"),
+        "{shown}"
+    );
+    // Replication: the side with a feed, its head, the follower, what it applies, its
+    // position of the source's head and its lag, marked as behind.
+    assert_eq!(
+        shown["replication"],
+        serde_json::json!([{
+            "cells": ["friends", "friends:120", "friends-from-monolith", "monolith",
+                      "100 of 130", "30", "4.5", "yes"],
+            "lagging": true
+        }]),
+        "{shown}"
+    );
+    assert_eq!(
+        shown["no_feed"], "No feed read from: monolith, users.",
         "{shown}"
     );
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 0);
