@@ -173,6 +173,16 @@ impl IdSlot {
         Ok(Self { slot, of })
     }
 
+    /// This writer's slot, `1..=writers`.
+    pub fn slot(self) -> u32 {
+        self.slot
+    }
+
+    /// How many writers share the ids.
+    pub fn writers(self) -> u32 {
+        self.of
+    }
+
     /// The smallest id of this slot above `seen` (at least 1); `None` past `i64::MAX`.
     pub fn next_above(self, seen: i64) -> Option<i64> {
         let of = i64::from(self.of);

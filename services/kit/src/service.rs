@@ -286,7 +286,9 @@ mod with_store {
 /// Makes `$store`, a struct whose fields are `db: Db` and `feed: Feed`, the store of the
 /// schema `$migrations` with the change feed of `$source`: its inherent `open` and
 /// `open_with` (connect, migrate, open the feed), `db` and `feed`, and [`ServiceStore`] by
-/// those and the store's own `fill_demo` (whatever that reports).
+/// those and the store's own `fill_demo` (whatever that reports). A store with more fields
+/// passes a fourth argument, a function making it from its `Db` and `Feed` (called inside
+/// the runtime, so it may start tasks).
 ///
 /// ```text
 /// #[derive(Debug, Clone)]
@@ -301,6 +303,10 @@ mod with_store {
 #[macro_export]
 macro_rules! service_store {
     ($store:ident, $migrations:expr, $source:expr) => {
+        $crate::service_store!($store, $migrations, $source, |db, feed| $store { db, feed });
+    };
+    // `$new` makes the store from its database and feed (a store with more fields).
+    ($store:ident, $migrations:expr, $source:expr, $new:expr) => {
         impl $store {
             /// Connects to `url` (creating the SQLite file or the PostgreSQL database when
             /// missing), applies the schema and opens the change feed with its defaults.
@@ -315,7 +321,8 @@ macro_rules! service_store {
             ) -> ::anyhow::Result<Self> {
                 let db = $crate::store::Db::connect(url, $migrations).await?;
                 let feed = $crate::feed::Feed::open(db.clone(), $source, options).await?;
-                Ok(Self { db, feed })
+                let new: fn($crate::store::Db, $crate::feed::Feed) -> Self = $new;
+                Ok(new(db, feed))
             }
 
             /// The database, for readiness checks, plans and shutdown.

@@ -19,6 +19,8 @@ use sqlx::{AnyPool, Executor};
 use crate::ids::{MessageId, UserId};
 use crate::timestamp::Timestamp;
 
+pub mod batch;
+
 /// Which database engine a [`Db`] talks to, for the few queries whose SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -385,11 +387,24 @@ pub async fn insert_rows<R>(
     rows: impl IntoIterator<Item = R>,
     bind: impl Fn(AnyQuery, R) -> AnyQuery,
 ) -> Result<u64, sqlx::Error> {
+    insert_rows_then(conn, head, columns, rows, "", bind).await
+}
+
+/// [`insert_rows`] with `tail` after each statement's `VALUES` (an `ON CONFLICT …` clause;
+/// the rows of one call must not conflict with each other).
+pub async fn insert_rows_then<R>(
+    conn: &mut sqlx::AnyConnection,
+    head: &str,
+    columns: usize,
+    rows: impl IntoIterator<Item = R>,
+    tail: &str,
+    bind: impl Fn(AnyQuery, R) -> AnyQuery,
+) -> Result<u64, sqlx::Error> {
     let statement = |count: usize| {
         let tuples: Vec<String> = (0..count)
             .map(|row| format!("({})", placeholders(row * columns + 1, columns)))
             .collect();
-        format!("{head} VALUES {}", tuples.join(", "))
+        format!("{head} VALUES {}{tail}", tuples.join(", "))
     };
     let per_statement = (PARAMS_PER_INSERT / columns.max(1)).max(1);
     let full = statement(per_statement);

@@ -16,6 +16,7 @@ use kit::feed::known::Cascade;
 use kit::feed::replicate::Replica;
 use kit::feed::{Change, Event, Feed, Position};
 use kit::ids::{MessageId, UserId};
+use kit::store::batch::Batcher;
 use kit::store::{Backend, Db, Explain, Migrations, query_as_with};
 use kit::timestamp::Timestamp;
 
@@ -46,11 +47,17 @@ const DEMO_EVENTS_PER_BATCH: usize = 100_000;
 /// The feed's entity type.
 pub const ENTITY: &str = "message";
 
+/// Messages created at once per transaction, at most: one multi-row `INSERT` of the rows
+/// (the demo load's statement size on SQLite) and one of their events.
+const CREATES_PER_BATCH: usize = SQLITE_ROWS_PER_INSERT;
+
 /// Messages storage. Cloning is shallow.
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
     feed: Feed,
+    /// Creates, committed together when they arrive together (group commit).
+    creates: Batcher<(NewMessage, Timestamp), (Message, Option<Position>)>,
 }
 
 /// Where a page of an author's messages starts.
@@ -77,7 +84,14 @@ const COLUMNS: &str = "id, author_id, text, created_at";
 // === impl Store ===
 
 // `open`, `db`, and the store as `kit::service::serve_store` runs it.
-kit::service_store!(Store, MIGRATIONS, "messages");
+kit::service_store!(Store, MIGRATIONS, "messages", |db, feed| Store {
+    creates: Batcher::spawn(CREATES_PER_BATCH, {
+        let feed = feed.clone();
+        move |creates| create_all(feed.clone(), creates)
+    }),
+    db,
+    feed,
+});
 
 impl Store {
     /// Inserts a message created now and returns it with its new id, and the feed position
@@ -90,29 +104,16 @@ impl Store {
     }
 
     /// Inserts a message with the given creation time (imports keep their original times)
-    /// and returns it with its new id, and the feed position of its event.
+    /// and returns it with its new id, and the feed position of its event. Messages
+    /// created at the same moment share one transaction ([`Batcher`]): each still gets its
+    /// own id and its own event, and none is acknowledged before its batch committed.
     #[tracing::instrument(skip_all, fields(author_id = %message.author_id))]
     pub async fn create_at(
         &self,
         message: &NewMessage,
         created_at: Timestamp,
     ) -> Result<(Message, Option<Position>), sqlx::Error> {
-        let mut tx = self.feed.begin().await?;
-        let id = self.feed.next_id(&mut tx, "messages").await?;
-        let sql = format!(
-            "INSERT INTO messages (id, author_id, text, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING {COLUMNS}"
-        );
-        let row: MessageRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(message.author_id.get())
-            .bind(message.text.as_str().to_owned())
-            .bind(created_at.as_micros())
-            .fetch_one(&mut *tx)
-            .await?;
-        let message = Message::from(row);
-        let position = self.feed.commit(tx, &[upserted(&message)]).await?;
-        Ok((message, position))
+        self.creates.submit((message.clone(), created_at)).await
     }
 
     /// The message with this id, if any.
@@ -484,4 +485,47 @@ impl From<MessageRow> for Message {
             created_at: Timestamp::from_micros(row.created_at),
         }
     }
+}
+
+/// Inserts `creates` in one transaction: their ids in one statement, their rows in one
+/// multi-row `INSERT`, their events recorded together; answers each message with the
+/// position of its own event.
+async fn create_all(
+    feed: Feed,
+    creates: Vec<(NewMessage, Timestamp)>,
+) -> Result<Vec<(Message, Option<Position>)>, sqlx::Error> {
+    let mut tx = feed.begin().await?;
+    let ids = feed.next_ids(&mut tx, "messages", creates.len()).await?;
+    let messages: Vec<Message> = ids
+        .into_iter()
+        .zip(creates)
+        .map(|(id, (message, created_at))| {
+            Message::from(MessageRow {
+                id,
+                author_id: message.author_id.get(),
+                text: message.text.as_str().to_owned(),
+                created_at: created_at.as_micros(),
+            })
+        })
+        .collect();
+    kit::store::insert_rows(
+        &mut tx,
+        &format!("INSERT INTO messages ({COLUMNS})"),
+        4,
+        messages.iter(),
+        |q, m| {
+            q.bind(m.id.get())
+                .bind(m.author_id.get())
+                .bind(m.text.clone())
+                .bind(m.created_at.as_micros())
+        },
+    )
+    .await?;
+    let changes: Vec<Change> = messages.iter().map(upserted).collect();
+    let positions = feed.commit_each(tx, &changes).await?;
+    let mut positions = positions.into_iter();
+    Ok(messages
+        .into_iter()
+        .map(|m| (m, positions.next()))
+        .collect())
 }

@@ -4,9 +4,9 @@
 //! Three tables, created by [`Feed::open`] when missing (the same on SQLite and PostgreSQL):
 //!
 //! - `feed_events`: one row per event, keyed by `seq`, with a unique index on
-//!   `(entity, subject)`: writing an entity's new event deletes its previous one in the same
-//!   statement sequence, so the log is compacted as it is written and never holds two
-//!   events of one entity. Replaying it from 0 yields every live entity's current state and
+//!   `(entity, subject)`: an entity's new event replaces its previous one in the same
+//!   statement (an upsert on that key), so the log is compacted as it is written and never
+//!   holds two events of one entity. Replaying it from 0 yields every live entity's current state and
 //!   the tombstones of entities deleted within the retention period.
 //! - `feed_state`: one row with the head (the last `seq` handed out) and `oldest`, the
 //!   smallest position a reader may still resume from (the highest `seq` of a tombstone
@@ -171,8 +171,19 @@ const SCHEMA: [&str; 6] = [
 
 const EVENT_COLUMNS: &str = "seq, event_id, entity, subject, time, version, origin, data";
 
-/// Subjects per `DELETE … IN (…)` of superseded events.
-const SUBJECTS_PER_STATEMENT: usize = 400;
+/// The version an own change's event takes when it replaces its entity's previous event:
+/// its clock's, or past the previous one's when that is ahead.
+const OWN_VERSION: &str = "CASE WHEN excluded.version > feed_events.version \
+     THEN excluded.version ELSE feed_events.version + 1 END";
+
+/// Whether an insert of events may meet its entities' previous events.
+#[derive(Debug, Clone, Copy)]
+enum Supersede {
+    /// Each event replaces its entity's previous one (the unique key on `(entity, subject)`).
+    Replace,
+    /// The feed holds no event of these entities (a bulk fill of an empty store).
+    NothingHeld,
+}
 
 // === impl FeedOptions ===
 
@@ -338,11 +349,7 @@ impl Feed {
         changes: &[Change],
     ) -> Result<Option<Position>, sqlx::Error> {
         let changes = last_per_key(changes);
-        if changes.is_empty() {
-            return Ok(None);
-        }
-        let previous = self.remove_superseded(conn, &changes).await?;
-        self.insert(conn, &changes, &previous).await
+        self.insert(conn, &changes, Supersede::Replace).await
     }
 
     /// Records `changes` in `conn`'s transaction like [`record`](Self::record), for a bulk
@@ -373,16 +380,17 @@ impl Feed {
             return self.record(conn, changes).await;
         }
         let changes = last_per_key(changes);
-        self.insert(conn, &changes, &HashMap::new()).await
+        self.insert(conn, &changes, Supersede::NothingHeld).await
     }
 
-    /// Numbers `changes` (taking the feed's numbering lock) and inserts their events;
-    /// `previous` holds the versions of the events they supersede.
+    /// Numbers `changes` (taking the feed's numbering lock) and inserts their events, each
+    /// replacing its entity's previous event unless `supersede` says none is held: two
+    /// statements, whatever the number of changes up to a few hundred.
     async fn insert(
         &self,
         conn: &mut AnyConnection,
         changes: &[&Change],
-        previous: &HashMap<(&'static str, &str), i64>,
+        supersede: Supersede,
     ) -> Result<Option<Position>, sqlx::Error> {
         if changes.is_empty() {
             return Ok(None);
@@ -396,52 +404,64 @@ impl Feed {
         let first = head - count + 1;
         let now = Timestamp::now().as_micros();
         // Owned rows: the insert's future then borrows nothing but the connection.
-        let rows: Vec<EventRow> = changes
-            .iter()
-            .zip(first..)
-            .map(|(change, seq)| {
-                let key = (change.entity, change.subject.as_str());
-                let (origin, version) = match &change.replicated {
-                    Some((origin, version)) => {
-                        self.inner.clock.observe(*version);
-                        (origin.clone(), *version)
-                    }
-                    None => {
-                        let floor = previous.get(&key).map_or(0, |v| v.saturating_add(1));
-                        (
-                            self.inner.source.clone(),
-                            self.inner.clock.tick().max(floor),
-                        )
-                    }
-                };
-                EventRow {
-                    seq,
-                    id: format!("{}-{:x}-{seq}", self.inner.source, self.inner.epoch),
-                    entity: change.entity,
-                    subject: change.subject.clone(),
-                    version,
-                    origin,
-                    data: change.data.clone(),
+        // Own changes and replicated ones apart: an own change's version must also pass
+        // the event it replaces (written by another process on the same database, whose
+        // clock may lag), a replicated one keeps the version it has at its origin.
+        let (mut own, mut replicated) = (Vec::new(), Vec::new());
+        for (change, seq) in changes.iter().zip(first..) {
+            let (origin, version) = match &change.replicated {
+                Some((origin, version)) => {
+                    self.inner.clock.observe(*version);
+                    (origin.clone(), *version)
                 }
-            })
-            .collect();
-        crate::store::insert_rows(
-            conn,
-            &format!("INSERT INTO feed_events ({EVENT_COLUMNS})"),
-            8,
-            rows,
-            move |q, row| {
-                q.bind(row.seq)
-                    .bind(row.id)
-                    .bind(row.entity)
-                    .bind(row.subject)
-                    .bind(now)
-                    .bind(row.version)
-                    .bind(row.origin)
-                    .bind(row.data)
-            },
-        )
-        .await?;
+                None => (self.inner.source.clone(), self.inner.clock.tick()),
+            };
+            let row = EventRow {
+                seq,
+                id: format!("{}-{:x}-{seq}", self.inner.source, self.inner.epoch),
+                entity: change.entity,
+                subject: change.subject.clone(),
+                version,
+                origin,
+                data: change.data.clone(),
+            };
+            if change.replicated.is_some() {
+                replicated.push(row);
+            } else {
+                own.push(row);
+            }
+        }
+        for (rows, version) in [(own, OWN_VERSION), (replicated, "excluded.version")] {
+            if rows.is_empty() {
+                continue;
+            }
+            let tail = match supersede {
+                Supersede::NothingHeld => String::new(),
+                Supersede::Replace => format!(
+                    " ON CONFLICT (entity, subject) DO UPDATE SET seq = excluded.seq, \
+                     event_id = excluded.event_id, time = excluded.time, version = {version}, \
+                     origin = excluded.origin, data = excluded.data"
+                ),
+            };
+            crate::store::insert_rows_then(
+                conn,
+                &format!("INSERT INTO feed_events ({EVENT_COLUMNS})"),
+                8,
+                rows,
+                &tail,
+                move |q, row| {
+                    q.bind(row.seq)
+                        .bind(row.id)
+                        .bind(row.entity)
+                        .bind(row.subject)
+                        .bind(now)
+                        .bind(row.version)
+                        .bind(row.origin)
+                        .bind(row.data)
+                },
+            )
+            .await?;
+        }
         Ok(Some(Position::new(self.inner.source.clone(), to_u64(head))))
     }
 
@@ -458,6 +478,31 @@ impl Feed {
             self.committed(position.seq);
         }
         Ok(position)
+    }
+
+    /// Records `changes` (each of a different entity) in `tx`, commits it and wakes the
+    /// long polls, like [`commit`](Self::commit), answering each change's own position.
+    pub async fn commit_each(
+        &self,
+        tx: Transaction<'static, Any>,
+        changes: &[Change],
+    ) -> Result<Vec<Position>, sqlx::Error> {
+        let distinct = last_per_key(changes).len() == changes.len();
+        let Some(last) = self.commit(tx, changes).await? else {
+            return Ok(Vec::new());
+        };
+        // `record` numbers the changes in order, one `seq` each, ending at the last.
+        let count = changes.len() as u64;
+        Ok((0..count)
+            .map(|i| {
+                let seq = if distinct {
+                    last.seq + 1 + i - count
+                } else {
+                    last.seq
+                };
+                Position::new(last.source.clone(), seq)
+            })
+            .collect())
     }
 
     /// Tells the feed's long polls that `seq` committed (after a commit of [`record`](Self::record)).
@@ -482,29 +527,58 @@ impl Feed {
         conn: &mut AnyConnection,
         table: &'static str,
     ) -> Result<i64, sqlx::Error> {
-        let (last,): (i64,) = sqlx::query_as(
-            "INSERT INTO feed_ids (name, last) VALUES ($1, 0) \
-             ON CONFLICT (name) DO UPDATE SET last = feed_ids.last RETURNING last",
-        )
-        .bind(table)
-        .fetch_one(&mut *conn)
-        .await?;
-        let (top,): (Option<i64>,) =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT MAX(id) FROM {table}")))
-                .fetch_one(&mut *conn)
-                .await?;
-        let id = self
-            .inner
-            .options
-            .ids
-            .next_above(last.max(top.unwrap_or(0)))
-            .ok_or_else(|| sqlx::Error::Protocol(format!("the ids of {table} are exhausted")))?;
-        sqlx::query("UPDATE feed_ids SET last = $2 WHERE name = $1")
+        let ids = self.next_ids(conn, table, 1).await?;
+        ids.first()
+            .copied()
+            .ok_or_else(|| sqlx::Error::Protocol(format!("no id for {table}")))
+    }
+
+    /// `count` new ids for rows of `table`, ascending, as [`next_id`](Self::next_id) would
+    /// hand them out one after the other, in one statement.
+    pub async fn next_ids(
+        &self,
+        conn: &mut AnyConnection,
+        table: &'static str,
+        count: usize,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let of = i64::from(self.inner.options.ids.writers());
+        let residue = i64::from(self.inner.options.ids.slot()) % of;
+        let too_many = || sqlx::Error::Protocol(format!("too many ids of {table} at once"));
+        let count = i64::try_from(count).map_err(|_| too_many())?;
+        let more = (count - 1).checked_mul(of).ok_or_else(too_many)?;
+        // One statement: the slot's next id above the table's largest (the row's first
+        // use) or above both that and the last one handed out, plus `more` for the rest
+        // of the batch; on PostgreSQL `ON CONFLICT DO UPDATE` reads `feed_ids.last` as
+        // committed by the writer it waited for. The bare `SELECT MAX(id) FROM t` is what
+        // both engines answer from the key's index (SQLite's min/max optimisation needs
+        // exactly that form: wrapped, it scans the table).
+        let next = |x: &str| {
+            format!(
+                "({x} - {x} % $2 + $3 + CASE WHEN {x} - {x} % $2 + $3 > {x} THEN 0 ELSE $2 END + $4)"
+            )
+        };
+        let sql = format!(
+            "INSERT INTO feed_ids (name, last) \
+             SELECT $1, {first} FROM (SELECT COALESCE((SELECT MAX(id) FROM {table}), 0) AS top) AS t \
+             WHERE true \
+             ON CONFLICT (name) DO UPDATE SET last = CASE WHEN excluded.last > {after_last} \
+             THEN excluded.last ELSE {after_last} END \
+             RETURNING last",
+            first = next("t.top"),
+            after_last = next("feed_ids.last"),
+        );
+        let (last,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(table)
-            .bind(id)
-            .execute(&mut *conn)
+            .bind(of)
+            .bind(residue)
+            .bind(more)
+            .fetch_one(&mut *conn)
             .await?;
-        Ok(id)
+        let first = last - more;
+        Ok((0..count).map(|i| first + i * of).collect())
     }
 
     /// The latest event's version, origin and liveness of `entity` `subject`, as `conn`'s
@@ -743,42 +817,6 @@ impl Feed {
                 }
             }
         })
-    }
-
-    /// Deletes the superseded events of `changes`' entities, returning their versions.
-    async fn remove_superseded<'c>(
-        &self,
-        conn: &mut AnyConnection,
-        changes: &[&'c Change],
-    ) -> Result<HashMap<(&'static str, &'c str), i64>, sqlx::Error> {
-        let mut by_entity: HashMap<&'static str, Vec<&'c str>> = HashMap::new();
-        for change in changes {
-            by_entity
-                .entry(change.entity)
-                .or_default()
-                .push(&change.subject);
-        }
-        let mut previous = HashMap::new();
-        for (entity, subjects) in by_entity {
-            for chunk in subjects.chunks(SUBJECTS_PER_STATEMENT) {
-                let sql = format!(
-                    "DELETE FROM feed_events WHERE entity = $1 AND subject IN ({}) \
-                     RETURNING subject, version",
-                    crate::store::placeholders(2, chunk.len())
-                );
-                let mut query =
-                    sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(entity);
-                for subject in chunk {
-                    query = query.bind((*subject).to_owned());
-                }
-                for (subject, version) in query.fetch_all(&mut *conn).await? {
-                    if let Some(key) = chunk.iter().find(|s| **s == subject) {
-                        previous.insert((entity, *key), version);
-                    }
-                }
-            }
-        }
-        Ok(previous)
     }
 
     fn event(&self, row: &AnyRow) -> Result<Event, sqlx::Error> {

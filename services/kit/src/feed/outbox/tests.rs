@@ -235,6 +235,27 @@ async fn replicated_changes_keep_their_origin_and_version(url: &str) {
     assert!(feed.stamp(&mut conn, "thing", "7").await.unwrap().is_none());
 }
 
+/// An own change replacing an event whose version is ahead of this process's clock (written
+/// by another process on the same database) still takes a newer version.
+async fn an_own_change_passes_a_version_ahead_of_its_clock(url: &str) {
+    let feed = feed_in(url, FeedOptions::default()).await;
+    write(&feed, &[thing(3, "a")]).await;
+    let ahead = 8_000_000_000_000_000_i64;
+    sqlx::query("UPDATE feed_events SET version = $1 WHERE subject = '3'")
+        .bind(ahead)
+        .execute(feed.db().pool())
+        .await
+        .unwrap();
+    write(&feed, &[thing(3, "b"), thing(4, "c")]).await;
+    let mut conn = feed.db().pool().acquire().await.unwrap();
+    let replaced = feed.stamp(&mut conn, "thing", "3").await.unwrap().unwrap();
+    assert_eq!(replaced.version, ahead + 1);
+    // The other entity of the same write keeps its clock's version.
+    let fresh = feed.stamp(&mut conn, "thing", "4").await.unwrap().unwrap();
+    assert!(fresh.version < ahead, "{fresh:?}");
+    assert_eq!(feed.size().await.unwrap(), 2);
+}
+
 async fn positions_are_stored_per_consumer(url: &str) {
     let feed = feed_in(url, FeedOptions::default()).await;
     assert_eq!(feed.position("friends").await.unwrap(), 0);
@@ -340,6 +361,59 @@ async fn new_ids_keep_to_their_slot_and_are_never_reused(url: &str) {
     assert_eq!(create(&feed).await, 1004);
 }
 
+/// The ids `next_id` hands out follow [`IdSlot::next_above`] for every slot, above the
+/// table's largest id and the last one handed out.
+async fn next_ids_follow_the_slot_rule(url: &str) {
+    for (slot, seeded) in [
+        ("1/1", 0),
+        ("1/2", 6),
+        ("2/2", 7),
+        ("3/3", 5),
+        ("2/3", 9),
+        ("1/3", 3),
+    ] {
+        let ids: crate::ids::IdSlot = slot.parse().unwrap();
+        let feed = feed_in(
+            url,
+            FeedOptions {
+                ids,
+                ..FeedOptions::default()
+            },
+        )
+        .await;
+        sqlx::query("DELETE FROM things")
+            .execute(feed.db().pool())
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM feed_ids")
+            .execute(feed.db().pool())
+            .await
+            .unwrap();
+        if seeded > 0 {
+            sqlx::query("INSERT INTO things (id, name) VALUES ($1, 'seeded')")
+                .bind(seeded)
+                .execute(feed.db().pool())
+                .await
+                .unwrap();
+        }
+        let mut expected = Vec::new();
+        let mut last = seeded;
+        for _ in 0..4 {
+            last = ids.next_above(last).unwrap();
+            expected.push(last);
+        }
+        let mut made = Vec::new();
+        for _ in 0..4 {
+            made.push(create(&feed).await);
+        }
+        assert_eq!(made, expected, "slot {slot} above {seeded}");
+        assert!(
+            made.iter().all(|id| ids.holds(*id)),
+            "slot {slot}: {made:?}"
+        );
+    }
+}
+
 macro_rules! on_file_and_postgres {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
@@ -375,6 +449,8 @@ on_file_and_postgres!(
     positions_are_stored_per_consumer,
     a_poller_misses_nothing_under_concurrent_writers,
     new_ids_keep_to_their_slot_and_are_never_reused,
+    next_ids_follow_the_slot_rule,
+    an_own_change_passes_a_version_ahead_of_its_clock,
 );
 
 #[test]
