@@ -6,236 +6,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "migration/sides.rs"]
+mod sides;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use kit::cli::ServiceConfig as _;
 use kit::test_util::eventually;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::sides::{FRIENDS, MESSAGES, MONOLITH, NAMES, SOON, Sides, USERS, friend_ids, id_list};
+
 const SPEC: &str = "users=40,friends=3,messages=2,seed=11";
-
-/// How long replication may take to show a write on the other side.
-const SOON: Duration = Duration::from_secs(15);
-
-/// The four sides, each on a port of its own bound once, with its own stop.
-struct Sides {
-    dir: tempfile::TempDir,
-    addrs: [SocketAddr; 4],
-    stops: [CancellationToken; 4],
-    http: reqwest::Client,
-}
-
-/// The sides, in `Sides::addrs` order.
-const MONOLITH: usize = 0;
-const USERS: usize = 1;
-const FRIENDS: usize = 2;
-const MESSAGES: usize = 3;
-const NAMES: [&str; 4] = ["monolith", "users", "friends", "messages"];
-
-impl Sides {
-    /// Every side filled with the demo world (`demo` for the services: `None` starts them
-    /// empty), replicating as `up` configures it.
-    async fn start(services_demo: Option<&str>) -> Self {
-        kit::test_util::init_tracing();
-        let mut addrs = Vec::new();
-        let mut listeners = Vec::new();
-        for _ in NAMES {
-            let listener = kit::server::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-                .await
-                .unwrap();
-            addrs.push(listener.local_addr().unwrap());
-            listeners.push(listener);
-        }
-        let sides = Self {
-            dir: tempfile::tempdir().unwrap(),
-            addrs: addrs.try_into().unwrap(),
-            stops: std::array::from_fn(|_| CancellationToken::new()),
-            http: reqwest::Client::builder().no_proxy().build().unwrap(),
-        };
-        for (side, listener) in listeners.into_iter().enumerate() {
-            let demo = if side == MONOLITH {
-                Some(SPEC)
-            } else {
-                services_demo
-            };
-            sides.serve(side, listener, demo);
-        }
-        sides
-    }
-
-    fn url(&self, side: usize, path: &str) -> String {
-        format!("http://{}{path}", self.addrs[side])
-    }
-
-    /// The command line `up` gives `side`.
-    fn args(&self, side: usize, demo: Option<&str>) -> Vec<String> {
-        let name = NAMES[side];
-        let db = self.dir.path().join(format!("{name}.db"));
-        let mut args = vec![
-            name.to_owned(),
-            format!("--listen={}", self.addrs[side]),
-            format!("--database=sqlite://{}", db.display()),
-        ];
-        if let Some(demo) = demo {
-            args.push(format!("--demo={demo}"));
-        }
-        if side == MONOLITH {
-            args.push(format!(
-                "--replicate-from=users={},friends={},messages={}",
-                self.url(USERS, ""),
-                self.url(FRIENDS, ""),
-                self.url(MESSAGES, "")
-            ));
-            args.push("--id-slot=1/2".to_owned());
-        } else {
-            args.push(format!(
-                "--replicate-from=monolith={}",
-                self.url(MONOLITH, "")
-            ));
-            args.push("--id-slot=2/2".to_owned());
-        }
-        if side == FRIENDS || side == MESSAGES {
-            args.push(format!("--users-url={}", self.url(USERS, "")));
-        }
-        args
-    }
-
-    /// Serves `side` on `listener` until its stop is cancelled.
-    fn serve(&self, side: usize, listener: TcpListener, demo: Option<&str>) {
-        let args = self.args(side, demo);
-        let stop = self.stops[side].clone();
-        let shutdown = async move { stop.cancelled().await };
-        let served = async move {
-            match side {
-                MONOLITH => {
-                    let config = monolith::Config::try_from_args(args).unwrap();
-                    monolith::serve(config, listener, shutdown).await
-                }
-                USERS => {
-                    let config = users::Config::try_from_args(args).unwrap();
-                    users::serve(config, listener, shutdown).await
-                }
-                FRIENDS => {
-                    let config = friends::Config::try_from_args(args).unwrap();
-                    friends::serve(config, listener, shutdown).await
-                }
-                _ => {
-                    let config = messages::Config::try_from_args(args).unwrap();
-                    messages::serve(config, listener, shutdown).await
-                }
-            }
-        };
-        tokio::spawn(async move { served.await.expect("a side failed") });
-    }
-
-    /// Stops `side`; its port answers nothing until [`restart`](Self::restart).
-    async fn stop(&mut self, side: usize) {
-        self.stops[side].cancel();
-        // The listener closes once the server has finished.
-        eventually("the side to stop", SOON, || async {
-            tokio::net::TcpStream::connect(self.addrs[side])
-                .await
-                .is_err()
-                .then_some(())
-        })
-        .await;
-    }
-
-    /// Starts `side` again on its port and database.
-    async fn restart(&mut self, side: usize) {
-        self.stops[side] = CancellationToken::new();
-        let listener = kit::server::bind(self.addrs[side]).await.unwrap();
-        self.serve(side, listener, None);
-    }
-
-    async fn get(&self, side: usize, path: &str) -> (u16, Value) {
-        let response = self.http.get(self.url(side, path)).send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn send(&self, side: usize, method: &str, path: &str, body: Option<Value>) -> Value {
-        let method: reqwest::Method = method.parse().unwrap();
-        let mut request = self.http.request(method.clone(), self.url(side, path));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let position = response.headers().get("x-change-position").cloned();
-        let body = response.json().await.unwrap_or(Value::Null);
-        assert!(
-            status.is_success(),
-            "{method} {path} on {}: {status} {body}",
-            NAMES[side]
-        );
-        assert!(position.is_some(), "{method} {path}: no X-Change-Position");
-        body
-    }
-
-    /// Waits until `path` on `side` answers `status` with a body that `check` accepts.
-    async fn until(&self, side: usize, path: &str, status: u16, check: impl Fn(&Value) -> bool) {
-        let what = format!("GET {path} on {} to answer {status}", NAMES[side]);
-        eventually(&what, SOON, || async {
-            let (got, body) = self.get(side, path).await;
-            (got == status && check(&body)).then_some(())
-        })
-        .await;
-    }
-
-    /// Every side's feed head.
-    async fn heads(&self) -> Vec<Value> {
-        let mut heads = Vec::new();
-        for side in 0..NAMES.len() {
-            heads.push(self.get(side, "/feeds").await.1["head"].clone());
-        }
-        heads
-    }
-
-    /// The follower of `side` named `consumer`, as `GET /feeds` shows it.
-    async fn follower(&self, side: usize, consumer: &str) -> Value {
-        let (_, feeds) = self.get(side, "/feeds").await;
-        feeds["followers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["consumer"] == consumer)
-            .cloned()
-            .unwrap_or_else(|| panic!("no follower {consumer} on {}: {feeds}", NAMES[side]))
-    }
-}
-
-impl Drop for Sides {
-    fn drop(&mut self) {
-        for stop in &self.stops {
-            stop.cancel();
-        }
-    }
-}
-
-/// `1,2,3`: the `ids=` of a bulk read.
-fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
-    ids.into_iter()
-        .map(|id| id.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// The ids of a page of friends (`{"user_id": 1, "friend_ids": [...]}`, on every side).
-fn friend_ids(body: &Value) -> BTreeSet<i64> {
-    body["friend_ids"]
-        .as_array()
-        .map(|friends| friends.iter().filter_map(Value::as_i64).collect())
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_write_on_either_side_is_read_back_on_the_other() {
-    let sides = Sides::start(Some(SPEC)).await;
+    let sides = Sides::start(SPEC, Some(SPEC)).await;
 
     // A user signs up on the monolith; the users service has them.
     let ada = sides
@@ -334,7 +121,7 @@ async fn a_write_on_either_side_is_read_back_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn users_created_on_both_sides_at_once_never_share_an_id() {
-    let sides = Sides::start(Some(SPEC)).await;
+    let sides = Sides::start(SPEC, Some(SPEC)).await;
     let creates = (0..16).map(|n| {
         let side = if n % 2 == 0 { MONOLITH } else { USERS };
         let sides = &sides;
@@ -371,7 +158,7 @@ async fn users_created_on_both_sides_at_once_never_share_an_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_changes_of_one_user_end_the_same_on_both_sides() {
-    let sides = Sides::start(Some(SPEC)).await;
+    let sides = Sides::start(SPEC, Some(SPEC)).await;
     // Both sides rename users 1 to 5 at the same moment, several times.
     for round in 0..5 {
         let renames = (1..=5).flat_map(|id| {
@@ -424,7 +211,7 @@ async fn concurrent_changes_of_one_user_end_the_same_on_both_sides() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_made_while_the_monolith_is_down_reach_it_once_it_is_back() {
-    let mut sides = Sides::start(Some(SPEC)).await;
+    let mut sides = Sides::start(SPEC, Some(SPEC)).await;
     sides.stop(MONOLITH).await;
     let mut written = Vec::new();
     let down = tokio::time::Instant::now();
@@ -486,7 +273,7 @@ async fn writes_made_while_the_monolith_is_down_reach_it_once_it_is_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn services_started_empty_copy_the_monolith_then_follow_it() {
-    let sides = Sides::start(None).await;
+    let sides = Sides::start(SPEC, None).await;
     let all = id_list(1..=40);
     let (_, expected) = sides.get(MONOLITH, &format!("/users?ids={all}")).await;
     sides
@@ -761,7 +548,7 @@ async fn both_sides_hold(sides: &Sides, written: &Written) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_swaps_forward_and_back_lose_no_acknowledged_write() {
-    let sides = Sides::start(Some(SPEC)).await;
+    let sides = Sides::start(SPEC, Some(SPEC)).await;
     let dir = tempfile::tempdir().unwrap();
     let running = gateway(&sides, &phase(0, false), &dir).await;
     let base = format!("http://{}", running.addr);
@@ -870,7 +657,7 @@ async fn sixty_swaps_forward_and_back_lose_no_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sign_ups_split_between_both_sides_never_collide_and_converge() {
-    let sides = Sides::start(Some(SPEC)).await;
+    let sides = Sides::start(SPEC, Some(SPEC)).await;
     let dir = tempfile::tempdir().unwrap();
     let running = gateway(&sides, &phase(0, true), &dir).await;
     let base = format!("http://{}", running.addr);

@@ -12,4 +12,5 @@ mod composition;
 mod etag;
 mod faults;
 mod races;
+mod restart;
 mod view;
