@@ -142,7 +142,8 @@ struct EventRow {
     data: Option<String>,
 }
 
-/// Statements that create the feed's tables when missing; valid on both engines.
+/// Statements that create the feed's tables when missing; valid on both engines (on SQLite
+/// `seq` becomes the rowid, see [`Feed::open`]).
 const SCHEMA: [&str; 6] = [
     "CREATE TABLE IF NOT EXISTS feed_events (\
          seq      BIGINT PRIMARY KEY, \
@@ -269,7 +270,16 @@ impl Feed {
     pub async fn open(db: Db, source: &str, options: FeedOptions) -> anyhow::Result<Self> {
         use anyhow::Context as _;
         for statement in SCHEMA {
-            sqlx::query(statement)
+            // On SQLite `seq` is the rowid (`INTEGER PRIMARY KEY`): the table's own b-tree
+            // is ordered by it, with no second index to keep on every write.
+            let statement = match db.backend() {
+                Backend::Sqlite => statement.replace(
+                    "seq      BIGINT PRIMARY KEY",
+                    "seq      INTEGER PRIMARY KEY",
+                ),
+                Backend::Postgres => statement.to_owned(),
+            };
+            sqlx::query(sqlx::AssertSqlSafe(statement))
                 .execute(db.pool())
                 .await
                 .context("cannot create the feed's tables")?;
