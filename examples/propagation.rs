@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// Enough users with friends and messages for `rate × seconds` deletions.
-const WORLD: &str = "users=4000,friends=10,messages=5,seed=7";
+const WORLD: &str = "users=8000,friends=10,messages=5,seed=7";
 
 struct Options {
     transports: Vec<Transport>,
