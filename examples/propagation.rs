@@ -263,13 +263,7 @@ async fn watch(
         let Ok(feeds) = feeds.json::<Value>().await else {
             continue;
         };
-        let position = feeds["followers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|f| f["source"] == "users")
-            .and_then(|f| f["position"].as_u64())
-            .unwrap_or(0);
+        let position = users_position(&feeds);
         let mut trips = trips.lock().unwrap();
         trips.seen[d] = trips.seen[d].max(position);
         for trip in trips.by_seq.range_mut(..=position).map(|(_, t)| t) {
@@ -278,6 +272,17 @@ async fn watch(
             }
         }
     }
+}
+
+/// Where a service's follower of the users feed is, from its `GET /feeds`.
+fn users_position(feeds: &Value) -> u64 {
+    feeds["followers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["source"] == "users")
+        .and_then(|f| f["position"].as_u64())
+        .unwrap_or(0)
 }
 
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
@@ -330,43 +335,32 @@ impl Stack {
             async move { stop.cancelled().await }
         };
 
-        let mut args = vec!["users".to_owned(), format!("--listen={users}"), db("users")];
-        args.push(format!("--demo={WORLD}"));
-        args.extend(bus_args.clone());
-        let config = users::Config::try_from_args(args)?;
+        // Each service's command line: its name, address and `extra`, then the bus.
+        let args = |name: &str, addr: SocketAddr, extra: Vec<String>| {
+            let mut args = vec![name.to_owned(), format!("--listen={addr}")];
+            args.extend(extra);
+            args.extend(bus_args.iter().cloned());
+            args
+        };
+        // A store of its own, filled with the world.
+        let store = |name: &str| vec![db(name), format!("--demo={WORLD}")];
+
+        let config = users::Config::try_from_args(args("users", users, store("users")))?;
         tokio::spawn(users::serve(config, next(), shutdown(&stop)));
-
-        let mut args = vec![
-            "friends".to_owned(),
-            format!("--listen={friends}"),
-            db("friends"),
-            users_url.clone(),
-        ];
-        args.push(format!("--demo={WORLD}"));
-        args.extend(bus_args.clone());
-        let config = friends::Config::try_from_args(args)?;
+        let mut extra = store("friends");
+        extra.push(users_url.clone());
+        let config = friends::Config::try_from_args(args("friends", friends, extra))?;
         tokio::spawn(friends::serve(config, next(), shutdown(&stop)));
-
-        let mut args = vec![
-            "messages".to_owned(),
-            format!("--listen={messages}"),
-            db("messages"),
-            users_url.clone(),
-        ];
-        args.push(format!("--demo={WORLD}"));
-        args.extend(bus_args.clone());
-        let config = messages::Config::try_from_args(args)?;
+        let mut extra = store("messages");
+        extra.push(users_url.clone());
+        let config = messages::Config::try_from_args(args("messages", messages, extra))?;
         tokio::spawn(messages::serve(config, next(), shutdown(&stop)));
-
-        let mut args = vec![
-            "timeline".to_owned(),
-            format!("--listen={timeline}"),
+        let extra = vec![
             users_url,
             format!("--friends-url=http://{friends}"),
             format!("--messages-url=http://{messages}"),
         ];
-        args.extend(bus_args);
-        let config = timeline::Config::try_from_args(args)?;
+        let config = timeline::Config::try_from_args(args("timeline", timeline, extra))?;
         tokio::spawn(timeline::serve(config, next(), shutdown(&stop)));
 
         Ok(Self {
@@ -401,14 +395,7 @@ impl Stack {
                     at_head = false;
                     continue;
                 };
-                let position = feeds["followers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|f| f["source"] == "users")
-                    .and_then(|f| f["position"].as_u64())
-                    .unwrap_or(0);
-                at_head &= position >= head;
+                at_head &= users_position(&feeds) >= head;
             }
             let current = self
                 .http

@@ -516,7 +516,7 @@ run_timeline_part() {
     STATIC_PORT[$class]=$((STATIC_PORT_BASE + c))
     c=$((c + 1))
     require_free_ports "${STATIC_PORT[$class]}"
-    start "static-$class" env RUST_LOG=warn "$BIN/examples/static_answer" \
+    start "static-$class" env RUST_LOG="info,sqlx=warn,hyper=warn" "$BIN/examples/static_answer" \
       --listen "127.0.0.1:${STATIC_PORT[$class]}" --body "$OUT/static-$class.json"
     wait_ready "static-$class" "$STARTED_PID" "http://127.0.0.1:${STATIC_PORT[$class]}/timeline/$id"
     STATIC_BYTES[$class]=$(wc -c <"$OUT/static-$class.json")

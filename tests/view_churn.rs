@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::sides::{FRIENDS, MESSAGES, MONOLITH, NAMES, Sides, USERS, friend_ids};
+use kit::test_util::metric_sum as metric;
 
 /// 1,500 users with about 10 friends and 10 messages each; user 1 has about 1,000 more
 /// friends and user 2 about 100. With this seed some of user 1's friends have their newest
@@ -114,15 +115,6 @@ impl Drop for Timeline {
     fn drop(&mut self) {
         self.stop.cancel();
     }
-}
-
-/// The sum of `name`'s samples whose labels contain `labels`, in the OpenMetrics `text`.
-fn metric(text: &str, name: &str, labels: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter(|l| l.contains(labels))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// Each side's feed head, by source.

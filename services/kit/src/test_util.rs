@@ -487,6 +487,16 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The sum of the samples of metric `name` whose labels contain `labels`, in the
+/// Prometheus or OpenMetrics `text` of a `/metrics` answer (0 when there is none).
+pub fn metric_sum(text: &str, name: &str, labels: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter(|l| l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// Polls `check` every 20 ms until it gives `Some`, for at most `within`; panics naming
 /// `what` when it never does.
 pub async fn eventually<T, F, Fut>(what: &str, within: std::time::Duration, mut check: F) -> T

@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::stack::{Stack, eventually, without_generated_at};
+use kit::test_util::metric_sum as metric;
 
 /// 2,000 users with about 10 friends and 20 messages each (user 1 about 110 friends): a
 /// messages feed of 40,000 events, 40 pages of a replay.
@@ -89,15 +90,6 @@ impl Process {
         let body = without_generated_at(response.json().await.unwrap());
         (source, etag, body)
     }
-}
-
-/// The sum of `name`'s samples whose labels contain `labels`.
-fn metric(text: &str, name: &str, labels: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter(|l| l.contains(labels))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 fn building(metrics: &str) -> bool {
