@@ -173,16 +173,10 @@ mod tests {
         assert_eq!(other.submit(7).await.unwrap(), 7);
         drop(other);
         // The task, and the closure it owns, are gone once no clone is left.
-        kit_eventually(|| Arc::strong_count(&held) == 1).await;
-    }
-
-    async fn kit_eventually(done: impl Fn() -> bool) {
-        for _ in 0..200 {
-            if done() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("not within 2 s");
+        crate::test_util::eventually("the task to end", Duration::from_secs(2), || {
+            let left = Arc::strong_count(&held);
+            async move { (left == 1).then_some(()) }
+        })
+        .await;
     }
 }
