@@ -18,6 +18,7 @@ pub mod compression;
 pub mod config;
 pub mod edge;
 pub mod error;
+pub mod index;
 pub mod matcher;
 pub mod overrides;
 pub mod shadow;

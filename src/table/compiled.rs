@@ -11,6 +11,7 @@ use ipnet::IpNet;
 
 use super::compression::Compression;
 use super::edge::{Issuer, RateLimit, RouteAuth};
+use super::index::RouteIndex;
 use super::matcher::Pattern;
 use super::shadow::Shadow;
 
@@ -21,6 +22,8 @@ pub struct RouteTable {
     pub(crate) upstreams: Box<[Upstream]>,
     /// Most specific first; resolution takes the first that matches.
     pub(crate) routes: Box<[Route]>,
+    /// Which of `routes` a path may match, so resolution tries those only.
+    pub(crate) index: RouteIndex,
     pub(crate) settings: Settings,
     /// The trusted token signers, sorted by name.
     pub(crate) issuers: Box<[Issuer]>,
@@ -179,7 +182,8 @@ impl RouteTable {
     pub fn resolve(&self, method: &Method, path: &str, headers: &HeaderMap) -> Resolution<'_> {
         let bit = Methods::bit(method);
         let mut allowed = Methods::default();
-        for (index, route) in self.routes.iter().enumerate() {
+        for index in self.index.candidates(path) {
+            let route = &self.routes[index];
             if !route.pattern.matches(path) {
                 continue;
             }
@@ -209,8 +213,9 @@ impl RouteTable {
     /// split (so no round-robin position moves).
     pub fn route_for(&self, method: &Method, path: &str) -> Option<&Route> {
         let bit = Methods::bit(method);
-        self.routes
-            .iter()
+        self.index
+            .candidates(path)
+            .map(|index| &self.routes[index])
             .find(|route| route.pattern.matches(path) && route.methods.admits(bit))
     }
 

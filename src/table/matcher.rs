@@ -119,6 +119,13 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 /// Takes the next `/`-separated segment off `rest`; `None` once the path has ended.
+/// The first segment of `path` as [`Pattern::matches`] reads it: `users` of `/users/1`,
+/// the empty segment of `/`; `None` for a path without its leading `/`.
+pub fn first_segment(path: &str) -> Option<&str> {
+    let mut rest = path.strip_prefix('/');
+    next_segment(&mut rest)
+}
+
 fn next_segment<'a>(rest: &mut Option<&'a str>) -> Option<&'a str> {
     let r = rest.take()?;
     match r.split_once('/') {
@@ -195,6 +202,15 @@ impl Pattern {
     /// Whether this is a prefix rather than a template.
     pub fn is_prefix(&self) -> bool {
         self.tail == Tail::Prefix
+    }
+
+    /// The literal the pattern starts with, if it starts with one: every path it matches
+    /// has that first segment ([`first_segment`]).
+    pub fn first_literal(&self) -> Option<&str> {
+        match self.segments.first() {
+            Some(Segment::Literal(literal)) => Some(literal),
+            Some(Segment::Param(_)) | None => None,
+        }
     }
 
     /// Whether `path` (which passed [`check_path`]) matches.

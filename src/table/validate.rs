@@ -17,6 +17,7 @@ use super::compiled::{
 use super::compression::Partial;
 use super::config::{Defaults, Merge, RouteConfig, RoutesFile, StickyConfig, UpstreamConfig};
 use super::error::ConfigError;
+use super::index::RouteIndex;
 use super::matcher::Pattern;
 use super::overrides::Overrides;
 
@@ -99,9 +100,11 @@ pub fn compile(file: &RoutesFile, overrides: &Overrides) -> Result<RouteTable, V
             .specificity(&b.pattern)
             .then_with(|| a.methods.is_any().cmp(&b.methods.is_any()))
     });
+    let index = RouteIndex::new(routes.iter().map(|route| &route.pattern));
     Ok(RouteTable {
         upstreams: upstreams.into(),
         routes: routes.into(),
+        index,
         settings,
         issuers: issuers.into(),
     })
