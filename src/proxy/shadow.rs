@@ -1,7 +1,8 @@
 //! Shadow traffic: a copy of a picked GET or HEAD request goes to the route's shadow
-//! upstream in a task of its own, started as the primary request leaves; the primary's
+//! upstream in a task of its own, once the primary's answer is over; the primary's
 //! answer reaches the client as it always does, its body copied on the way ([`tap`]);
-//! when both answers are whole they are compared ([`compare`]) and counted, then dropped.
+//! then the copy is sent, and when its answer is whole the two are compared
+//! ([`compare`]) and counted, then dropped.
 //!
 //! The client never waits for the shadow: the task holds one of the route's
 //! `max_in_flight` places (taken without waiting; none free and the copy is dropped), its
@@ -38,11 +39,13 @@ const PRIMARY_WAIT: Duration = Duration::from_secs(30);
 /// Bodies above this size together are compared off the worker thread.
 const BLOCKING_COMPARE_BYTES: usize = 64 * 1024;
 
-/// A shadow started for one request: where the primary's answer is to be handed (`None`
-/// when the route only sends copies and compares nothing).
+/// A shadow started for one request: where the primary's answer is to be handed. When
+/// the route only sends copies and compares nothing, dropping it (with the primary's
+/// head) is what lets the copy go.
 #[derive(Debug)]
 pub struct Started {
-    to: Option<oneshot::Sender<Captured>>,
+    to: oneshot::Sender<Captured>,
+    compare: bool,
 }
 
 /// The parts of the request a copy needs.
@@ -68,13 +71,14 @@ impl Started {
     /// The sink for the primary's answer, once its head is known; `None` when nothing is
     /// compared, so the body is not copied.
     pub fn sink(self, status: StatusCode, headers: &HeaderMap) -> Option<Sink> {
-        self.to.map(|to| Sink::new(to, status, headers))
+        self.compare.then(|| Sink::new(self.to, status, headers))
     }
 }
 
 /// Starts the shadow of `request` (about to go to the route's upstream `primary`) if the
 /// route has one, the method is safe, the request is picked, and a place is free; `None`
-/// otherwise. Dropping the result without a sink counts the copy as dropped.
+/// otherwise. On a comparing route, dropping the result without a sink (the primary gave
+/// no answer) counts the copy as dropped and sends none.
 pub fn start<B>(
     state: Option<&Arc<ShadowState>>,
     worker: usize,
@@ -99,10 +103,10 @@ pub fn start<B>(
         headers: request.headers().clone(),
     };
     let (to, from) = oneshot::channel();
-    let to = state.config.compare.then_some(to);
+    let compare = state.config.compare;
     let state = Arc::clone(state);
     tokio::spawn(run(state, worker, primary, head, from, permit));
-    Some(Started { to })
+    Some(Started { to, compare })
 }
 
 /// The shadow of one request, from its copy to its count.
@@ -115,21 +119,27 @@ async fn run(
     _permit: OwnedSemaphorePermit,
 ) {
     let config = &state.config;
-    let shadow = exchange(&state.shadow, worker, &head, config.timeout);
+    // The copy leaves once the primary's answer is over, so the client's exchange never
+    // shares its worker with the copy's. Without a comparison, the head is the signal
+    // (the sender is dropped with it); with one, the whole captured body.
     if !config.compare {
-        if shadow.await.is_err() {
+        let _ = tokio::time::timeout(PRIMARY_WAIT, from).await;
+        if exchange(&state.shadow, worker, &head, config.timeout)
+            .await
+            .is_err()
+        {
             state.stats.record(Outcome::Error);
         }
         return;
     }
-    let (shadow, captured) = tokio::join!(shadow, tokio::time::timeout(PRIMARY_WAIT, from));
-    let shadow = match shadow {
+    let Ok(Ok(Captured::Whole(primary_answer))) = tokio::time::timeout(PRIMARY_WAIT, from).await
+    else {
+        return state.stats.record(Outcome::Dropped);
+    };
+    let shadow = match exchange(&state.shadow, worker, &head, config.timeout).await {
         Ok(answer) => answer,
         Err(Failure::Error) => return state.stats.record(Outcome::Error),
         Err(Failure::TooLarge) => return state.stats.record(Outcome::Dropped),
-    };
-    let Ok(Ok(Captured::Whole(primary_answer))) = captured else {
-        return state.stats.record(Outcome::Dropped);
     };
     if state.sample_noise()
         && let Some(endpoint) = state.primary(primary)

@@ -11,11 +11,13 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use gateway::table::Overrides;
-use kit::test_util::TestServer;
+use kit::test_util::{TestServer, eventually};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use crate::support::{Gateway, refused_url, version_of};
+
+const WITHIN: Duration = Duration::from_secs(5);
 
 /// An item service.
 struct Items {
@@ -281,6 +283,40 @@ async fn a_slow_shadow_never_holds_up_the_client() {
         .shadow_until("compared once released", |r| r["equal"] == 1)
         .await;
     assert_eq!(route["errors"], 0);
+}
+
+#[tokio::test]
+async fn the_copy_leaves_once_the_primary_has_answered() {
+    let hold = Arc::new(Semaphore::new(0));
+    let primary = Items::start(ItemsState {
+        hold: Some(Arc::clone(&hold)),
+        ..ItemsState::default()
+    })
+    .await;
+    let copy = Items::start(ItemsState::default()).await;
+    for extra in ["", ", compare: false"] {
+        let gw = gateway(&primary.url(), &copy.url(), extra).await;
+        let before = copy.gets();
+        let served = primary.gets();
+        let client = {
+            let http = gw.http.clone();
+            let url = gw.url("/items/4");
+            tokio::spawn(async move { http.get(url).send().await.unwrap().status() })
+        };
+        eventually("the primary to have the request", WITHIN, || async {
+            (primary.gets() > served).then_some(())
+        })
+        .await;
+        // The primary holds its answer: the shadow has not been sent anything.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(copy.gets(), before, "a copy left before the answer{extra}");
+        hold.add_permits(1);
+        assert_eq!(client.await.unwrap(), 200);
+        eventually("the copy to arrive", WITHIN, || async {
+            (copy.gets() == before + 1).then_some(())
+        })
+        .await;
+    }
 }
 
 #[tokio::test]
