@@ -7,6 +7,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Uri};
 
@@ -225,7 +226,8 @@ fn new_request_id() -> HeaderValue {
         nibble -= 1;
         *slot = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
     }
-    HeaderValue::from_bytes(&id)
+    // Owned by the value: one allocation, and the clone sent upstream shares it.
+    HeaderValue::from_maybe_shared(Bytes::from_owner(id))
         // Hex digits and dashes only.
         .unwrap_or(HeaderValue::from_static(
             "00000000-0000-4000-8000-000000000000",

@@ -3,18 +3,25 @@
 //! connections.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use http::Uri;
 use http_body_util::Limited;
 use hyper::body::{Body, Incoming};
+use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
 
 use crate::table::Upstream;
 
 /// The client type of the proxy path: request bodies stream through, capped.
-pub type UpstreamClient = Client<HttpConnector, Limited<Incoming>>;
+pub type UpstreamClient = Client<Connector, Limited<Incoming>>;
 
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -68,7 +75,7 @@ impl ClientCache {
 
 /// A pooled keep-alive HTTP/1 client with the proxy's connection settings, for request
 /// bodies of type `B`: the proxy's upstream clients are these, with streamed bodies.
-pub fn pooled<B>(connect_timeout: Duration) -> Client<HttpConnector, B>
+pub fn pooled<B>(connect_timeout: Duration) -> Client<Connector, B>
 where
     B: Body + Send,
     B::Data: Send,
@@ -84,5 +91,82 @@ where
         // hyper retries only a request it never wrote to a pooled connection that turned
         // out closed; one that reached the wire is never sent again.
         .retry_canceled_requests(true)
-        .build(connector)
+        .build(Connector(connector))
+}
+
+/// [`HttpConnector`]'s TCP connections, described to the client without their addresses:
+/// the client copies a connection's description into every response's extensions, and
+/// with addresses (hyper-util's `HttpInfo`) that is three allocations a request nothing
+/// reads.
+#[derive(Clone, Debug)]
+pub struct Connector(HttpConnector);
+
+/// A connection of [`Connector`].
+#[derive(Debug)]
+pub struct Bare(TokioIo<TcpStream>);
+
+// === impl Connector ===
+
+impl tower::Service<Uri> for Connector {
+    type Response = Bare;
+    type Error = <HttpConnector as tower::Service<Uri>>::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Bare, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        // Boxed once per new connection, not per request.
+        let connecting = self.0.call(uri);
+        Box::pin(async move { connecting.await.map(Bare) })
+    }
+}
+
+// === impl Bare ===
+
+impl Connection for Bare {
+    fn connected(&self) -> Connected {
+        Connected::new()
+    }
+}
+
+impl Read for Bare {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl Write for Bare {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
 }

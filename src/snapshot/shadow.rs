@@ -15,14 +15,13 @@ use http::HeaderValue;
 use http::uri::{Authority, Scheme};
 use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::table::{Route, RouteTable, Shadow, Upstream, UpstreamId};
 
 /// The client of shadow requests and noise probes: GET and HEAD only, so no body.
-pub type ShadowClient = Client<HttpConnector, Empty<Bytes>>;
+pub type ShadowClient = Client<super::client::Connector, Empty<Bytes>>;
 
 /// Differences kept per route, newest last.
 pub const RECENT_DIFFERENCES: usize = 20;

@@ -8,7 +8,6 @@ use bytes::Bytes;
 use http::{StatusCode, Uri};
 use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 
 /// How long one question may take, connecting included; a service filling a large demo
 /// world may not accept connections yet.
@@ -17,7 +16,7 @@ const ATTEMPT: Duration = Duration::from_secs(2);
 /// Asks services whether they are ready, reusing one connection to each.
 #[derive(Debug)]
 pub(super) struct Probe {
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Client<crate::snapshot::client::Connector, Empty<Bytes>>,
 }
 
 // === impl Probe ===
