@@ -12,8 +12,10 @@
 #                the gateway with JWT verification on that route (a bearer token checked
 #                against the issuer's key and the owner), through the gateway with a 100%
 #                shadow with comparison on that route (every request copied to a second
-#                stub, both answers compared), and through nginx configured alike (when
-#                nginx can be had).
+#                stub, both answers compared), and through nginx and haproxy configured
+#                alike (when they can be had): throughput, latency and CPU time per request
+#                of each proxy; then each proxy's memory with 1,000, 5,000 and 20,000 open
+#                connections, idle and busy.
 #
 # Every compared target is measured in interleaved rounds (A B C A B C …, each round
 # starting one target later), each figure is the median over the rounds, and the ratios are
@@ -24,7 +26,7 @@
 # Environment: BENCH_PORT_BASE (default 18080) picks the loopback ports (BASE..BASE+24).
 #
 # Builds the release binaries once (`cargo build --release --locked`), installs wrk and jq
-# (and nginx-light) from Debian when missing, fills fresh SQLite stores in a temporary
+# (and nginx-light, haproxy) from Debian when missing, fills fresh SQLite stores in a temporary
 # directory with the same demo world, prints markdown tables and writes them with the
 # machine, the command and the method to docs/BENCHMARKS.md. Raw wrk output, metrics
 # snapshots and logs go to load/out/bench-DATE/ (ignored by git).
@@ -45,6 +47,8 @@ Usage: load/bench.sh [OPTIONS]
   --seconds S             seconds per measured run (default 5)
   --connections C         wrk connections for the timeline part (default 8)
   --gateway-connections C wrk connections for the gateway part (default 32)
+  --memory-connections L open connections of the memory comparison, a comma-separated
+                          list (default 1000,5000,20000; --quick: 200,1000)
   --fixed-rate R          requests/s of the gateway part's fixed-rate latency comparison
                           of the shadow, with k6 (default 2000; skipped without k6)
   --threads T             wrk threads (default 2)
@@ -75,6 +79,8 @@ CONNECTIONS=8
 GATEWAY_CONNECTIONS=32
 # Requests/s of the fixed-rate latency comparison of the shadow (k6, open loop).
 FIXED_RATE=2000
+# Open connections at which each proxy's memory is read, idle and busy.
+MEMORY_CONNECTIONS="1000,5000,20000"
 THREADS=2
 WARMUP=2
 DEMO="users=50000,friends=10,messages=20,seed=1,celebrities=100,celebrity_friends=90/980"
@@ -93,7 +99,7 @@ positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "bench: $1 must be a positive i
 # --quick sets its defaults first, so options given with it still win wherever they stand.
 for arg in "$@"; do
   if [ "$arg" = --quick ]; then
-    QUICK=1 ROUNDS=2 SECONDS_PER_ROUND=1 WARMUP=1 ORDINARY=50
+    QUICK=1 ROUNDS=2 SECONDS_PER_ROUND=1 WARMUP=1 ORDINARY=50 MEMORY_CONNECTIONS="200,1000"
     DEMO="users=5000,friends=10,messages=10,seed=1,celebrities=16,celebrity_friends=90/980"
   fi
 done
@@ -103,6 +109,9 @@ while [ $# -gt 0 ]; do
     --rounds) need_value "$@"; positive "$1" "$2"; ROUNDS=$2; shift ;;
     --seconds) need_value "$@"; positive "$1" "$2"; SECONDS_PER_ROUND=$2; shift ;;
     --connections) need_value "$@"; positive "$1" "$2"; CONNECTIONS=$2; shift ;;
+    --memory-connections) need_value "$@"
+      [[ $2 =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "bench: --memory-connections takes counts like 1000,5000, got \`$2\`" >&2; exit 2; }
+      MEMORY_CONNECTIONS=$2; shift ;;
     --gateway-connections) need_value "$@"; positive "$1" "$2"; GATEWAY_CONNECTIONS=$2; shift ;;
     --fixed-rate) need_value "$@"; positive "$1" "$2"; FIXED_RATE=$2; shift ;;
     --threads) need_value "$@"; positive "$1" "$2"; THREADS=$2; shift ;;
@@ -140,6 +149,10 @@ JWT_ADMIN_PORT=$((BASE + 5))
 SHADOW_STUB_PORT=$((BASE + 6))
 SHADOW_GATEWAY_PORT=$((BASE + 7))
 SHADOW_ADMIN_PORT=$((BASE + 8))
+HAPROXY_PORT=$((BASE + 9))
+# The fresh proxy of the memory comparison, one at a time.
+MEMORY_PORT=$((BASE + 16))
+MEMORY_ADMIN_PORT=$((BASE + 17))
 USERS_PORT=$((BASE + 11))
 FRIENDS_PORT=$((BASE + 12))
 MESSAGES_PORT=$((BASE + 13))
@@ -275,6 +288,39 @@ wrk_run() { # file seconds connections url [wrk args…]
   echo "${rps:-0} ${p50:-nan} ${p99:-nan} ${non2xx:-0} ${errors:-0}"
 }
 
+# Requests a wrk run completed ("123456 requests in 5.00s, …").
+wrk_requests() { # file
+  awk '/ requests in / { print $1; exit }' "$1"
+}
+
+# A server and its child processes (nginx's workers), one pid a line.
+process_tree() { # pid
+  echo "$1"
+  ps -o pid= --ppid "$1" || true
+}
+
+# User + system CPU time a server and its children have used so far, in clock ticks.
+cpu_ticks() { # pid
+  local pid total=0 ticks
+  for pid in $(process_tree "$1"); do
+    ticks=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + ticks))
+  done
+  echo "$total"
+}
+CLOCK_TICKS=$(getconf CLK_TCK)
+
+# Memory of a server and its children in KiB: the proportional set size, so pages the
+# processes share (nginx's workers, the binary, the libraries) count once.
+memory_kib() { # pid
+  local pid total=0 pss
+  for pid in $(process_tree "$1"); do
+    pss=$(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
+    total=$((total + ${pss:-0}))
+  done
+  echo "$total"
+}
+
 # --- build --------------------------------------------------------------------------------
 
 PHASES=()
@@ -288,6 +334,8 @@ log "building release binaries (cargo build --release --locked) …"
   -p gateway -p users -p friends -p messages -p timeline -p monolith --bins)
 # The ceiling of the timeline part: a saved timeline served by the same stack.
 (cd "$ROOT" && cargo build --release --locked --quiet -p timeline --example static_answer)
+# The gateway's heap allocations per request, counted in a build of its own.
+(cd "$ROOT" && cargo build --release --locked --quiet -p gateway --example allocations)
 TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
 BIN="$TARGET_DIR/release"
 phase_done build "$t"
@@ -693,23 +741,37 @@ summarize_timeline() { # results.tsv
 GATEWAY_MD=""
 GATEWAY_NOTES=""
 NGINX_VERSION=""
+HAPROXY_VERSION=""
 
 run_gateway_part() {
   local t request_path=/users/1
   require_free_ports "$GATEWAY_PORT" "$STUB_PORT" "$NGINX_PORT" "$ADMIN_PORT" \
-    "$JWT_GATEWAY_PORT" "$JWT_ADMIN_PORT" "$SHADOW_STUB_PORT" "$SHADOW_GATEWAY_PORT" "$SHADOW_ADMIN_PORT"
+    "$JWT_GATEWAY_PORT" "$JWT_ADMIN_PORT" "$SHADOW_STUB_PORT" "$SHADOW_GATEWAY_PORT" "$SHADOW_ADMIN_PORT" "$HAPROXY_PORT"
+  # Tens of thousands of open connections in the memory comparison: every server started
+  # from here on may hold as many sockets as this shell may (the hard limit).
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  OPEN_FILES=$(ulimit -n)
+  # A proxy holds two sockets per proxied connection (haproxy reserves them up front), and
+  # a few of its own.
+  MOST_CONNECTIONS=$(((OPEN_FILES - 200) / 2))
   # nginx-light installs the binary only; its service is never started here (our own
   # instance runs in the foreground on loopback and is stopped at the end).
   if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then install_if_missing nginx nginx-light; fi
-  local nginx
+  local nginx haproxy
   nginx=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+  if [ ! -x /usr/sbin/haproxy ] && ! command -v haproxy >/dev/null; then install_if_missing haproxy haproxy; fi
+  haproxy=$(command -v haproxy || { [ -x /usr/sbin/haproxy ] && echo /usr/sbin/haproxy; } || true)
+  # The process whose CPU time and memory each target is charged: the server in front.
+  declare -A pid_of=()
 
   start stub-upstream "$BIN/stub-upstream" --name users --listen "127.0.0.1:$STUB_PORT"
   wait_ready stub-upstream "$STARTED_PID" "http://127.0.0.1:$STUB_PORT$request_path"
+  pid_of[direct]=$STARTED_PID
   start gateway env RUST_LOG=warn "$BIN/gateway" serve --routes "$ROOT/routes.yaml" \
     --listen "127.0.0.1:$GATEWAY_PORT" --admin "127.0.0.1:$ADMIN_PORT" --no-watch \
     --upstream "users=http://127.0.0.1:$STUB_PORT"
   wait_ready gateway "$STARTED_PID" "http://127.0.0.1:$GATEWAY_PORT$request_path"
+  pid_of[gateway]=$STARTED_PID
 
   # The same file with JWT verification on that very route: `auth: required` and the owner
   # check added to the route that serves GET /users/{id} (the one of every method), the
@@ -729,6 +791,7 @@ run_gateway_part() {
     --listen "127.0.0.1:$JWT_GATEWAY_PORT" --admin "127.0.0.1:$JWT_ADMIN_PORT" --no-watch \
     --upstream "users=http://127.0.0.1:$STUB_PORT" --jwks "demo=$OUT/keys/jwks.json"
   wait_ready gateway-jwt "$STARTED_PID" "http://127.0.0.1:$JWT_ADMIN_PORT/healthz"
+  pid_of[gateway-jwt]=$STARTED_PID
   local jwt_header="authorization: Bearer $token"
   [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' -H "$jwt_header" "http://127.0.0.1:$JWT_GATEWAY_PORT$request_path")" = 200 ] &&
     [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$JWT_GATEWAY_PORT$request_path")" = 401 ] ||
@@ -755,6 +818,7 @@ run_gateway_part() {
     --upstream "users=http://127.0.0.1:$STUB_PORT" --upstream "users-shadow=http://127.0.0.1:$SHADOW_STUB_PORT" \
     --jwks "demo=$OUT/keys/jwks.json"
   wait_ready gateway-shadow "$STARTED_PID" "http://127.0.0.1:$SHADOW_GATEWAY_PORT$request_path"
+  pid_of[gateway-shadow]=$STARTED_PID
 
   local targets=(direct gateway gateway-jwt gateway-shadow)
   declare -A url=([direct]="http://127.0.0.1:$STUB_PORT$request_path" [gateway]="http://127.0.0.1:$GATEWAY_PORT$request_path"
@@ -771,7 +835,8 @@ worker_processes $(nproc);
 daemon off;
 pid $OUT/nginx/nginx.pid;
 error_log $OUT/nginx/error.log warn;
-events { worker_connections 4096; }
+worker_rlimit_nofile $OPEN_FILES;
+events { worker_connections $OPEN_FILES; }
 http {
   access_log off;
   client_body_temp_path $OUT/nginx/body;
@@ -801,14 +866,55 @@ http {
 }
 EOF
     start nginx "$nginx" -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf"
-    wait_ready nginx "$STARTED_PID" "http://127.0.0.1:$NGINX_PORT$request_path"
-    targets+=(nginx)
-    url[nginx]="http://127.0.0.1:$NGINX_PORT$request_path"
+    proxy_target nginx "$NGINX_PORT"
     NGINX_VERSION=$("$nginx" -v 2>&1 | sed 's/^nginx version: nginx\//nginx /')
     log "nginx: $NGINX_VERSION"
   else
     GATEWAY_NOTES+="- nginx could not be had on this machine: direct and gateway only."$'\n'
-    log "nginx not available: measuring direct and gateway only"
+    log "nginx not available: measuring without it"
+  fi
+  if [ -n "$haproxy" ]; then
+    # Equivalent again, as haproxy's documentation sets up a reverse proxy: HTTP mode with
+    # keep-alive on both sides (idle upstream connections reused, `http-reuse safe`, the
+    # default), the same path match, X-Forwarded-For/-Proto/-Host, a request id sent up and
+    # echoed, x-upstream added, no log, one thread per core.
+    mkdir -p "$OUT/haproxy"
+    cat >"$OUT/haproxy/haproxy.cfg" <<EOF
+global
+  nbthread $(nproc)
+  maxconn $MOST_CONNECTIONS
+defaults
+  mode http
+  option http-keep-alive
+  timeout connect 1s
+  timeout client 30s
+  timeout server 10s
+  timeout http-request 30s
+  timeout http-keep-alive 30s
+frontend proxy
+  bind 127.0.0.1:$HAPROXY_PORT
+  maxconn $MOST_CONNECTIONS
+  unique-id-format %[uuid()]
+  unique-id-header X-Request-Id
+  option forwardfor
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  use_backend users if { path_reg ^/users/[^/]+\$ }
+backend users
+  http-reuse safe
+  server users 127.0.0.1:$STUB_PORT
+  http-response set-header x-upstream users
+  http-response set-header x-request-id %[unique-id]
+EOF
+    "$haproxy" -c -q -f "$OUT/haproxy/haproxy.cfg" >"$OUT/haproxy/check.log" 2>&1 ||
+      { echo "bench: haproxy refuses its configuration:" >&2; cat "$OUT/haproxy/check.log" >&2; exit 1; }
+    start haproxy "$haproxy" -db -f "$OUT/haproxy/haproxy.cfg"
+    proxy_target haproxy "$HAPROXY_PORT"
+    HAPROXY_VERSION=$("$haproxy" -v 2>&1 | awk 'NR == 1 { print "haproxy " $3 }')
+    log "haproxy: $HAPROXY_VERSION"
+  else
+    GATEWAY_NOTES+="- haproxy could not be had on this machine: measured without it."$'\n'
+    log "haproxy not available: measuring without it"
   fi
 
   t=$(date +%s)
@@ -820,23 +926,28 @@ EOF
     wrk -t"$THREADS" -c"$GATEWAY_CONNECTIONS" -d"${WARMUP}s" ${extra[@]+"${extra[@]}"} "${url[$target]}" >"$OUT/warmup-gateway-$target.txt"
   done
   local results="$OUT/gateway-results.tsv" round offset n=${#targets[@]} j figures
-  echo -e "group\ttarget\tround\trps\tp50\tp99\tnon2xx\terrors" >"$results"
+  echo -e "group\ttarget\tround\trps\tp50\tp99\tnon2xx\terrors\tcpu_us_per_request" >"$results"
+  local before cpu
   for round in $(seq 1 "$ROUNDS"); do
     offset=$(((round - 1) % n))
     for ((j = 0; j < n; j++)); do
       target=${targets[$(((j + offset) % n))]}
       extra=()
       [ -z "${wrk_args[$target]:-}" ] || extra=(-H "${wrk_args[$target]}")
+      before=$(cpu_ticks "${pid_of[$target]}")
       figures=$(wrk_run "$OUT/gateway-$target-$round.txt" "$SECONDS_PER_ROUND" "$GATEWAY_CONNECTIONS" "${url[$target]}" ${extra[@]+"${extra[@]}"})
+      # CPU time the server in front used over the run, per request it completed.
+      cpu=$(awk -v t="$(($(cpu_ticks "${pid_of[$target]}") - before))" -v hz="$CLOCK_TICKS" \
+        -v n="$(wrk_requests "$OUT/gateway-$target-$round.txt")" 'BEGIN { if (n > 0) printf "%.2f", t / hz * 1e6 / n; else print "nan" }')
       read -r rps p50 p99 non2xx errors <<<"$figures"
-      echo -e "gateway\t$target\t$round\t$rps\t$p50\t$p99\t$non2xx\t$errors" >>"$results"
-      printf '[%s] round %d  %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$(date +%H:%M:%S)" "$round" "$target" "$rps" "$p50" "$p99" >&2
+      echo -e "gateway\t$target\t$round\t$rps\t$p50\t$p99\t$non2xx\t$errors\t$cpu" >>"$results"
+      printf '[%s] round %d  %-14s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  CPU %6.2f us/request\n' "$(date +%H:%M:%S)" "$round" "$target" "$rps" "$p50" "$p99" "$cpu" >&2
     done
   done
   phase_done "gateway warm-up and rounds" "$t"
 
-  local rps p50 p99 r_rps a_p50 a_p99 name bad
-  GATEWAY_MD="| target | req/s | p50 ms | p99 ms | req/s ÷ direct | p50 added ms | p99 added ms |"$'\n'"| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+  local rps p50 p99 r_rps a_p50 a_p99 name bad cpu
+  GATEWAY_MD="| target | req/s | p50 ms | p99 ms | req/s ÷ direct | p50 added ms | p99 added ms | CPU µs per request |"$'\n'"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for target in "${targets[@]}"; do
     rps=$(values "$results" gateway "$target" 4 | median)
     p50=$(values "$results" gateway "$target" 5 | median)
@@ -844,14 +955,17 @@ EOF
     r_rps=$(paired "$results" gateway "$target" direct 4 /)
     a_p50=$(paired "$results" gateway "$target" direct 5 -)
     a_p99=$(paired "$results" gateway "$target" direct 6 -)
+    cpu=$(values "$results" gateway "$target" 9 | median)
     name=$target
+    if [ "$target" = direct ]; then name="direct (CPU: the upstream's own)"; fi
     if [ "$target" = nginx ]; then name=$NGINX_VERSION; fi
+    if [ "$target" = haproxy ]; then name=$HAPROXY_VERSION; fi
     if [ "$target" = gateway-jwt ]; then name="gateway + JWT (EdDSA, owner check)"; fi
     if [ "$target" = gateway-shadow ]; then name="gateway + shadow (100%, compared)"; fi
     GATEWAY_MD+=$'\n'"$(awk -v t="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v rr="$r_rps" -v aa="$a_p50" -v ab="$a_p99" \
-      -v direct="$([ "$target" = direct ] && echo 1)" 'BEGIN {
-      if (direct) printf "| %s | %.0f | %.3f | %.3f | 1.00x | | |", t, r, a, b
-      else printf "| %s | %.0f | %.3f | %.3f | %.2fx | %+.3f | %+.3f |", t, r, a, b, rr, aa, ab }')"
+      -v c="$cpu" -v direct="$([ "$target" = direct ] && echo 1)" 'BEGIN {
+      if (direct) printf "| %s | %.0f | %.3f | %.3f | 1.00x | | | %.2f |", t, r, a, b, c
+      else printf "| %s | %.0f | %.3f | %.3f | %.2fx | %+.3f | %+.3f | %.2f |", t, r, a, b, rr, aa, ab, c }')"
     bad=$(( $(total_of "$results" gateway "$target" 7) + $(total_of "$results" gateway "$target" 8) ))
     if [ "$bad" -gt 0 ]; then GATEWAY_NOTES+="- $name: $bad non-2xx answers or socket errors (see load/out/)."$'\n'; fi
   done
@@ -867,10 +981,23 @@ EOF
   shadow_counts=$(curl -s -m 2 "http://127.0.0.1:$SHADOW_ADMIN_PORT/admin/shadow" |
     jq -r '.routes[] | select(.route == "/users/{id}") | "compared \(.compared) (equal \(.equal), different \(.different)), dropped \(.dropped), errors \(.errors)"' || true)
   GATEWAY_MD+=" Its shadow over the run, warm-up included: ${shadow_counts:-not readable}."
-  if [ -n "$nginx" ]; then
-    GATEWAY_MD+=$'\n\n'"$(awk -v x="$(paired "$results" gateway gateway nginx 4 /)" 'BEGIN { printf "Gateway ÷ nginx throughput: **%.2fx**.", x }')"
-  fi
+  local proxy
+  for proxy in nginx haproxy; do
+    [ -n "${pid_of[$proxy]:-}" ] || continue
+    GATEWAY_MD+=$'\n\n'"$(awk -v p="$proxy" -v x="$(paired "$results" gateway gateway "$proxy" 4 /)" \
+      -v c="$(paired "$results" gateway gateway "$proxy" 9 /)" -v d="$(paired "$results" gateway gateway "$proxy" 6 -)" 'BEGIN {
+      printf "Gateway ÷ %s: **%.2fx** throughput, **%.2fx** CPU per request, %+.3f ms p99.", p, x, c, d }')"
+  done
+  # Heap allocations per proxied request: the same file and upstream, the gateway run
+  # in-process under a counting allocator (examples/allocations.rs).
+  local allocations
+  allocations=$("$BIN/examples/allocations" --routes "$ROOT/routes.yaml" \
+    --upstream "users=http://127.0.0.1:$STUB_PORT" --path "$request_path" --requests 20000 2>"$OUT/allocations.log") ||
+    { echo "bench: counting allocations failed; see $OUT/allocations.log" >&2; exit 1; }
+  log "gateway $allocations"
+  GATEWAY_MD+=$'\n\n'"Gateway heap allocations (\`examples/allocations.rs\`: the gateway in-process under dhat's counting allocator, clients that allocate nothing): $allocations."
   fixed_rate_shadow
+  memory_per_connection
   stop_started
 }
 
@@ -919,6 +1046,130 @@ fixed_rate_shadow() {
     bad=$(( $(total_of "$results" fixed "$target" 6) + $(total_of "$results" fixed "$target" 7) ))
     if [ "$bad" -gt 0 ]; then GATEWAY_NOTES+="- fixed rate, $name: $bad failed or dropped requests (see load/out/)."$'\n'; fi
   done
+}
+
+# Memory with many open connections, as mobile clients hold them: each proxy started fresh
+# (once for the idle series, once for the busy one), its memory read with no client, then
+# with each count of connections open: idle (each has had one answer and stays open,
+# load/hold-connections.py) or busy (wrk on all of them, memory sampled while it runs).
+MEMORY_MD=""
+memory_per_connection() {
+  local counts proxy mode n pid base kib t rps holder out fifo="$OUT/hold.fifo" results="$OUT/memory.tsv"
+  IFS=, read -ra counts <<<"$MEMORY_CONNECTIONS"
+  # Every proxy at the same counts: those beyond what this machine's open-file limit lets
+  # every proxy hold are measured at that most.
+  local i
+  for i in "${!counts[@]}"; do
+    if [ "${counts[$i]}" -gt "$MOST_CONNECTIONS" ]; then
+      GATEWAY_NOTES+="- ${counts[$i]} open connections are more than this machine lets every proxy hold (open files per process: $OPEN_FILES, a hard limit; two per proxied connection): measured at $MOST_CONNECTIONS instead."$'\n'
+      counts[i]=$MOST_CONNECTIONS
+    fi
+  done
+  local proxies=(gateway)
+  [ -z "${pid_of[nginx]:-}" ] || proxies+=(nginx)
+  [ -z "${pid_of[haproxy]:-}" ] || proxies+=(haproxy)
+  require_free_ports "$MEMORY_PORT" "$MEMORY_ADMIN_PORT"
+  # The same configurations as above, on the memory comparison's port.
+  if [ -n "${pid_of[nginx]:-}" ]; then
+    mkdir -p "$OUT/nginx-memory"
+    sed -e "s|127.0.0.1:$NGINX_PORT|127.0.0.1:$MEMORY_PORT|" -e "s|$OUT/nginx/|$OUT/nginx-memory/|g" \
+      "$OUT/nginx/nginx.conf" >"$OUT/nginx-memory/nginx.conf"
+  fi
+  if [ -n "${pid_of[haproxy]:-}" ]; then
+    sed -e "s|127.0.0.1:$HAPROXY_PORT|127.0.0.1:$MEMORY_PORT|" "$OUT/haproxy/haproxy.cfg" >"$OUT/haproxy/memory.cfg"
+  fi
+  local url="http://127.0.0.1:$MEMORY_PORT/users/1"
+  t=$(date +%s)
+  echo -e "proxy\tmode\tconnections\tbase_kib\tkib\trps" >"$results"
+  for proxy in "${proxies[@]}"; do
+    for mode in idle busy; do
+      case "$proxy" in
+        gateway) start "memory-$proxy-$mode" env RUST_LOG=warn "$BIN/gateway" serve --routes "$ROOT/routes.yaml" \
+          --listen "127.0.0.1:$MEMORY_PORT" --admin "127.0.0.1:$MEMORY_ADMIN_PORT" --no-watch \
+          --upstream "users=http://127.0.0.1:$STUB_PORT" ;;
+        nginx) start "memory-$proxy-$mode" "$nginx" -p "$OUT/nginx-memory" -c "$OUT/nginx-memory/nginx.conf" ;;
+        haproxy) start "memory-$proxy-$mode" "$haproxy" -db -f "$OUT/haproxy/memory.cfg" ;;
+      esac
+      pid=$STARTED_PID
+      wait_ready "memory-$proxy-$mode" "$pid" "$url"
+      sleep 0.5
+      base=$(memory_kib "$pid")
+      for n in "${counts[@]}"; do
+        rps=""
+        if [ "$mode" = idle ]; then
+          out="$OUT/hold-$proxy-$n.txt"
+          rm -f "$fifo"
+          mkfifo "$fifo"
+          python3 "$ROOT/load/hold-connections.py" "$url" "$n" <"$fifo" >"$out" 2>&1 &
+          holder=$!
+          exec 7>"$fifo"
+          until grep -q '^held' "$out"; do
+            alive "$holder" || { echo "bench: holding $n connections to $proxy failed:" >&2; cat "$out" >&2; exit 1; }
+            sleep 0.2
+          done
+          sleep 1
+          kib=$(memory_kib "$pid")
+          exec 7>&-
+          wait "$holder" || true
+        else
+          out="$OUT/busy-$proxy-$n.txt"
+          wrk -t"$THREADS" -c"$n" -d"$((SECONDS_PER_ROUND + 1))s" --timeout 10s "$url" >"$out" &
+          holder=$!
+          kib=0
+          sleep 1
+          while alive "$holder"; do
+            kib=$(awk -v a="$kib" -v b="$(memory_kib "$pid")" 'BEGIN { print (b > a ? b : a) }')
+            sleep 0.5
+          done
+          wait "$holder" || true
+          rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+        fi
+        echo -e "$proxy\t$mode\t$n\t$base\t$kib\t${rps:-}" >>"$results"
+        printf '[%s] memory  %-8s %-4s %6d connections  %8.1f MiB (%.1f KiB each over %.1f MiB with none)%s\n' "$(date +%H:%M:%S)" \
+          "$proxy" "$mode" "$n" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')" \
+          "$(awk -v k="$kib" -v b="$base" -v n="$n" 'BEGIN { print (k - b) / n }')" "$(awk -v b="$base" 'BEGIN { print b / 1024 }')" \
+          "${rps:+, $rps req/s}" >&2
+      done
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    done
+  done
+  phase_done "memory with open connections" "$t"
+  local header="| proxy | open connections | none, MiB |" rule="| --- | --- | ---: |"
+  for n in "${counts[@]}"; do
+    header+=" $n: MiB | $n: KiB per connection |"
+    rule+=" ---: | ---: |"
+  done
+  MEMORY_MD="$header"$'\n'"$rule"
+  for proxy in "${proxies[@]}"; do
+    for mode in idle busy; do
+      MEMORY_MD+=$'\n'"$(awk -F'\t' -v p="$proxy" -v m="$mode" -v name="$(proxy_name "$proxy")" 'NR > 1 && $1 == p && $2 == m {
+          if (!row) row = sprintf("| %s | %s | %.1f |", name, m, $4 / 1024)
+          row = row sprintf(" %.1f | %.1f |", $5 / 1024, ($5 - $4) / $3)
+        } END { print row }' "$results")"
+    done
+  done
+  local busiest=${counts[$((${#counts[@]} - 1))]}
+  MEMORY_MD+=$'\n\n'"Busy throughput with $busiest connections: $(awk -F'\t' -v n="$busiest" 'NR > 1 && $2 == "busy" && $3 == n {
+      printf "%s%s %s req/s", sep, $1, $6; sep = ", " }' "$results")."
+}
+
+# The proxy `start` just started as the target NAME on PORT (in the caller's targets, url
+# and pid_of), once it answers the benchmark's path.
+proxy_target() {
+  wait_ready "$1" "$STARTED_PID" "http://127.0.0.1:$2$request_path"
+  pid_of[$1]=$STARTED_PID
+  targets+=("$1")
+  url[$1]="http://127.0.0.1:$2$request_path"
+}
+
+# The name a target's figures are shown under.
+proxy_name() { # target
+  case "$1" in
+    nginx) echo "$NGINX_VERSION" ;;
+    haproxy) echo "$HAPROXY_VERSION" ;;
+    *) echo "$1" ;;
+  esac
 }
 
 # === run ====================================================================================
@@ -1020,7 +1271,7 @@ report() {
   fi
   if [ "$ONLY" != timeline ]; then
     echo
-    echo "## Gateway: direct, through the gateway, through nginx"
+    echo "## Gateway: direct, through the gateway, through nginx and haproxy"
     echo
     echo "\`GET /users/1\` answered by \`stub-upstream\` (\`{\"upstream\":\"users\"}\`): straight to it,"
     echo "through \`gateway serve\` with the shipped \`routes.yaml\` (its \`users\` upstream pointed at"
@@ -1028,11 +1279,23 @@ report() {
     echo "\`owner: {param: id}\` on that route (each request carries user 1's EdDSA token, made by"
     echo "\`gateway token\` for the run), through a third whose file adds \`shadow: {to: users-shadow,"
     echo "percent: 100, compare: true}\` on that route (a second stub answering alike, every answer"
-    echo "compared in full), and through nginx configured alike (the same match, keep-alive upstream,"
-    echo "\`X-Forwarded-*\`, a request id, \`x-upstream\`, no access log, one worker per core;"
-    echo "docs/gateway.md), ${GATEWAY_CONNECTIONS} connections."
+    echo "compared in full), and through nginx and haproxy configured alike (the same match,"
+    echo "keep-alive upstream, \`X-Forwarded-*\`, a request id, \`x-upstream\`, no access log, one"
+    echo "worker or thread per core; docs/gateway.md), ${GATEWAY_CONNECTIONS} connections. CPU per"
+    echo "request is the user + system time the server in front used during the round (from"
+    echo "\`/proc\`, nginx's workers included) divided by the requests wrk completed."
     echo
     echo "$GATEWAY_MD"
+    echo
+    echo "### Memory with many open connections"
+    echo
+    echo "Each proxy started fresh for each series (idle, busy), its proportional set size (from"
+    echo "\`/proc/PID/smaps_rollup\`, nginx's workers added) read with no client and then with each"
+    echo "count of connections open: idle (one answer each, then held open by"
+    echo "\`load/hold-connections.py\`) or busy (wrk on all of them; the largest figure sampled"
+    echo "during ${SECONDS_PER_ROUND} s). KiB per connection = (memory − memory with none) ÷ connections."
+    echo
+    echo "$MEMORY_MD"
     if [ -n "$GATEWAY_NOTES" ]; then
       echo
       printf '%s' "$GATEWAY_NOTES"
