@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use gateway::startup::{self, ServeConfig};
-use gateway::table::Overrides;
+use gateway::table::{Overrides, UpstreamOverride};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -33,8 +33,8 @@ struct Args {
     #[arg(long, default_value = "routes.yaml")]
     routes: PathBuf,
     /// `NAME=URL`: where an upstream of the file really is (repeatable).
-    #[arg(long = "upstream", value_parser = upstream)]
-    upstreams: Vec<(String, String)>,
+    #[arg(long = "upstream")]
+    upstreams: Vec<UpstreamOverride>,
     /// The path every request asks for.
     #[arg(long, default_value = "/users/1")]
     path: String,
@@ -51,13 +51,6 @@ struct Args {
     /// viewer) to this file.
     #[arg(long)]
     profile: Option<PathBuf>,
-}
-
-fn upstream(value: &str) -> Result<(String, String), String> {
-    value
-        .split_once('=')
-        .map(|(name, url)| (name.to_owned(), url.to_owned()))
-        .ok_or_else(|| format!("`{value}` is not NAME=URL"))
 }
 
 fn main() -> ExitCode {
@@ -83,10 +76,7 @@ fn run(args: &Args) -> anyhow::Result<String> {
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let overrides = args
-        .upstreams
-        .iter()
-        .fold(Overrides::default(), |o, (name, url)| o.with(name, url));
+    let overrides: Overrides = args.upstreams.iter().cloned().collect();
     let workers = startup::default_workers();
     let config = ServeConfig {
         routes: args.routes.clone(),

@@ -118,7 +118,6 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-/// Takes the next `/`-separated segment off `rest`; `None` once the path has ended.
 /// The first segment of `path` as [`Pattern::matches`] reads it: `users` of `/users/1`,
 /// the empty segment of `/`; `None` for a path without its leading `/`.
 pub fn first_segment(path: &str) -> Option<&str> {
@@ -126,6 +125,7 @@ pub fn first_segment(path: &str) -> Option<&str> {
     next_segment(&mut rest)
 }
 
+/// Takes the next `/`-separated segment off `rest`; `None` once the path has ended.
 fn next_segment<'a>(rest: &mut Option<&'a str>) -> Option<&'a str> {
     let r = rest.take()?;
     match r.split_once('/') {
