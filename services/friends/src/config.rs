@@ -26,8 +26,9 @@ pub struct Config {
     /// are stored and nothing cascades.
     #[arg(long, value_name = "URL")]
     pub users_url: Option<String>,
-    /// How long a friendship naming a user not yet known waits for the users feed to be
-    /// applied up to its head before it is refused.
+    /// How long a friendship naming a user not yet known may wait for the follower to
+    /// confirm the users feed's head (beyond it: 503); over JetStream, how long it waits
+    /// for the user before it is refused.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "1s")]
     pub known_users_wait: Duration,
 }

@@ -226,6 +226,15 @@ impl Cascade for RemoveFriendships {
             Err(_) => Ok(Vec::new()),
         }
     }
+
+    async fn orphans(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        consumer: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        // Friendships are stored both ways, so every user in one is a `user_id`.
+        kit::feed::known::unknown_keys(conn, consumer, "friendships", "user_id").await
+    }
 }
 
 /// A friendship made or ended on the other side of a migration: the pair from the subject

@@ -363,6 +363,15 @@ impl Cascade for RemoveMessages {
             Err(_) => Ok(Vec::new()),
         }
     }
+
+    async fn orphans(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        consumer: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        // Every author of a message held here.
+        kit::feed::known::unknown_keys(conn, consumer, "messages", "author_id").await
+    }
 }
 
 /// A message written on the other side of a migration: its id from the subject, its state

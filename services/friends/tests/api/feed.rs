@@ -7,7 +7,9 @@ use kit::feed::nats::Bus;
 use kit::test_util::{change_position, changes, eventually};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, create_user, spawn_app, spawn_following, spawn_users};
+use crate::helpers::{
+    assert_problem, create_user, spawn_app, spawn_following, spawn_following_waiting, spawn_users,
+};
 
 /// How long a cascade may take to show.
 const CASCADE: Duration = Duration::from_secs(10);
@@ -183,6 +185,30 @@ async fn a_deleted_user_takes_their_friendships_over_jetstream() {
         return;
     };
     a_deleted_user_takes_their_friendships("sqlite::memory:", Some(bus)).await;
+}
+
+/// Over HTTP a user the users feed does not hold is refused once the follower has confirmed
+/// the feed's head, without waiting out the wait meant for users created a moment ago.
+#[tokio::test]
+async fn an_unknown_user_is_refused_without_waiting_out_the_wait() {
+    let users = spawn_users(None).await;
+    let hour = std::time::Duration::from_secs(3600);
+    let friends = spawn_following_waiting("sqlite::memory:", &users.url(""), None, hour).await;
+    let a = create_user(&users, "A").await;
+    for _ in 0..3 {
+        // Created just before the write that names them: accepted.
+        let b = create_user(&users, "B").await;
+        friends.befriend(a, b).await;
+        // Never created: refused long before the hour is up.
+        let refused = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            friends.put(&format!("/users/{a}/friends/99999")),
+        )
+        .await
+        .expect("refused without waiting out the hour");
+        let body = assert_problem(refused, 404, "not-found").await;
+        assert_eq!(body["detail"], "no user with id 99999");
+    }
 }
 
 #[tokio::test]

@@ -117,14 +117,27 @@ pub(crate) async fn spawn_following(
     users_url: &str,
     bus: Option<kit::feed::nats::Bus>,
 ) -> TestApp {
+    let wait = known_users_wait(bus.is_some());
+    spawn_following_waiting(database_url, users_url, bus, wait).await
+}
+
+/// How long a test service waits for a user not known yet. Over HTTP an unknown user is
+/// refused once the follower confirms the head, so the wait is only a bound for a loaded
+/// machine; over JetStream every refusal waits it out, so it is short there.
+fn known_users_wait(over_jetstream: bool) -> std::time::Duration {
+    std::time::Duration::from_secs(if over_jetstream { 1 } else { 5 })
+}
+
+/// [`spawn_following`], waiting up to `wait` for a user not known yet.
+pub(crate) async fn spawn_following_waiting(
+    database_url: &str,
+    users_url: &str,
+    bus: Option<kit::feed::nats::Bus>,
+    wait: std::time::Duration,
+) -> TestApp {
     let users_url = users_url.to_owned();
     let app = kit::test_util::spawn_app_on(database_url, None, bus, move |store, running| {
-        let users = friends::follow_users(
-            &store,
-            running,
-            &users_url,
-            std::time::Duration::from_secs(1),
-        );
+        let users = friends::follow_users(&store, running, &users_url, wait);
         let feed = running.feed_api(store.feed(), |_| {});
         friends::app_with(
             AppState {

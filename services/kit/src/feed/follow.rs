@@ -38,6 +38,14 @@ pub trait Consumer: Send + Sync + 'static {
     /// The source no longer holds what follows the stored position: forget what was built
     /// from it, so it is rebuilt by a replay from 0.
     fn reset(&self) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// The follower reached the source's head, for the first time since it started or
+    /// since a [`reset`](Self::reset): a view rebuilt by a replay from 0 now holds all the
+    /// source holds, so what depends on keys the source no longer has (their deletions
+    /// expired before the replay could see them) can go. Nothing by default.
+    fn caught_up(&self) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// Where a follower reads from.
@@ -124,6 +132,15 @@ struct Shared {
     /// When the follower was last at the head; `None` before its first read.
     caught_up_at: Mutex<Option<Instant>>,
     started: Instant,
+    /// Reads begun so far; each read's number is the count when it began.
+    reads: AtomicU64,
+    /// The number of the last read after which everything up to the head it saw was
+    /// applied.
+    current_after: watch::Sender<u64>,
+    /// Set by [`Follower::confirm`]: the next read asks without waiting.
+    confirm: AtomicBool,
+    /// Wakes the loop out of a long poll for [`Follower::confirm`].
+    cut_short: tokio::sync::Notify,
 }
 
 /// A page, or why there is none.
@@ -187,20 +204,26 @@ impl Source {
         }
     }
 
-    /// One page after `after`; `replay_oldest` is the `oldest` of the first page of a
-    /// replay from 0 in progress (see [`Page::oldest`]).
+    /// One page after `after`, waiting up to `wait` for one over HTTP (a JetStream fetch
+    /// never waits for messages not yet in the stream); `replay_oldest` is the `oldest` of
+    /// the first page of a replay from 0 in progress (see [`Page::oldest`]).
     async fn read(
         &mut self,
         after: u64,
         replay_oldest: Option<u64>,
         options: &FollowOptions,
+        wait: Duration,
     ) -> Result<Page, SourceError> {
         match self {
             Self::Http { url, client } => {
-                read_http(client, url, after, replay_oldest, options).await
+                read_http(client, url, after, replay_oldest, options, wait).await
             }
             Self::Nats(source) => source.read(after, options).await,
         }
+    }
+
+    fn is_http(&self) -> bool {
+        matches!(self, Self::Http { .. })
     }
 }
 
@@ -210,8 +233,10 @@ async fn read_http(
     after: u64,
     replay_oldest: Option<u64>,
     options: &FollowOptions,
+    wait: Duration,
 ) -> Result<Page, SourceError> {
-    let wait = humantime::format_duration(options.wait).to_string();
+    let timeout = wait + Duration::from_secs(5);
+    let wait = humantime::format_duration(wait).to_string();
     let mut query: Vec<(&str, String)> = vec![
         ("after", after.to_string()),
         ("limit", options.batch.to_string()),
@@ -226,7 +251,7 @@ async fn read_http(
     let response = client
         .get(format!("{url}/changes"))
         .query(&query)
-        .timeout(options.wait + Duration::from_secs(5))
+        .timeout(timeout)
         .send()
         .await
         .map_err(|err| SourceError::Unreachable(format!("{url}: {err}")))?;
@@ -264,6 +289,10 @@ impl Follower {
             replays: AtomicU64::new(0),
             caught_up_at: Mutex::new(None),
             started: Instant::now(),
+            reads: AtomicU64::new(0),
+            current_after: watch::channel(0).0,
+            confirm: AtomicBool::new(false),
+            cut_short: tokio::sync::Notify::new(),
         });
         let follower = Self {
             shared: Arc::clone(&shared),
@@ -309,6 +338,31 @@ impl Follower {
             tokio::time::timeout(timeout, applied.changed()).await,
             Ok(Ok(()))
         )
+    }
+
+    /// Whether [`confirm`](Self::confirm) can vouch for the source's head: over HTTP, where
+    /// a read's answer carries the head at the moment it was answered. (A JetStream
+    /// stream's head is what its relay has published, which may trail the source's commits.)
+    pub fn confirms(&self) -> bool {
+        self.shared.transport == "http"
+    }
+
+    /// Waits, at most `timeout`, until a read begun after this call has found the follower
+    /// at the source's head with everything up to it applied: then whatever the source had
+    /// committed before the call is applied. A long poll in progress is cut short for it, and
+    /// that read does not wait. False when no such read succeeded in time (the source is
+    /// unreachable, or far ahead), and at once when the follower cannot confirm
+    /// ([`confirms`](Self::confirms)).
+    pub async fn confirm(&self, timeout: Duration) -> bool {
+        if !self.confirms() {
+            return false;
+        }
+        let mut current_after = self.shared.current_after.subscribe();
+        let after = self.shared.reads.load(Ordering::Acquire);
+        self.shared.confirm.store(true, Ordering::Release);
+        self.shared.cut_short.notify_one();
+        let confirmed = current_after.wait_for(|read| *read > after);
+        matches!(tokio::time::timeout(timeout, confirmed).await, Ok(Ok(_)))
     }
 
     /// Where the follower stands.
@@ -380,13 +434,33 @@ async fn run<C: Consumer>(shared: &Shared, mut source: Source, consumer: C) {
     // Set by the first page of a replay from 0, and sent back while it goes on, so that a
     // tombstone that had expired before it began does not stop it halfway (410).
     let mut replay_oldest = None;
+    // The consumer is told of its first arrival at the head, and of the first after a reset.
+    let mut arrival_due = true;
     loop {
         // A follower at the head stays there while its long poll waits: when the poll
         // brings something new, it was at the head until that moment.
         let was_current = shared.connected.load(Ordering::Acquire)
             && position >= shared.head.load(Ordering::Acquire)
             && shared.caught_up_at().is_some();
-        match source.read(position, replay_oldest, options).await {
+        // A confirmation wanted: this read asks without waiting, so that it answers with
+        // the head as it is now.
+        let read = shared.reads.fetch_add(1, Ordering::AcqRel) + 1;
+        let wait = if shared.confirm.swap(false, Ordering::AcqRel) {
+            Duration::ZERO
+        } else {
+            options.wait
+        };
+        let result = tokio::select! {
+            result = source.read(position, replay_oldest, options, wait) => result,
+            // Over HTTP a long poll is abandoned whole (nothing is applied until a page is
+            // in): the next read asks again from the same position, without waiting (the
+            // confirmation that cut this one may have set its flag for a read already done).
+            () = shared.cut_short.notified(), if wait > Duration::ZERO && source.is_http() => {
+                shared.confirm.store(true, Ordering::Release);
+                continue;
+            }
+        };
+        match result {
             Ok(page) => {
                 if position == 0 {
                     replay_oldest = Some(page.oldest);
@@ -409,7 +483,20 @@ async fn run<C: Consumer>(shared: &Shared, mut source: Source, consumer: C) {
                     shared.applied.send_replace(position);
                 }
                 if position >= page.head {
+                    if arrival_due {
+                        if let Err(err) = consumer.caught_up().await {
+                            backoff.failed(
+                                options,
+                                "cannot settle at the head",
+                                &format!("{err:#}"),
+                            );
+                            backoff.wait().await;
+                            continue;
+                        }
+                        arrival_due = false;
+                    }
                     shared.caught_up_now();
+                    shared.current_after.send_replace(read);
                 }
             }
             Err(SourceError::Gone(after)) => {
@@ -421,6 +508,7 @@ async fn run<C: Consumer>(shared: &Shared, mut source: Source, consumer: C) {
                     continue;
                 }
                 shared.replays.fetch_add(1, Ordering::Relaxed);
+                arrival_due = true;
                 position = 0;
                 shared.applied.send_replace(0);
             }
@@ -441,7 +529,7 @@ async fn head_of(source: &mut Source, options: &FollowOptions) -> anyhow::Result
         ..options.clone()
     };
     source
-        .read(0, None, &probe)
+        .read(0, None, &probe, Duration::ZERO)
         .await
         .map(|page| page.head)
         .map_err(|err| anyhow::anyhow!("{err}"))

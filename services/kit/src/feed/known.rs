@@ -11,6 +11,12 @@
 //!   follower's feed, and the position reached. A restart therefore neither loses a
 //!   deletion nor applies one twice; a repeated batch (delivery is at least once) finds
 //!   nothing left to delete.
+//! - Reconciling after a replay: a follower so far behind that the feed no longer holds the
+//!   tombstones it missed (410) rebuilds the set from 0, and the replay cannot show it the
+//!   deletions that expired. Once the replay reaches the head the set is every live key,
+//!   so the follower's rows that depend on a key outside it ([`Cascade::orphans`]) go
+//!   through the cascade as if their deletion had arrived. A reset marks the set as to be
+//!   reconciled in the same transaction that clears it, so a restart midway still does it.
 //! - [`Gate`]: the set as a write asks it, waiting a moment for the follower when the key is
 //!   not there yet, so that a key created a moment ago at the source is accepted.
 
@@ -59,6 +65,39 @@ pub trait Cascade: Send + Sync + 'static {
         conn: &'a mut AnyConnection,
         subject: &'a str,
     ) -> impl Future<Output = Result<Vec<Change>, sqlx::Error>> + Send + 'a;
+
+    /// The keys that the follower's rows depend on and that set `consumer` does not hold,
+    /// in `conn`'s transaction: what deletions the follower never saw left behind (see
+    /// [`unknown_keys`]). None by default.
+    fn orphans<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        consumer: &'a str,
+    ) -> impl Future<Output = Result<Vec<String>, sqlx::Error>> + Send + 'a {
+        let _ = (conn, consumer);
+        async { Ok(Vec::new()) }
+    }
+}
+
+/// The distinct values of `table.column` (an integer key column, named by the service's
+/// code, never by input) that set `consumer` does not hold, as text, in `conn`'s
+/// transaction: the usual [`Cascade::orphans`].
+pub async fn unknown_keys(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    table: &'static str,
+    column: &'static str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let sql = format!(
+        "SELECT CAST(r.{column} AS TEXT) FROM (SELECT DISTINCT {column} FROM {table}) AS r \
+         WHERE NOT EXISTS (SELECT 1 FROM feed_known k \
+         WHERE k.consumer = $1 AND k.subject = CAST(r.{column} AS TEXT))"
+    );
+    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(consumer.to_owned())
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().map(|(key,)| key).collect())
 }
 
 /// No cascade: the set is kept, nothing else.
@@ -158,6 +197,12 @@ impl Known {
             follower,
             wait,
         }
+    }
+
+    /// Where a reset marks the set as to be reconciled once the replay reaches the head
+    /// (a row of the positions table: 1 while due).
+    fn reconcile_marker(&self) -> String {
+        format!("{}:reconcile", self.inner.consumer)
     }
 
     /// Creates the table when missing, once per process.
@@ -273,7 +318,29 @@ impl<C: Cascade> Consumer for KnownConsumer<C> {
             .execute(&mut *tx)
             .await?;
         feed.save_position(&mut tx, known.consumer(), 0).await?;
+        feed.save_position(&mut tx, &known.reconcile_marker(), 1)
+            .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    async fn caught_up(&self) -> anyhow::Result<()> {
+        let known = &self.known;
+        let feed = &known.inner.feed;
+        let marker = known.reconcile_marker();
+        if feed.position(&marker).await? == 0 {
+            return Ok(());
+        }
+        let mut tx = feed.begin().await?;
+        let orphans = self.cascade.orphans(&mut tx, known.consumer()).await?;
+        let mut changes = Vec::new();
+        for subject in &orphans {
+            changes.extend(self.cascade.removed(&mut tx, subject).await?);
+        }
+        feed.save_position(&mut tx, &marker, 0).await?;
+        let position = feed.commit(tx, &changes).await?;
+        tracing::info!(consumer = %known.consumer(), keys = orphans.len(), cascaded = changes.len(),
+            position = ?position, "reconciled after a replay from 0: rows of keys the feed no longer holds removed");
         Ok(())
     }
 }
@@ -283,12 +350,27 @@ impl<C: Cascade> Consumer for KnownConsumer<C> {
 impl Gate {
     /// Whether `subject` is known, waiting up to the gate's wait for the follower to apply
     /// what the source has when it is not there yet.
+    ///
+    /// Over HTTP the follower confirms the source's head right away (a read without a long
+    /// poll, begun after the miss): a key still missing then did not exist when the write
+    /// was asked for, and is refused at once. Over JetStream the head is what the relay has
+    /// published, so the gate waits for progress until its wait ends.
     pub async fn check(&self, subject: &str) -> Result<Lookup, sqlx::Error> {
+        if self.known.contains(subject).await? {
+            return Ok(Lookup::Known);
+        }
+        if self.follower.confirms() {
+            if !self.follower.confirm(self.wait).await {
+                return Ok(Lookup::Behind);
+            }
+            return Ok(if self.known.contains(subject).await? {
+                Lookup::Known
+            } else {
+                Lookup::Unknown
+            });
+        }
         let deadline = Instant::now() + self.wait;
         loop {
-            if self.known.contains(subject).await? {
-                return Ok(Lookup::Known);
-            }
             let now = Instant::now();
             if now >= deadline {
                 return Ok(if self.follower.is_current() {
@@ -299,6 +381,9 @@ impl Gate {
             }
             // Progress, or the deadline; either way the set is read again.
             self.follower.wait_for_progress(deadline - now).await;
+            if self.known.contains(subject).await? {
+                return Ok(Lookup::Known);
+            }
         }
     }
 
@@ -339,6 +424,14 @@ mod tests {
                 .map(|(id,)| Change::deleted("thing", id))
                 .collect())
         }
+
+        async fn orphans(
+            &self,
+            conn: &mut AnyConnection,
+            consumer: &str,
+        ) -> Result<Vec<String>, sqlx::Error> {
+            unknown_keys(conn, consumer, "things", "name").await
+        }
     }
 
     fn event(seq: u64, kind: &str, subject: &str) -> Event {
@@ -351,6 +444,19 @@ mod tests {
             json["data"] = serde_json::json!({});
         }
         serde_json::from_value(json).unwrap()
+    }
+
+    /// Every event `feed` holds, as (type, subject).
+    async fn events_of(feed: &Feed) -> Vec<(String, String)> {
+        let page = feed.read(0, 100, &[]).await.unwrap();
+        page.changes
+            .into_iter()
+            .map(|e| (e.kind, e.subject))
+            .collect()
+    }
+
+    fn pair((kind, subject): (&str, &str)) -> (String, String) {
+        (kind.to_owned(), subject.to_owned())
     }
 
     async fn feed() -> Feed {
@@ -400,13 +506,10 @@ mod tests {
             .unwrap();
         assert!(!known.contains("7").await.unwrap());
         assert_eq!(consumer.position().await.unwrap(), 4);
-        let page = feed.read(0, 10, &[]).await.unwrap();
-        let deleted: Vec<(&str, &str)> = page
-            .changes
-            .iter()
-            .map(|e| (e.kind.as_str(), e.subject.as_str()))
-            .collect();
-        assert_eq!(deleted, [("thing.deleted", "1"), ("thing.deleted", "2")]);
+        assert_eq!(
+            events_of(&feed).await,
+            [("thing.deleted", "1"), ("thing.deleted", "2")].map(pair)
+        );
 
         // At least once: the same batch again changes nothing.
         consumer
@@ -424,5 +527,84 @@ mod tests {
         consumer.reset().await.unwrap();
         assert_eq!(known.count().await.unwrap(), 0);
         assert_eq!(consumer.position().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_deletion_that_expired_before_the_follower_saw_it_still_cascades() {
+        use crate::feed::testing::{serve, test_feed};
+        use crate::feed::{FollowOptions, Source};
+        use tokio_util::sync::CancellationToken;
+
+        let users = test_feed(
+            "users",
+            FeedOptions {
+                tombstone_retention: Duration::ZERO,
+                ..FeedOptions::default()
+            },
+        )
+        .await;
+        let server = serve(&users).await;
+        let user = |id: u64| Change::upserted("user", id, &serde_json::json!({"id": id}));
+        let tx = users.begin().await.unwrap();
+        users.commit(tx, &[user(7), user(8)]).await.unwrap();
+
+        let things = test_feed("things", FeedOptions::default()).await;
+        sqlx::query("INSERT INTO things (id, name) VALUES (1, '7'), (2, '7'), (3, '8')")
+            .execute(things.db().pool())
+            .await
+            .unwrap();
+        let known = Known::new(&things, "things", "user");
+        let follow = |stop: &CancellationToken| {
+            let options = FollowOptions {
+                wait: Duration::from_millis(200),
+                backoff: (Duration::from_millis(20), Duration::from_millis(200)),
+                ..FollowOptions::new("things", "users")
+            };
+            let source = Source::http(server.url(""), reqwest::Client::new());
+            Follower::spawn(
+                source,
+                known.with_cascade(RemoveThings),
+                options,
+                stop.clone(),
+            )
+        };
+        let stop = CancellationToken::new();
+        assert!(follow(&stop).wait_for(2, Duration::from_secs(10)).await);
+        assert_eq!(known.count().await.unwrap(), 2);
+        stop.cancel();
+
+        // While the follower is away, user 7 is deleted and its tombstone expires.
+        let tx = users.begin().await.unwrap();
+        let deleted = users
+            .commit(tx, &[Change::deleted("user", 7)])
+            .await
+            .unwrap();
+        let deleted = deleted.map(|p| p.seq).unwrap();
+        users.expire_tombstones().await.unwrap();
+
+        let stop = CancellationToken::new();
+        let follower = follow(&stop);
+        assert!(follower.wait_for(deleted, Duration::from_secs(10)).await);
+        let names = || async {
+            let rows: Vec<(String,)> = sqlx::query_as("SELECT name FROM things ORDER BY id")
+                .fetch_all(things.db().pool())
+                .await
+                .unwrap();
+            rows.into_iter().map(|(n,)| n).collect::<Vec<_>>()
+        };
+        // The reconciliation follows the catch-up in the same read loop.
+        crate::test_util::eventually(
+            "the things of user 7 removed",
+            Duration::from_secs(10),
+            || async { (names().await == ["8"]).then_some(()) },
+        )
+        .await;
+        assert_eq!(follower.status().replays, 1);
+        assert!(!known.contains("7").await.unwrap());
+        assert_eq!(
+            events_of(&things).await,
+            [("thing.deleted", "1"), ("thing.deleted", "2")].map(pair)
+        );
+        stop.cancel();
     }
 }

@@ -65,16 +65,14 @@ pub(crate) async fn assert_bad_request(app: &TestApp, path: &str, code: &str, ne
 pub(crate) use kit::test_util::assert_problem;
 
 /// A messages service on `sqlite::memory:` following the users feed at `users_url` (on
-/// `bus` when given), refusing unknown authors after a wait of up to a second.
+/// `bus` when given), refusing unknown authors once the follower confirms the head (over
+/// HTTP; the wait is then only a bound for a loaded machine) or after a second (over
+/// JetStream, where every refusal waits it out).
 pub(crate) async fn spawn_following(users_url: &str, bus: Option<kit::feed::nats::Bus>) -> TestApp {
     let users_url = users_url.to_owned();
+    let wait = std::time::Duration::from_secs(if bus.is_some() { 1 } else { 5 });
     let app = kit::test_util::spawn_app_on("sqlite::memory:", None, bus, move |store, running| {
-        let users = messages::follow_users(
-            &store,
-            running,
-            &users_url,
-            std::time::Duration::from_secs(1),
-        );
+        let users = messages::follow_users(&store, running, &users_url, wait);
         let feed = running.feed_api(store.feed(), |_| {});
         messages::app_with(
             AppState {
