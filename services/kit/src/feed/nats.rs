@@ -5,8 +5,9 @@
 //!   stream `FEED_<SOURCE>` on subjects `feed.<source>.<entity>.<key>`
 //!   (`feed.users.user.42`). Each message's `Nats-Msg-Id` is the event id, so a relay that
 //!   restarts and sends again what it sent just before is deduplicated by the server. The
-//!   relay's position is stored in the service's database after JetStream acknowledged
-//!   every event up to it. The stream keeps one message per subject, so JetStream compacts
+//!   relay's position is stored in the service's database once JetStream acknowledged
+//!   every event up to it, when the feed goes quiet and at least twice a second while it
+//!   does not. The stream keeps one message per subject, so JetStream compacts
 //!   the log exactly as the outbox does, and a consumer replaying it from the start gets
 //!   every live entity's latest event and the recent tombstones.
 //! - [`StreamSource`]: a follower's source reading a durable pull consumer of such a stream
@@ -182,46 +183,83 @@ pub fn spawn_relay(feed: Feed, bus: Bus, stop: CancellationToken) -> tokio::task
     tokio::spawn(async move {
         let mut pause = Duration::from_millis(100);
         loop {
-            let step = tokio::select! {
+            let mut progressed = false;
+            let Err(err) = tokio::select! {
                 () = stop.cancelled() => return,
-                step = relay_once(&feed, &bus) => step,
+                result = relay(&feed, &bus, &mut progressed) => result,
             };
-            match step {
-                Ok(()) => pause = Duration::from_millis(100),
-                Err(err) => {
-                    tracing::warn!(source = %feed.source(), bus = %bus.url, error = %format!("{err:#}"),
-                        "cannot relay the feed to JetStream; retrying");
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(pause) => {}
-                    }
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
+            if progressed {
+                pause = Duration::from_millis(100);
             }
+            tracing::warn!(source = %feed.source(), bus = %bus.url, error = %format!("{err:#}"),
+                "cannot relay the feed to JetStream; retrying");
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
         }
     })
 }
 
-/// Sends the events after the relay's stored position (waiting for some when there are
-/// none), awaits every acknowledgement, then stores the new position.
-async fn relay_once(feed: &Feed, bus: &Bus) -> anyhow::Result<()> {
+/// How long the relay waits for new events when everything it sent is stored as sent.
+const RELAY_WAIT: Duration = Duration::from_secs(10);
+
+/// How long the relay waits for new events before storing what it sent, when it has sent
+/// more than it stored.
+const RELAY_SETTLE: Duration = Duration::from_millis(50);
+
+/// The longest the relay goes without storing its position while events keep coming.
+const RELAY_SAVE_EVERY: Duration = Duration::from_millis(500);
+
+/// Sends the feed's events from the stored position on, batch by batch (waiting for some
+/// when there are none): each batch published, every acknowledgement awaited, before the
+/// next is read. The position is stored when the feed goes quiet and at least every
+/// [`RELAY_SAVE_EVERY`] while it does not, not once per batch: a relay that restarts sends
+/// again what it sent since, and JetStream drops those repeats by their `Nats-Msg-Id`
+/// (its duplicate window is far longer). Returns only on an error.
+async fn relay(
+    feed: &Feed,
+    bus: &Bus,
+    progressed: &mut bool,
+) -> anyhow::Result<std::convert::Infallible> {
     bus.stream(feed.source()).await?;
-    let after = feed.position(RELAY_CONSUMER).await?;
-    let page = match feed
-        .read_waiting(after, RELAY_BATCH, &[], Duration::from_secs(10))
-        .await
-    {
-        Ok(page) => page,
-        // Tombstones the relay never sent expired: what is left is the current state,
-        // which the stream gets again from the start (duplicates of live entities only
-        // replace their own subject's message).
-        Err(super::ReadError::Gone { .. }) => {
+    let mut saved = feed.position(RELAY_CONSUMER).await?;
+    let mut sent = saved;
+    let mut saved_at = tokio::time::Instant::now();
+    loop {
+        let wait = if sent == saved {
+            RELAY_WAIT
+        } else {
+            RELAY_SETTLE
+        };
+        let page = match feed.read_waiting(sent, RELAY_BATCH, &[], wait).await {
+            Ok(page) => page,
+            // Tombstones the relay never sent expired: what is left is the current state,
+            // which the stream gets again from the start (duplicates of live entities only
+            // replace their own subject's message).
+            Err(super::ReadError::Gone { .. }) => {
+                let mut conn = feed.db().pool().acquire().await?;
+                feed.save_position(&mut conn, RELAY_CONSUMER, 0).await?;
+                (sent, saved) = (0, 0);
+                continue;
+            }
+            Err(super::ReadError::Store(err)) => return Err(err.into()),
+        };
+        publish(feed, bus, &page).await?;
+        *progressed = true;
+        sent = page.next_after;
+        if sent != saved && (page.changes.is_empty() || saved_at.elapsed() >= RELAY_SAVE_EVERY) {
             let mut conn = feed.db().pool().acquire().await?;
-            feed.save_position(&mut conn, RELAY_CONSUMER, 0).await?;
-            return Ok(());
+            feed.save_position(&mut conn, RELAY_CONSUMER, sent).await?;
+            saved = sent;
+            saved_at = tokio::time::Instant::now();
         }
-        Err(super::ReadError::Store(err)) => return Err(err.into()),
-    };
+    }
+}
+
+/// Publishes `page`'s events in order and awaits every acknowledgement.
+async fn publish(feed: &Feed, bus: &Bus, page: &Page) -> anyhow::Result<()> {
     let mut acks = Vec::with_capacity(page.changes.len());
     for event in &page.changes {
         let mut headers = async_nats::HeaderMap::new();
@@ -237,11 +275,6 @@ async fn relay_once(feed: &Feed, bus: &Bus) -> anyhow::Result<()> {
     for ack in acks {
         ack.await
             .map_err(|err| anyhow::anyhow!("publish ack: {err}"))?;
-    }
-    if page.next_after != after {
-        let mut conn = feed.db().pool().acquire().await?;
-        feed.save_position(&mut conn, RELAY_CONSUMER, page.next_after)
-            .await?;
     }
     Ok(())
 }
@@ -490,6 +523,13 @@ mod tests {
             ["thing.upserted:2", "thing.upserted:1", "thing.deleted:2"]
         );
         assert_eq!(follower.status().transport, "nats");
+        // Quiet now: the relay stores how far it sent, so a restart resumes from there.
+        crate::test_util::eventually(
+            "the relay's position stored",
+            Duration::from_secs(10),
+            || async { (feed.position(RELAY_CONSUMER).await.unwrap() == deleted).then_some(()) },
+        )
+        .await;
         stop.cancel();
         let _ = bus.jetstream.delete_stream(stream_name(&source)).await;
     }
