@@ -19,6 +19,12 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ETag(String);
 
+/// An [`ETag`] computed from canonical JSON written piece by piece: for a writer that
+/// knows its document's shape and can write it with the keys sorted without building a
+/// [`Value`] first. The same bytes give the same tag as [`ETag::of_json`].
+#[derive(Debug, Clone, Default)]
+pub struct TagWriter(Sha256);
+
 /// A request's `If-None-Match`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfNoneMatch {
@@ -56,11 +62,9 @@ impl ETag {
                 fields.remove(*name);
             }
         }
-        let mut hasher = Sha256::new();
-        canonical(&value, &mut hasher)?;
-        let digest = hasher.finalize();
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Self(format!("\"{hex}\"")))
+        let mut writer = TagWriter::new();
+        canonical(&value, &mut writer.0)?;
+        Ok(writer.finish())
     }
 
     /// The tag as the `ETag` header shows it, quotes included.
@@ -90,6 +94,34 @@ impl IntoResponseParts for ETag {
             res.headers_mut().insert(ETAG, value);
         }
         Ok(res)
+    }
+}
+
+// === impl TagWriter ===
+
+impl TagWriter {
+    /// A tag of nothing yet.
+    pub fn new() -> Self {
+        Self(Sha256::new())
+    }
+
+    /// Appends `bytes` to the canonical JSON.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The tag of everything written.
+    pub fn finish(self) -> ETag {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = self.0.finalize();
+        let mut tag = String::with_capacity(34);
+        tag.push('"');
+        for byte in &digest[..16] {
+            tag.push(char::from(HEX[usize::from(byte >> 4)]));
+            tag.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        tag.push('"');
+        ETag(tag)
     }
 }
 
@@ -224,6 +256,19 @@ mod tests {
             headers.append(IF_NONE_MATCH, HeaderValue::from_str(value).unwrap());
         }
         IfNoneMatch::from_headers(&headers)
+    }
+
+    #[test]
+    fn canonical_text_written_in_pieces_tags_as_its_json_does() {
+        let value = json!({"b": [1, "two\"\n", null], "a": {"y": true, "x": -3}});
+        let mut writer = TagWriter::new();
+        for piece in [r#"{"a":{"x":-3,"y":true},"#, r#""b":[1,"two\"\n",null]}"#] {
+            writer.write(piece.as_bytes());
+        }
+        assert_eq!(writer.finish(), ETag::of_json(&value, &[]).unwrap());
+        let mut other = TagWriter::new();
+        other.write(br#"{"a":{"x":-3,"y":true},"b":[1]}"#);
+        assert_ne!(other.finish(), ETag::of_json(&value, &[]).unwrap());
     }
 
     #[test]

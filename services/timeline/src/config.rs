@@ -69,6 +69,11 @@ pub struct Config {
     /// beyond it answers are composed and say `degraded: view`.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
     pub max_view_lag: Duration,
+    /// Memory for the view's kept answers, in MiB (0: none kept). An answer is kept until
+    /// what it is made of changes (the user's friends, or their profiles or messages) and
+    /// served again, restamped, until then; the least used are evicted past this size.
+    #[arg(long, default_value_t = 64)]
+    pub view_kept_answers_mib: u64,
     /// How long a request carrying `X-Change-Position` waits for the view to apply those
     /// positions before it is composed instead.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "500ms")]
@@ -122,6 +127,7 @@ mod tests {
         let config = Config::try_from_args(["timeline"]).unwrap();
         assert_eq!(config.view, ViewMode::On);
         assert_eq!(config.max_view_lag, Duration::from_secs(2));
+        assert_eq!(config.view_kept_answers_mib, 64);
         assert_eq!(config.max_wait_for_writes, Duration::from_millis(500));
         assert_eq!(config.feed_bus, None);
         assert_eq!(config.view_consumer(), "timeline-view-8084");
@@ -133,6 +139,7 @@ mod tests {
             "timeline",
             "--view=off",
             "--max-view-lag=250ms",
+            "--view-kept-answers-mib=0",
             "--max-wait-for-writes=1s",
             "--feed-bus=nats://127.0.0.1:4222",
             "--view-consumer=timeline-a",
@@ -140,6 +147,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.view, ViewMode::Off);
         assert_eq!(config.max_view_lag, Duration::from_millis(250));
+        assert_eq!(config.view_kept_answers_mib, 0);
         assert_eq!(config.max_wait_for_writes, Duration::from_secs(1));
         assert_eq!(config.feed_bus.as_deref(), Some("nats://127.0.0.1:4222"));
         assert_eq!(config.view_consumer(), "timeline-a");

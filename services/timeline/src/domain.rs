@@ -16,6 +16,7 @@ mod lookup;
 mod part;
 mod plan;
 mod profile;
+mod render;
 mod resolved;
 mod timeline;
 mod view;
@@ -32,11 +33,12 @@ pub use lookup::Lookup;
 pub use part::Part;
 pub use plan::{Plan, next_round};
 pub use profile::Profile;
+pub use render::{EntryRef, Frame, Rendered, render};
 pub use resolved::Resolved;
 pub use timeline::{
     Degradation, Entry, EntryMessage, Friend, PerFriend, Timeline, TimelineLimit, TimelineParams,
 };
-pub use view::View;
+pub use view::{Version, View};
 pub use view_change::ViewChange;
 pub use view_read::ViewRead;
 pub use view_size::ViewSize;

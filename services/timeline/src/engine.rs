@@ -9,8 +9,8 @@ use tokio::time::Instant;
 
 use crate::clients::{CallError, Downstream, Propagate, friend_ids, in_chunks, latest_messages};
 use crate::domain::{
-    Latest, Plan, Resolved, Timeline, TimelineParams, assemble, degraded, distinct_friends,
-    next_round, rank,
+    EntryRef, Latest, Plan, Resolved, Timeline, TimelineParams, assemble, degraded,
+    distinct_friends, next_round, rank,
 };
 use crate::profiles::Profiles;
 use crate::timing::ServerTiming;
@@ -238,7 +238,7 @@ impl Engine {
         timing.note("cache", format!("hit={hits} miss={misses}"));
         Timeline {
             user_id: request.user,
-            entries,
+            entries: entries.iter().map(EntryRef::to_entry).collect(),
             missing_friends,
             degraded,
             generated_at: Timestamp::now(),

@@ -305,6 +305,16 @@ impl Metrics {
         }
     }
 
+    /// Records a lookup of a kept view answer: `hit` or `miss`.
+    pub fn kept_answer(&self, hit: bool) {
+        let outcome = if hit { "hit" } else { "miss" };
+        self.0
+            .view
+            .kept_answers
+            .get_or_create(&KeptLabels { outcome })
+            .inc();
+    }
+
     /// Sets what the view holds.
     pub fn view_size(&self, size: ViewSize) {
         for (of, count) in [
@@ -363,7 +373,13 @@ struct ViewMetrics {
     size: Family<SizeLabels, Gauge>,
     events: Family<EventLabels, Counter>,
     repairs: Family<RepairLabels, Counter>,
+    kept_answers: Family<KeptLabels, Counter>,
     followers: Followers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct KeptLabels {
+    outcome: &'static str,
 }
 
 // === impl ViewMetrics ===
@@ -376,8 +392,15 @@ impl ViewMetrics {
             size: Family::default(),
             events: Family::default(),
             repairs: Family::default(),
+            kept_answers: Family::default(),
             followers: Followers::default(),
         };
+        registry.register(
+            "view_kept_answers",
+            "View answers looked up among those kept: hit (served again, restamped), miss \
+             (selected and rendered from the view, then kept)",
+            this.kept_answers.clone(),
+        );
         registry.register(
             "answers",
             "Timelines answered (200 or 404), by source (view, composed) and reason",
@@ -440,6 +463,9 @@ mod tests {
         });
         metrics.view_events(Part::Messages, EventOutcome::Skipped, 2);
         metrics.view_repair(RepairOutcome::Merged);
+        metrics.kept_answer(true);
+        metrics.kept_answer(true);
+        metrics.kept_answer(false);
         let text = metrics.encode();
         for line in [
             r#"timeline_answers_total{source="view",reason="view"} 1"#,
@@ -450,6 +476,8 @@ mod tests {
             r#"timeline_view_size{of="messages"} 7"#,
             r#"timeline_view_events_total{source="messages",outcome="skipped"} 2"#,
             r#"timeline_view_repairs_total{outcome="merged"} 1"#,
+            r#"timeline_view_kept_answers_total{outcome="hit"} 2"#,
+            r#"timeline_view_kept_answers_total{outcome="miss"} 1"#,
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }

@@ -109,5 +109,6 @@ async fn view_options(config: &Config) -> anyhow::Result<ViewOptions> {
         max_lag: config.max_view_lag,
         max_wait: config.max_wait_for_writes,
         call_timeout: config.call_timeout,
+        kept_answers_bytes: config.view_kept_answers_mib.saturating_mul(1 << 20),
     })
 }

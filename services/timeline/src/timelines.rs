@@ -8,7 +8,7 @@ use kit::timestamp::Timestamp;
 use tokio::time::Instant;
 
 use crate::clients::Propagate;
-use crate::domain::{Degradation, Part, Timeline, TimelineParams, ViewRead};
+use crate::domain::{Degradation, Part, Rendered, TimelineParams, ViewRead};
 use crate::engine::{Engine, EngineError};
 use crate::metrics::{Answered, Metrics, Served};
 use crate::timing::ServerTiming;
@@ -29,8 +29,10 @@ pub enum AnswerSource {
 /// A timeline, where its time went, and where it came from.
 #[derive(Debug)]
 pub struct Answer {
-    /// The timeline.
-    pub timeline: Timeline,
+    /// The timeline's body and tag.
+    pub rendered: Rendered,
+    /// Whether `degraded` names anything.
+    pub degraded: bool,
     /// `Server-Timing`: `view` for the view, the stages for a composed answer.
     pub timing: ServerTiming,
     /// The view or composed.
@@ -80,7 +82,7 @@ impl Timelines {
     ) -> Result<Answer, EngineError> {
         let answer = self.answer(user, params, positions, propagate).await;
         self.metrics.served(match &answer {
-            Ok(answer) if answer.timeline.degraded.is_empty() => Served::Complete,
+            Ok(answer) if !answer.degraded => Served::Complete,
             Ok(_) => Served::Degraded,
             Err(EngineError::UserNotFound(_)) => Served::NotFound,
             Err(EngineError::FriendsUnavailable(_)) => Served::Unavailable,
@@ -118,7 +120,8 @@ impl Timelines {
             composed.timing.note("view", fallback.note);
         }
         Ok(Answer {
-            timeline: composed.timeline,
+            rendered: composed.timeline.render(),
+            degraded: !composed.timeline.degraded.is_empty(),
             timing: composed.timing,
             source: AnswerSource::Composed,
         })
@@ -146,28 +149,19 @@ impl Timelines {
         })?;
         let started = Instant::now();
         let plan = |friends| self.engine.strategy.plan(friends, params.limit.get());
-        let (entries, missing_friends) = match view.read(user, params, plan) {
+        let rendered = match view.read(user, params, plan, Timestamp::now()) {
             None => return Err(Fallback::new(Answered::Building, "building")),
             Some(ViewRead::Short(friend)) => {
                 return Err(Fallback::new(Answered::Short, &format!("short={friend}")));
             }
             Some(ViewRead::NoSuchUser) => return Ok(Err(EngineError::UserNotFound(user))),
-            Some(ViewRead::Answer {
-                entries,
-                missing_friends,
-            }) => (entries, missing_friends),
+            Some(ViewRead::Answer(rendered)) => rendered,
         };
         let mut timing = ServerTiming::default();
         timing.stage("view", started.elapsed());
-        let timeline = Timeline {
-            user_id: user,
-            entries,
-            missing_friends,
-            degraded: Vec::new(),
-            generated_at: Timestamp::now(),
-        };
         Ok(Ok(Answer {
-            timeline,
+            rendered,
+            degraded: false,
             timing,
             source: AnswerSource::View,
         }))

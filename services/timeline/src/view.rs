@@ -12,6 +12,9 @@
 //!   each position is applied (see [`LiveView::reach`]).
 //! - Each batch is applied under the write lock, held for that batch only and never
 //!   across an await; reads share the read lock.
+//! - An answer is kept (`--view-kept-answers-mib`) with the [`Version`] of the user's
+//!   timeline it was made at, and served again, restamped, while that version stands: a
+//!   change to the user's friends, or to a friend's profile or messages, moves it.
 
 mod consumer;
 mod events;
@@ -24,10 +27,12 @@ use std::time::Duration;
 use kit::feed::nats::Bus;
 use kit::feed::{FollowOptions, Follower, Position, Source};
 use kit::ids::UserId;
+use kit::timestamp::Timestamp;
+use moka::sync::Cache;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::Downstream;
-use crate::domain::{Part, Plan, TimelineParams, View, ViewRead, ViewSize};
+use crate::domain::{Part, Plan, Rendered, TimelineParams, Version, View, ViewRead, ViewSize};
 use crate::metrics::{Answered, Metrics};
 use crate::profiles::Profiles;
 
@@ -71,6 +76,8 @@ pub struct ViewOptions {
     pub max_wait: Duration,
     /// Time limit of a repair's request to the messages service.
     pub call_timeout: Duration,
+    /// Memory for kept answers, in bytes of their bodies (0: none kept).
+    pub kept_answers_bytes: u64,
 }
 
 /// The running view. Cloning is shallow.
@@ -85,7 +92,13 @@ struct Inner {
     parts: Vec<Followed>,
     max_lag: Duration,
     max_wait: Duration,
+    kept: Option<KeptAnswers>,
+    metrics: Metrics,
 }
+
+/// Answers the view gave, by user and parameters, each with the [`Version`] of the user's
+/// timeline it was made at: served again while the version stands.
+type KeptAnswers = Cache<(UserId, u32, u32), Arc<(Version, Rendered)>>;
 
 /// A part, its follower, and where it stands.
 #[derive(Debug)]
@@ -145,6 +158,15 @@ impl LiveView {
                 parts,
                 max_lag: options.max_lag,
                 max_wait: options.max_wait,
+                kept: (options.kept_answers_bytes > 0).then(|| {
+                    Cache::builder()
+                        .max_capacity(options.kept_answers_bytes)
+                        .weigher(|_, kept: &Arc<(Version, Rendered)>| {
+                            u32::try_from(kept.1.body.len()).unwrap_or(u32::MAX)
+                        })
+                        .build()
+                }),
+                metrics: metrics.clone(),
             }),
         };
         tokio::spawn(live.clone().watch(metrics.clone(), stop.clone()));
@@ -209,6 +231,7 @@ impl LiveView {
         user: UserId,
         params: TimelineParams,
         plan: impl FnOnce(usize) -> Plan,
+        generated_at: Timestamp,
     ) -> Option<ViewRead> {
         let view = self
             .inner
@@ -218,7 +241,22 @@ impl LiveView {
         if !self.inner.parts.iter().all(|f| f.progress.caught_up()) {
             return None;
         }
-        Some(view.read(user, params, plan))
+        let Some(kept) = &self.inner.kept else {
+            return Some(view.read(user, params, plan, generated_at));
+        };
+        // Under the read lock the version cannot move: what is kept is what it says.
+        let version = view.version(user);
+        let key = (user, params.per_friend.get(), params.limit.get());
+        if let Some(hit) = kept.get(&key).filter(|k| k.0 == version) {
+            self.inner.metrics.kept_answer(true);
+            return Some(ViewRead::Answer(hit.1.restamped(generated_at)));
+        }
+        self.inner.metrics.kept_answer(false);
+        let read = view.read(user, params, plan, generated_at);
+        if let ViewRead::Answer(rendered) = &read {
+            kept.insert(key, Arc::new((version, rendered.clone())));
+        }
+        Some(read)
     }
 
     /// Sets the view's state and size on `metrics` (before each scrape, and every second);

@@ -31,6 +31,11 @@ impl Authors {
         self.kept.get(&author)
     }
 
+    /// The author of kept message `id`.
+    pub fn author_of(&self, id: MessageId) -> Option<UserId> {
+        self.author_of.get(&id).copied()
+    }
+
     /// Authors with kept messages.
     pub fn authors(&self) -> usize {
         self.kept.len()

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use kit::ids::{MessageId, UserId};
 use kit::timestamp::Timestamp;
 
-use super::{Degradation, Entry, EntryMessage, Friend, Latest, Lookup, Resolved};
+use super::{Degradation, EntryMessage, EntryRef, Latest, Lookup, Resolved};
 
 #[cfg(test)]
 mod tests;
@@ -26,10 +26,13 @@ pub fn distinct_friends(friends: Vec<UserId>, user: UserId) -> Vec<UserId> {
 ///
 /// `latest` maps a friend to their messages, newest first; a friend absent from it (all of
 /// them when messages could not be read) is in the second group.
-pub fn rank(friends: &[UserId], latest: &HashMap<UserId, Vec<EntryMessage>>) -> Vec<UserId> {
+pub fn rank<M: AsRef<[EntryMessage]>>(
+    friends: &[UserId],
+    latest: &HashMap<UserId, M>,
+) -> Vec<UserId> {
     let mut keyed: Vec<_> = friends
         .iter()
-        .map(|id| rank_key(*id, latest.get(id).and_then(|m| m.first())))
+        .map(|id| rank_key(*id, latest.get(id).and_then(|m| m.as_ref().first())))
         .collect();
     keyed.sort_unstable();
     keyed.into_iter().map(|(_, id)| id).collect()
@@ -47,38 +50,30 @@ pub fn rank_key(
     (Reverse(newest.map(|m| (m.created_at, m.id))), friend)
 }
 
-/// Builds at most `limit` entries from `ranked` friends: friends whose profile is
-/// [`Lookup::Missing`] are left out and returned, ascending, as the second value; friends
-/// with no lookup at all (not examined) are skipped.
-pub fn assemble(
+/// Builds at most `limit` entries from `ranked` friends, borrowing their profiles and
+/// messages: friends whose profile is [`Lookup::Missing`] are left out and returned,
+/// ascending, as the second value; friends with no lookup at all (not examined) are skipped.
+pub fn assemble<'a, M: AsRef<[EntryMessage]>>(
     ranked: &[UserId],
-    profiles: &HashMap<UserId, Lookup>,
-    latest: &HashMap<UserId, Vec<EntryMessage>>,
+    profiles: &'a HashMap<UserId, Lookup>,
+    latest: &'a HashMap<UserId, M>,
     limit: usize,
-) -> (Vec<Entry>, Vec<UserId>) {
+) -> (Vec<EntryRef<'a>>, Vec<UserId>) {
     let mut entries = Vec::with_capacity(limit.min(ranked.len()));
     let mut missing = Vec::new();
     for id in ranked {
-        let (name, avatar_url) = match profiles.get(id) {
+        let profile = match profiles.get(id) {
             Some(Lookup::Missing) => {
                 missing.push(*id);
                 continue;
             }
             None => continue,
             Some(_) if entries.len() == limit => continue,
-            Some(Lookup::Found(profile)) => {
-                (Some(profile.name.clone()), profile.avatar_url.clone())
-            }
-            Some(Lookup::Unknown) => (None, None),
+            Some(Lookup::Found(profile)) => Some(&**profile),
+            Some(Lookup::Unknown) => None,
         };
-        entries.push(Entry {
-            friend: Friend {
-                id: *id,
-                name,
-                avatar_url,
-            },
-            messages: latest.get(id).cloned().unwrap_or_default(),
-        });
+        let messages = latest.get(id).map_or(&[][..], AsRef::as_ref);
+        entries.push(EntryRef::new(*id, profile, messages));
     }
     missing.sort_unstable();
     (entries, missing)

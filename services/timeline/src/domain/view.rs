@@ -2,10 +2,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kit::ids::UserId;
+use kit::timestamp::Timestamp;
 
 use super::{
-    Authors, EntryMessage, Friendships, Kept, Lookup, Part, Plan, Profile, TimelineParams,
-    ViewChange, ViewRead, ViewSize, assemble, next_round, rank, rank_key,
+    Authors, EntryMessage, Frame, Friendships, Kept, Lookup, Part, Plan, Profile, TimelineParams,
+    ViewChange, ViewRead, ViewSize, assemble, next_round, rank, rank_key, render,
 };
 
 #[cfg(test)]
@@ -18,11 +19,26 @@ mod tests;
 /// two users, a profile its user. A read selects the first `limit` friends by their newest
 /// message and joins them with the same functions that join a composed timeline
 /// ([`rank`], [`next_round`], [`assemble`]), so both give the same answer.
+///
+/// It also counts, per user, the changes to what that user's timeline is made of (their
+/// profile, their friends, and their friends' profiles and messages): while a user's
+/// [`Version`] stands still, so does every answer the view gives for them, which is what
+/// lets an answer be kept and served again.
 #[derive(Debug, Clone, Default)]
 pub struct View {
     friendships: Friendships,
     profiles: HashMap<UserId, Arc<Profile>>,
     authors: Authors,
+    changes: HashMap<UserId, u64>,
+    resets: u64,
+}
+
+/// Where a user's timeline stands in the view: equal versions, equal answers (for the same
+/// parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    resets: u64,
+    changes: u64,
 }
 
 // === impl View ===
@@ -33,17 +49,33 @@ impl View {
     pub fn apply(&mut self, change: ViewChange) -> Option<UserId> {
         match change {
             ViewChange::UserUpserted(profile) => {
+                self.touch_with_friends(profile.id);
                 self.profiles.insert(profile.id, profile);
             }
             ViewChange::UserDeleted(id) => {
+                self.touch_with_friends(id);
                 self.profiles.remove(&id);
             }
-            ViewChange::FriendshipUpserted(a, b) => self.friendships.befriend(a, b),
-            ViewChange::FriendshipDeleted(a, b) => self.friendships.unfriend(a, b),
+            ViewChange::FriendshipUpserted(a, b) => {
+                self.touch(a);
+                self.touch(b);
+                self.friendships.befriend(a, b);
+            }
+            ViewChange::FriendshipDeleted(a, b) => {
+                self.touch(a);
+                self.touch(b);
+                self.friendships.unfriend(a, b);
+            }
             ViewChange::MessageUpserted { author, message } => {
+                self.touch_friends(author);
                 self.authors.upsert(author, message);
             }
-            ViewChange::MessageDeleted(id) => return self.authors.delete(id),
+            ViewChange::MessageDeleted(id) => {
+                if let Some(author) = self.authors.author_of(id) {
+                    self.touch_friends(author);
+                }
+                return self.authors.delete(id);
+            }
         }
         None
     }
@@ -55,6 +87,36 @@ impl View {
             Part::Friends => self.friendships.reset(),
             Part::Messages => self.authors.reset(),
         }
+        self.resets += 1;
+        self.changes = HashMap::new();
+    }
+
+    /// Where `user`'s timeline stands.
+    pub fn version(&self, user: UserId) -> Version {
+        Version {
+            resets: self.resets,
+            changes: self.changes.get(&user).copied().unwrap_or(0),
+        }
+    }
+
+    /// What `user`'s timeline is made of changes.
+    fn touch(&mut self, user: UserId) {
+        moved(&mut self.changes, user);
+    }
+
+    /// What the timelines of `user`'s friends are made of changes: `user`'s profile or
+    /// messages.
+    fn touch_friends(&mut self, user: UserId) {
+        for friend in self.friendships.of(user) {
+            moved(&mut self.changes, *friend);
+        }
+    }
+
+    /// `user`'s profile changes: their own timeline (which exists only with it) and their
+    /// friends'.
+    fn touch_with_friends(&mut self, user: UserId) {
+        self.touch(user);
+        self.touch_friends(user);
     }
 
     /// The repair generation, to hand back to [`finish_repair`](Self::finish_repair).
@@ -70,6 +132,7 @@ impl View {
         generation: u64,
         fetched: Vec<EntryMessage>,
     ) -> Option<UserId> {
+        self.touch_friends(author);
         self.authors.finish_repair(author, generation, fetched)
     }
 
@@ -84,14 +147,15 @@ impl View {
         }
     }
 
-    /// The timeline of `user` with `params`, reading profiles as `plan` says for a user
-    /// with that many friends; [`ViewRead::Short`] when some friend's messages are not
-    /// known well enough to answer exactly.
+    /// The timeline of `user` with `params`, made at `generated_at`, reading profiles as
+    /// `plan` says for a user with that many friends; [`ViewRead::Short`] when some friend's
+    /// messages are not known well enough to answer exactly.
     pub fn read(
         &self,
         user: UserId,
         params: TimelineParams,
         plan: impl FnOnce(usize) -> Plan,
+        generated_at: Timestamp,
     ) -> ViewRead {
         if !self.profiles.contains_key(&user) {
             return ViewRead::NoSuchUser;
@@ -107,20 +171,24 @@ impl View {
         // and every friend without one. Ranked among themselves they keep the order they
         // have among all friends, so the join below sees what it would see over all.
         let candidates: Vec<UserId> = shown.into_iter().chain(missing).collect();
-        let latest: HashMap<UserId, Vec<EntryMessage>> = candidates
+        let latest: HashMap<UserId, &[EntryMessage]> = candidates
             .iter()
             .filter_map(|id| {
                 let first = self.authors.of(*id)?.first(per_friend);
-                (!first.is_empty()).then(|| (*id, first.to_vec()))
+                (!first.is_empty()).then_some((*id, first))
             })
             .collect();
         let ranked = rank(&candidates, &latest);
         let lookups = self.lookups(&ranked, plan(friends.len()), limit);
         let (entries, missing_friends) = assemble(&ranked, &lookups, &latest, limit);
-        ViewRead::Answer {
-            entries,
-            missing_friends,
-        }
+        // Written while the view is borrowed: no message or profile is copied on the way.
+        let frame = Frame {
+            user_id: user,
+            missing_friends: &missing_friends,
+            degraded: &[],
+            generated_at,
+        };
+        ViewRead::Answer(render(frame, entries.into_iter()))
     }
 
     /// The first `limit` friends with a profile, in no particular order, and the friends
@@ -182,4 +250,9 @@ impl View {
             }
         }
     }
+}
+
+/// Moves `user`'s version in `changes`.
+fn moved(changes: &mut HashMap<UserId, u64>, user: UserId) {
+    *changes.entry(user).or_default() += 1;
 }

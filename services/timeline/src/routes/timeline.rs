@@ -1,10 +1,10 @@
 //! `/timeline/{user_id}`.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use kit::etag::ETag;
-use kit::extract::{Json, Path, Query};
+use kit::extract::{Path, Query};
 use kit::feed::Position;
 use kit::ids::UserId;
 use kit::problem::Problem;
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clients::Propagate;
-use crate::domain::{Timeline, TimelineParams};
+use crate::domain::{Rendered, Timeline, TimelineParams};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::timelines::SOURCE_HEADER;
@@ -103,16 +103,13 @@ async fn get_timeline(
         .timelines
         .timeline(user_id, params, &positions, &propagate)
         .await?;
+    let content_type = [(CONTENT_TYPE, HeaderValue::from_static("application/json"))];
     let answer_headers = [
         ("server-timing", answer.timing.header_value()),
         (SOURCE_HEADER, answer.source.as_str().to_owned()),
     ];
-    // When this answer was made is not its content: the tag leaves it out. (A timeline
-    // always serializes; were it ever not to, the answer would go untagged.)
-    let etag = ETag::of_json(&answer.timeline, &["generated_at"]).ok();
-    let response = (etag.clone(), answer_headers, Json(answer.timeline)).into_response();
-    Ok(match etag {
-        Some(etag) => kit::etag::conditional(&headers, &etag, response),
-        None => response,
-    })
+    // When this answer was made is not its content: the tag leaves it out.
+    let Rendered { body, etag, .. } = answer.rendered;
+    let response = (etag.clone(), content_type, answer_headers, body).into_response();
+    Ok(kit::etag::conditional(&headers, &etag, response))
 }

@@ -213,6 +213,43 @@ async fn a_writes_position_makes_the_next_read_wait_for_it() {
 }
 
 #[tokio::test]
+async fn a_kept_answer_is_served_again_until_a_friend_writes() {
+    let stack = Stack::live(WORLD, &["--cache-ttl=0s"]).await;
+    let owner = 9;
+    stack.until_view(owner).await;
+    let kept = |outcome: &'static str| {
+        let labels = format!("outcome=\"{outcome}\"");
+        let stack = &stack;
+        async move {
+            stack
+                .metric_where("timeline_view_kept_answers_total", &labels)
+                .await
+        }
+    };
+    let (hits, misses) = (kept("hit").await, kept("miss").await);
+    let (_, first) = stack.answer(owner, "per_friend=2", &[]).await;
+    let (source, again) = stack.answer(owner, "per_friend=2", &[]).await;
+    assert_eq!((source.as_str(), &again), ("view", &first));
+    assert_eq!(
+        kept("hit").await - hits,
+        1.0,
+        "the second read was the kept answer"
+    );
+    assert_eq!(kept("miss").await - misses, 1.0);
+    // A friend's new message moves the owner's version: the next read renders it anew, and
+    // that answer is kept in turn.
+    let friend = friends_of(&stack, owner).await[0];
+    let (id, position) = stack.write_message(friend, "fresh", LATER).await;
+    let (source, after) = stack.answer(owner, "per_friend=2", &[&position]).await;
+    assert_eq!(source, "view");
+    assert_eq!(after["entries"][0]["messages"][0]["id"], id);
+    assert_eq!(kept("miss").await - misses, 2.0);
+    let (_, again) = stack.answer(owner, "per_friend=2", &[]).await;
+    assert_eq!(again, after);
+    assert_eq!(kept("hit").await - hits, 2.0);
+}
+
+#[tokio::test]
 async fn a_position_the_view_cannot_reach_or_does_not_follow_is_composed() {
     let stack = Stack::live(WORLD, &["--max-wait-for-writes=50ms"]).await;
     stack.until_view(4).await;

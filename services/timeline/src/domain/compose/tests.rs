@@ -61,10 +61,15 @@ fn ranks_by_newest_message_then_id_ties_by_message_id() {
     assert_eq!(order, [2, 3, 1, 4, 5].map(uid));
 }
 
+/// What the messages service answers for friends who wrote nothing.
+fn no_messages() -> HashMap<UserId, Vec<EntryMessage>> {
+    HashMap::new()
+}
+
 #[test]
 fn without_messages_everyone_is_ordered_by_id() {
     let friends = [uid(9), uid(2), uid(5)];
-    assert_eq!(rank(&friends, &HashMap::new()), [2, 5, 9].map(uid));
+    assert_eq!(rank(&friends, &no_messages()), [2, 5, 9].map(uid));
 }
 
 #[test]
@@ -79,12 +84,12 @@ fn assemble_drops_missing_keeps_unknown_and_limits() {
     ]);
     let latest = HashMap::from([(uid(1), vec![msg(1, 1)]), (uid(3), vec![msg(3, 3)])]);
     let (entries, missing) = assemble(&ranked, &profiles, &latest, 2);
-    let ids: Vec<_> = entries.iter().map(|e| e.friend.id).collect();
+    let ids: Vec<_> = entries.iter().map(|e| e.id).collect();
     assert_eq!(ids, [1, 4].map(uid), "missing skipped, limit 2");
-    assert_eq!(entries[0].friend.name.as_deref(), Some("one"));
-    assert_eq!(entries[0].messages, vec![msg(1, 1)]);
+    assert_eq!(entries[0].name, Some("one"));
+    assert_eq!(entries[0].messages, [msg(1, 1)]);
     assert_eq!(
-        entries[1].friend.name, None,
+        entries[1].name, None,
         "unknown profile shown without a name"
     );
     assert!(entries[1].messages.is_empty());
@@ -99,15 +104,17 @@ fn assemble_drops_missing_keeps_unknown_and_limits() {
 fn assemble_skips_friends_not_examined() {
     let ranked = [1, 2, 3].map(uid);
     let profiles = HashMap::from([(uid(1), found(1, "a")), (uid(3), found(3, "c"))]);
-    let (entries, missing) = assemble(&ranked, &profiles, &HashMap::new(), 10);
+    let latest = no_messages();
+    let (entries, missing) = assemble(&ranked, &profiles, &latest, 10);
     assert_eq!(entries.len(), 2);
     assert!(missing.is_empty());
 }
 
 #[test]
 fn empty_inputs_give_an_empty_timeline() {
-    assert!(rank(&[], &HashMap::new()).is_empty());
-    let (entries, missing) = assemble(&[], &HashMap::new(), &HashMap::new(), 50);
+    assert!(rank(&[], &no_messages()).is_empty());
+    let (profiles, latest) = (HashMap::new(), no_messages());
+    let (entries, missing) = assemble(&[], &profiles, &latest, 50);
     assert!(entries.is_empty() && missing.is_empty());
 }
 

@@ -1,10 +1,15 @@
 use kit::ids::MessageId;
 use kit::timestamp::Timestamp;
 
+use serde_json::{Value, json};
+
 use super::*;
-use crate::domain::{Entry, KEEP, PerFriend, TimelineLimit};
+use crate::domain::{EntryRef, KEEP, PerFriend, Timeline, TimelineLimit};
 
 const OWNER: i64 = 1;
+
+/// When every answer of these tests was made.
+const AT: Timestamp = Timestamp::from_micros(1_767_225_600_000_000);
 
 fn uid(n: i64) -> UserId {
     UserId::new(n)
@@ -87,31 +92,68 @@ impl World {
         let ranked = rank(&self.friends, &latest);
         let lookups = self.view.lookups(&ranked, plan, limit);
         let (entries, missing_friends) = assemble(&ranked, &lookups, &latest, limit);
-        ViewRead::Answer {
-            entries,
+        let timeline = Timeline {
+            user_id: uid(OWNER),
+            entries: entries.iter().map(EntryRef::to_entry).collect(),
             missing_friends,
-        }
+            degraded: Vec::new(),
+            generated_at: AT,
+        };
+        ViewRead::Answer(timeline.render())
     }
 
     fn read(&self, params: TimelineParams, plan: Plan) -> ViewRead {
-        self.view.read(uid(OWNER), params, |_| plan)
+        self.view.read(uid(OWNER), params, |_| plan, AT)
     }
+}
+
+/// Pseudo-random numbers below the argument (xorshift), the same for the same `seed`.
+fn random(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |below| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    }
+}
+
+/// The answer's JSON.
+fn body(read: &ViewRead) -> Value {
+    match read {
+        ViewRead::Answer(rendered) => serde_json::from_slice(&rendered.body).unwrap(),
+        other => panic!("not an answer: {other:?}"),
+    }
+}
+
+/// The answer's entries.
+fn entries(read: &ViewRead) -> Vec<Value> {
+    body(read)["entries"].as_array().unwrap().clone()
 }
 
 fn shown(read: &ViewRead) -> Vec<i64> {
-    match read {
-        ViewRead::Answer { entries, .. } => entries.iter().map(|e| e.friend.id.get()).collect(),
-        other => panic!("not an answer: {other:?}"),
-    }
+    entries(read)
+        .iter()
+        .map(|e| e["friend"]["id"].as_i64().unwrap())
+        .collect()
 }
 
 fn missing(read: &ViewRead) -> Vec<i64> {
-    match read {
-        ViewRead::Answer {
-            missing_friends, ..
-        } => missing_friends.iter().map(|id| id.get()).collect(),
-        other => panic!("not an answer: {other:?}"),
-    }
+    body(read)["missing_friends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_i64().unwrap())
+        .collect()
+}
+
+/// The ids of the messages of the answer's `entry`-th entry.
+fn message_ids(read: &ViewRead, entry: usize) -> Vec<i64> {
+    entries(read)[entry]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -124,7 +166,7 @@ fn an_owner_without_a_profile_is_no_such_user() {
         ViewRead::NoSuchUser
     );
     assert_eq!(
-        View::default().read(uid(5), TimelineParams::default(), |_| Plan::All),
+        View::default().read(uid(5), TimelineParams::default(), |_| Plan::All, AT),
         ViewRead::NoSuchUser
     );
 }
@@ -134,11 +176,9 @@ fn a_user_without_friends_has_an_empty_timeline() {
     let world = World::new();
     let read = world.read(TimelineParams::default(), Plan::All);
     assert_eq!(
-        read,
-        ViewRead::Answer {
-            entries: Vec::new(),
-            missing_friends: Vec::new()
-        }
+        body(&read),
+        json!({"user_id": OWNER, "entries": [], "missing_friends": [], "degraded": [],
+            "generated_at": "2026-01-01T00:00:00Z"})
     );
 }
 
@@ -152,13 +192,13 @@ fn friends_rank_by_newest_message_then_by_id_without() {
     world.friend(4, &[(31, 100)], true); // same instant as friend 5, higher id
     let read = world.read(params("2", "50"), Plan::All);
     assert_eq!(shown(&read), [3, 4, 5, 2, 9]);
-    let ViewRead::Answer { entries, .. } = &read else {
-        unreachable!()
-    };
-    let first: &Entry = &entries[0];
-    assert_eq!(first.messages, [msg(20, 300), msg(5, 50)]);
-    assert_eq!(first.friend.name.as_deref(), Some("user 3"));
-    assert!(entries[3].messages.is_empty());
+    let entries = entries(&read);
+    assert_eq!(
+        entries[0]["messages"],
+        serde_json::to_value([msg(20, 300), msg(5, 50)]).unwrap()
+    );
+    assert_eq!(entries[0]["friend"]["name"], "user 3");
+    assert_eq!(entries[3]["messages"], json!([]));
     assert_eq!(read, world.composed(params("2", "50"), Plan::All));
 }
 
@@ -223,10 +263,15 @@ fn the_plan_is_chosen_for_the_number_of_friends() {
         world.friend(friend, &[], true);
     }
     let mut asked = None;
-    world.view.read(uid(OWNER), params("1", "3"), |friends| {
-        asked = Some(friends);
-        Plan::All
-    });
+    world.view.read(
+        uid(OWNER),
+        params("1", "3"),
+        |friends| {
+            asked = Some(friends);
+            Plan::All
+        },
+        AT,
+    );
     assert_eq!(asked, Some(7));
 }
 
@@ -250,7 +295,7 @@ fn a_trimmed_author_with_too_few_kept_cannot_be_shown() {
     );
     assert!(matches!(
         world.read(params("9", "50"), Plan::All),
-        ViewRead::Answer { .. }
+        ViewRead::Answer(_)
     ));
 }
 
@@ -286,10 +331,7 @@ fn a_deleted_friendship_or_message_leaves_the_timeline() {
         .apply(ViewChange::FriendshipDeleted(uid(2), uid(OWNER)));
     let read = world.read(params("2", "50"), Plan::All);
     assert_eq!(shown(&read), [3]);
-    let ViewRead::Answer { entries, .. } = read else {
-        unreachable!()
-    };
-    assert!(entries[0].messages.is_empty());
+    assert!(message_ids(&read, 0).is_empty());
 }
 
 #[test]
@@ -334,24 +376,15 @@ fn a_repair_makes_a_short_author_readable_again() {
     let generation = world.view.repair_generation();
     let fetched: Vec<_> = (1..15).rev().map(|i| msg(i, i)).collect();
     assert_eq!(world.view.finish_repair(uid(2), generation, fetched), None);
-    let ViewRead::Answer { entries, .. } = world.read(params("10", "5"), Plan::All) else {
-        panic!("readable after the repair")
-    };
-    let ids: Vec<i64> = entries[0].messages.iter().map(|m| m.id.get()).collect();
-    assert_eq!(ids, (5..=14).rev().collect::<Vec<_>>());
+    let read = world.read(params("10", "5"), Plan::All);
+    assert_eq!(message_ids(&read, 0), (5..=14).rev().collect::<Vec<_>>());
 }
 
 /// Many pseudo-random worlds, with ties, deletions and deleted friends: the view's answer
 /// is the composed one for every plan, `per_friend` and `limit`.
 #[test]
 fn the_view_answers_as_composing_over_every_friend_would() {
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move |below: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % below
-    };
+    let mut next = random(0x9e37_79b9_7f4a_7c15);
     let mut message = 0;
     for _ in 0..200 {
         let mut world = World::new();
@@ -376,5 +409,63 @@ fn the_view_answers_as_composing_over_every_friend_would() {
                 );
             }
         }
+    }
+}
+
+/// A user's version stands still only while their answers do: under random changes of
+/// every kind, every user whose version did not move answers as before, for every plan,
+/// `per_friend` and `limit`.
+#[test]
+fn an_answer_changes_only_with_its_users_version() {
+    let mut next = random(0x51_7cc1_b727_220a);
+    const USERS: i64 = 12;
+    let mut view = View::default();
+    let mut message = 0;
+    let reads = |view: &View| -> Vec<(Version, Vec<ViewRead>)> {
+        (1..=USERS)
+            .map(|user| {
+                let answers = [("1", "2"), ("2", "50")]
+                    .into_iter()
+                    .flat_map(|(per_friend, limit)| {
+                        [Plan::All, Plan::Shown].map(|plan| {
+                            view.read(uid(user), params(per_friend, limit), |_| plan, AT)
+                        })
+                    })
+                    .collect();
+                (view.version(uid(user)), answers)
+            })
+            .collect()
+    };
+    for _ in 0..2_000 {
+        let before = reads(&view);
+        let (a, b) = (
+            uid(1 + next(USERS as u64) as i64),
+            uid(1 + next(USERS as u64) as i64),
+        );
+        let change = match next(7) {
+            0 => profile(a.get()),
+            1 => ViewChange::UserDeleted(a),
+            2 | 3 => ViewChange::FriendshipUpserted(a, b),
+            4 => ViewChange::FriendshipDeleted(a, b),
+            5 => {
+                message += 1;
+                ViewChange::MessageUpserted {
+                    author: a,
+                    message: msg(message, next(20) as i64),
+                }
+            }
+            _ => ViewChange::MessageDeleted(MessageId::new(1 + next(message.max(1) as u64) as i64)),
+        };
+        view.apply(change.clone());
+        for (user, (was, now)) in before.iter().zip(reads(&view)).enumerate() {
+            if was.0 == now.0 {
+                assert_eq!(was.1, now.1, "user {} after {change:?}", user + 1);
+            }
+        }
+    }
+    for part in Part::ALL {
+        let before = view.version(uid(1));
+        view.reset(part);
+        assert_ne!(view.version(uid(1)), before, "a reset moves every version");
     }
 }
