@@ -140,7 +140,7 @@ impl Proxy {
         headers::add_via(request.headers_mut(), version);
         // Alongside the primary, never in its way: a copy of a picked safe request starts
         // now, and the primary's body is copied for it as it streams to the client.
-        let shadow = shadow::start(snapshot.shadow(index), self.worker, id, &request);
+        let shadow = shadow::start(snapshot.shadow(index), id, &request);
         let limit = route.max_body_bytes;
         let outbound = retarget(request, upstream, limit).map_err(|e| (e, path()))?;
 

@@ -139,7 +139,7 @@ impl Snapshot {
             .map(|r| {
                 r.shadow.as_ref()?;
                 let stats = edge.shadows.stats_for(r);
-                ShadowState::build(r, table, clients.workers(), stats).map(Arc::new)
+                ShadowState::build(r, table, stats).map(Arc::new)
             })
             .collect();
         edge.shadows.retain(table.routes());

@@ -1,8 +1,9 @@
 //! Shadow traffic: a copy of a picked GET or HEAD request goes to the route's shadow
-//! upstream in a task of its own, once the primary's answer is over; the primary's
-//! answer reaches the client as it always does, its body copied on the way ([`tap`]);
-//! then the copy is sent, and when its answer is whole the two are compared
-//! ([`compare`]) and counted, then dropped.
+//! upstream in a task of its own on the shadow thread ([`lane`]), once the primary's
+//! answer is over; the primary's answer reaches the client as it always does, its body
+//! copied on the way ([`tap`]); then the copy is sent, and when its answer is whole the
+//! two are compared ([`compare`]) and counted, then dropped. Comparisons run on the shadow
+//! thread too, large ones included: a long one holds up only other copies.
 //!
 //! The client never waits for the shadow: the task holds one of the route's
 //! `max_in_flight` places (taken without waiting; none free and the copy is dropped), its
@@ -23,11 +24,12 @@ use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
 pub mod compare;
+pub mod lane;
 pub mod tap;
 
 pub use tap::{Captured, Sink, Tap};
 
-use self::compare::{Answer, Comparison};
+use self::compare::Answer;
 use self::tap::MAX_COMPARED_BYTES;
 use crate::snapshot::shadow::{Difference, Endpoint, Outcome, ShadowState};
 use crate::table::{Methods, UpstreamId};
@@ -35,9 +37,6 @@ use crate::table::{Methods, UpstreamId};
 /// How long the task waits for the primary's body to reach its end (a slow client reads
 /// it at its own pace); past it the copy is dropped.
 const PRIMARY_WAIT: Duration = Duration::from_secs(30);
-
-/// Bodies above this size together are compared off the worker thread.
-const BLOCKING_COMPARE_BYTES: usize = 64 * 1024;
 
 /// A shadow started for one request: where the primary's answer is to be handed. When
 /// the route only sends copies and compares nothing, dropping it (with the primary's
@@ -81,7 +80,6 @@ impl Started {
 /// no answer) counts the copy as dropped and sends none.
 pub fn start<B>(
     state: Option<&Arc<ShadowState>>,
-    worker: usize,
     primary: UpstreamId,
     request: &Request<B>,
 ) -> Option<Started> {
@@ -105,26 +103,25 @@ pub fn start<B>(
     let (to, from) = oneshot::channel();
     let compare = state.config.compare;
     let state = Arc::clone(state);
-    tokio::spawn(run(state, worker, primary, head, from, permit));
+    lane::spawn(run(state, primary, head, from, permit));
     Some(Started { to, compare })
 }
 
 /// The shadow of one request, from its copy to its count.
 async fn run(
     state: Arc<ShadowState>,
-    worker: usize,
     primary: UpstreamId,
     head: Head,
     from: oneshot::Receiver<Captured>,
     _permit: OwnedSemaphorePermit,
 ) {
     let config = &state.config;
-    // The copy leaves once the primary's answer is over, so the client's exchange never
-    // shares its worker with the copy's. Without a comparison, the head is the signal
+    // The copy leaves once the primary's answer is over, so the copy's exchange never
+    // competes with the client's. Without a comparison, the head is the signal
     // (the sender is dropped with it); with one, the whole captured body.
     if !config.compare {
         let _ = tokio::time::timeout(PRIMARY_WAIT, from).await;
-        if exchange(&state.shadow, worker, &head, config.timeout)
+        if exchange(&state.shadow, &head, config.timeout)
             .await
             .is_err()
         {
@@ -136,21 +133,21 @@ async fn run(
     else {
         return state.stats.record(Outcome::Dropped);
     };
-    let shadow = match exchange(&state.shadow, worker, &head, config.timeout).await {
+    let shadow = match exchange(&state.shadow, &head, config.timeout).await {
         Ok(answer) => answer,
         Err(Failure::Error) => return state.stats.record(Outcome::Error),
         Err(Failure::TooLarge) => return state.stats.record(Outcome::Dropped),
     };
     if state.sample_noise()
         && let Some(endpoint) = state.primary(primary)
-        && let Ok(again) = exchange(endpoint, worker, &head, config.timeout).await
+        && let Ok(again) = exchange(endpoint, &head, config.timeout).await
         && again.status == primary_answer.status
     {
-        let noise = compared(primary_answer.clone(), again, Arc::clone(&state)).await;
+        let noise = compare::compare(&primary_answer, &again, &config.ignore);
         state.stats.learn_noise(noise.pointers);
     }
     let (primary_status, shadow_status) = (primary_answer.status, shadow.status);
-    let found = compared(primary_answer, shadow, Arc::clone(&state)).await;
+    let found = compare::compare(&primary_answer, &shadow, &config.ignore);
     let outcome = if found.is_equal() {
         Outcome::Equal
     } else if !found.status
@@ -172,29 +169,8 @@ async fn run(
     state.stats.record(outcome);
 }
 
-/// `a` compared with `b` under the route's `ignore`, off the worker thread when the bodies
-/// are large (parsing a megabyte of JSON would hold up the worker's other requests).
-async fn compared(a: Answer, b: Answer, state: Arc<ShadowState>) -> Comparison {
-    if a.body.len() + b.body.len() < BLOCKING_COMPARE_BYTES {
-        return compare::compare(&a, &b, &state.config.ignore);
-    }
-    let differs = Comparison {
-        status: true,
-        ..Comparison::default()
-    };
-    tokio::task::spawn_blocking(move || compare::compare(&a, &b, &state.config.ignore))
-        .await
-        // Only a panic in the comparison ends here; count it as a difference, not equal.
-        .unwrap_or(differs)
-}
-
 /// Sends the copy of `head` to `endpoint` and reads the whole answer, within `timeout`.
-async fn exchange(
-    endpoint: &Endpoint,
-    worker: usize,
-    head: &Head,
-    timeout: Duration,
-) -> Result<Answer, Failure> {
+async fn exchange(endpoint: &Endpoint, head: &Head, timeout: Duration) -> Result<Answer, Failure> {
     let mut headers = head.headers.clone();
     headers.insert(HOST, endpoint.host.clone());
     let uri = Uri::builder()
@@ -207,7 +183,7 @@ async fn exchange(
     *request.method_mut() = head.method.clone();
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    let client = endpoint.client(worker);
+    let client = endpoint.client();
     let answer = async move {
         let response = client.request(request).await.map_err(|err| {
             tracing::debug!(upstream = %endpoint.name, %err, "shadow request failed");

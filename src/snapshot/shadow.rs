@@ -1,5 +1,5 @@
 //! The live side of shadow traffic for each route that has a `shadow:`: where copies go
-//! (an [`Endpoint`] with its own clients, whose requests have no body), the bound on copies
+//! (an [`Endpoint`] with its own client, whose requests have no body), the bound on copies
 //! in flight, which requests are picked, and the counters, noise fields and recent
 //! differences ([`ShadowStats`]).
 //!
@@ -55,8 +55,9 @@ pub struct Endpoint {
     pub authority: Authority,
     /// `Host` sent to it.
     pub host: HeaderValue,
-    /// One client per worker.
-    clients: Box<[ShadowClient]>,
+    /// Its client, used on the shadow thread only (`proxy::shadow::lane`), where its
+    /// connections live.
+    client: ShadowClient,
 }
 
 /// What one route's shadow has done since its pattern and methods were first loaded.
@@ -141,20 +142,15 @@ pub struct ShadowCache {
 // === impl ShadowState ===
 
 impl ShadowState {
-    /// The state of `route`'s shadow, `None` when it has none, with `workers` clients per
-    /// upstream and `stats` (kept from an earlier snapshot, or new).
-    pub fn build(
-        route: &Route,
-        table: &RouteTable,
-        workers: usize,
-        stats: Arc<ShadowStats>,
-    ) -> Option<Self> {
+    /// The state of `route`'s shadow, `None` when it has none, with `stats` (kept from an
+    /// earlier snapshot, or new).
+    pub fn build(route: &Route, table: &RouteTable, stats: Arc<ShadowStats>) -> Option<Self> {
         let config = route.shadow.clone()?;
-        let shadow = Endpoint::new(table.upstream(config.upstream), workers);
+        let shadow = Endpoint::new(table.upstream(config.upstream));
         let primaries = route
             .sides()
             .into_iter()
-            .map(|(id, _)| (id, Endpoint::new(table.upstream(id), workers)))
+            .map(|(id, _)| (id, Endpoint::new(table.upstream(id))))
             .collect();
         Some(Self {
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
@@ -199,22 +195,19 @@ impl ShadowState {
 // === impl Endpoint ===
 
 impl Endpoint {
-    fn new(upstream: &Upstream, workers: usize) -> Self {
+    fn new(upstream: &Upstream) -> Self {
         Self {
             name: upstream.name.clone(),
             scheme: upstream.scheme.clone(),
             authority: upstream.authority.clone(),
             host: upstream.host.clone(),
-            clients: (0..workers.max(1))
-                .map(|_| super::client::pooled(upstream.connect_timeout))
-                .collect(),
+            client: super::client::pooled(upstream.connect_timeout),
         }
     }
 
-    /// The client of worker `worker` (a cheap handle on its pool).
-    pub fn client(&self, worker: usize) -> ShadowClient {
-        // Built with one client per worker; the modulo only guards a changed count.
-        self.clients[worker % self.clients.len()].clone()
+    /// Its client (a cheap handle on its pool).
+    pub fn client(&self) -> ShadowClient {
+        self.client.clone()
     }
 }
 
