@@ -158,8 +158,8 @@ FRIENDS_PORT=$((BASE + 12))
 MESSAGES_PORT=$((BASE + 13))
 MONOLITH_PORT=$((BASE + 15))
 # The four ways the timeline service runs; a port each (BASE+20…).
-VARIANTS=(view all-cold shown-cold all-warm shown-warm)
-declare -A VARIANT_PORT=([view]=$((BASE + 24)) [all-cold]=$((BASE + 20)) [shown-cold]=$((BASE + 21)) [all-warm]=$((BASE + 22)) [shown-warm]=$((BASE + 23)))
+VARIANTS=(view view-rendered all-cold shown-cold all-warm shown-warm)
+declare -A VARIANT_PORT=([view]=$((BASE + 24)) [view-rendered]=$((BASE + 25)) [all-cold]=$((BASE + 20)) [shown-cold]=$((BASE + 21)) [all-warm]=$((BASE + 22)) [shown-warm]=$((BASE + 23)))
 # One static answer per friend class (BASE+30…), each the size of that class's timeline.
 STATIC_PORT_BASE=$((BASE + 30))
 
@@ -455,6 +455,10 @@ run_timeline_part() {
     if [ "$variant" = view ]; then
       strategy=auto view_args=(--view on)
       cache_args=()
+    elif [ "$variant" = view-rendered ]; then
+      # The same view with no answer kept: every request selects and renders its answer.
+      strategy=auto view_args=(--view on --view-kept-answers-mib 0)
+      cache_args=()
     elif [ "${variant#*-}" = cold ]; then
       # TTL 0 turns the cache off: every profile is read from users on every request.
       cache_args=(--cache-ttl 0s)
@@ -484,6 +488,11 @@ run_timeline_part() {
   VIEW_SIZES=$(curl -sf "http://127.0.0.1:${VARIANT_PORT[view]}/metrics" |
     awk '/^timeline_view_size\{/ { sub(/.*of="/, ""); sub(/"\}/, ""); printf "%s%s %s", sep, $1, $2; sep = ", " }')
   log "timeline view current after ${VIEW_BUILD_S} s, resident ${VIEW_RSS_MIB} MiB ($VIEW_SIZES)"
+  until curl -sf "http://127.0.0.1:${VARIANT_PORT[view-rendered]}/metrics" | grep -q '^timeline_view_state{state="current"} 1'; do
+    if [ "$waited" -gt 9000 ]; then echo "bench: the second timeline view was not current within 30 min" >&2; exit 1; fi
+    sleep 0.2
+    waited=$((waited + 1))
+  done
 
   # --- the users of each friend class ---------------------------------------------------
   # Celebrity k has celebrity_friends[(k-1) % len] friends on top of the ordinary ones, so
@@ -541,7 +550,7 @@ run_timeline_part() {
     id=${CLASS_USERS[$class]%%,*}
     curl -sf "http://127.0.0.1:$MONOLITH_PORT/timeline/$id$QUERY" | jq -S 'del(.generated_at)' >"$OUT/timeline-$id-monolith.json" ||
       { echo "bench: the monolith did not answer GET /timeline/$id$QUERY" >&2; exit 1; }
-    for variant in view all-cold shown-cold; do
+    for variant in view view-rendered all-cold shown-cold; do
       curl -sf "http://127.0.0.1:${VARIANT_PORT[$variant]}/timeline/$id$QUERY" | jq -S 'del(.generated_at)' >"$OUT/timeline-$id-$variant.json" ||
         { echo "bench: the timeline service ($variant) did not answer GET /timeline/$id$QUERY" >&2; exit 1; }
       if ! diff "$OUT/timeline-$id-monolith.json" "$OUT/timeline-$id-$variant.json" >"$OUT/diff-$id-$variant.txt"; then
@@ -686,13 +695,13 @@ paired() { # file group target reference k op
 
 summarize_timeline() { # results.tsv
   local results=$1 class target rps p50 p99 r_rps r_p50
-  declare -A LABEL=([monolith]="monolith, one SQL statement" [view]="live view, from memory" [all-cold]="composed, profiles all, cache cold"
+  declare -A LABEL=([monolith]="monolith, one SQL statement" [view]="live view, from memory (answers kept)" [view-rendered]="live view, from memory, every answer selected and rendered" [all-cold]="composed, profiles all, cache cold"
     [shown-cold]="composed, profiles shown, cache cold" [all-warm]="composed, profiles all, cache warm"
     [shown-warm]="composed, profiles shown, cache warm" [static]="static answer of the same size, same stack")
   TIMELINE_MD="| friends | timeline | req/s | p50 ms | p99 ms | req/s ÷ monolith | p50 ÷ monolith | downstream requests per timeline: total (friends + messages + users) | profiles loaded per timeline | profile cache hits |"
   TIMELINE_MD+=$'\n'"| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
-  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed ÷ monolith, req/s, cold (all) | composed ÷ monolith, req/s, warm (all) | **view ÷ monolith, req/s** | view ÷ monolith, p99 | **view ÷ static, req/s** | static answer, bytes |"
-  TIMELINE_DECISION_MD+=$'\n'"| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  TIMELINE_DECISION_MD="| friends | cold: shown ÷ all, req/s | cold: shown ÷ all, p50 | warm: shown ÷ all, req/s | warm: shown ÷ all, p50 | composed ÷ monolith, req/s, cold (all) | composed ÷ monolith, req/s, warm (all) | **view ÷ monolith, req/s** | view ÷ monolith, p99 | **view ÷ static, req/s** | view, rendered ÷ monolith, req/s | view, rendered ÷ static, req/s | static answer, bytes |"
+  TIMELINE_DECISION_MD+=$'\n'"| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   TIMELINE_NOTES=""
   for class in "${CLASSES[@]}"; do
     for target in "${TARGETS[@]}"; do
@@ -731,8 +740,9 @@ summarize_timeline() { # results.tsv
       -v c="$(paired "$results" "$class" shown-warm all-warm 4 /)" -v d="$(paired "$results" "$class" shown-warm all-warm 5 /)" \
       -v e="$(paired "$results" "$class" all-cold monolith 4 /)" -v g="$(paired "$results" "$class" all-warm monolith 4 /)" \
       -v h="$(paired "$results" "$class" view monolith 4 /)" -v i="$(paired "$results" "$class" view monolith 6 /)" \
-      -v j="$(paired "$results" "$class" view static 4 /)" -v k="${STATIC_BYTES[$class]}" 'BEGIN {
-        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | **%.2fx** | %.2fx | **%.2fx** | %d |", f, a, b, c, d, e, g, h, i, j, k }')"
+      -v j="$(paired "$results" "$class" view static 4 /)" -v k="${STATIC_BYTES[$class]}" \
+      -v l="$(paired "$results" "$class" view-rendered monolith 4 /)" -v m="$(paired "$results" "$class" view-rendered static 4 /)" 'BEGIN {
+        printf "| %s | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | %.2fx | **%.2fx** | %.2fx | **%.2fx** | %.2fx | %.2fx | %d |", f, a, b, c, d, e, g, h, i, j, l, m, k }')"
   done
 }
 
@@ -1230,7 +1240,13 @@ report() {
     echo "  from the users, friends and messages feeds before the rounds, answers from memory with"
     echo "  no downstream call (docs/timeline.md). It was current ${VIEW_BUILD_S} s after it started"
     echo "  (replaying the three feeds from 0 over HTTP); its process was then resident at"
-    echo "  **${VIEW_RSS_MIB} MiB** (\`VmRSS\`), holding ${VIEW_SIZES}."
+    echo "  **${VIEW_RSS_MIB} MiB** (\`VmRSS\`), holding ${VIEW_SIZES}. Its answers are kept"
+    echo "  (\`--view-kept-answers-mib 64\`) and served again until what they are made of changes; no"
+    echo "  write happens during the rounds, so after each user's first request every answer is a"
+    echo "  kept one, restamped."
+    echo "- **view, rendered**: the same view with \`--view-kept-answers-mib 0\`: every request"
+    echo "  selects its answer over the user's friends and renders it (what each answer costs the"
+    echo "  first time, and every time under a stream of writes that touch the user)."
     echo "- **static answer**: the ceiling: \`services/timeline/examples/static_answer.rs\` serves the"
     echo "  view's answer for the class's first user, saved byte for byte, at every \`/timeline/{id}\`"
     echo "  through the timeline service's own HTTP stack (kit's router layers and server), with no"
